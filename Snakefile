@@ -1,0 +1,30 @@
+# padpos: position information that CNN padding leaks into features.
+#
+#   snakemake --cores 2 figures/all                                   # default study (CPU, offline)
+#   snakemake --cores 8 figures/all --configfile config/cifar10.yaml  # another study
+#
+# Science lives in the padpos package (src/padpos); every rule calls one of its commands.
+
+from padpos.config import validate_config
+
+
+configfile: "config.yaml"
+
+
+# validated before any job runs; fills defaults and names the bad key on error
+validate_config(config, workflow.source_path("workflow/schemas/config.schema.yaml"))
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/tables.smk"
+include: "workflow/rules/figures.smk"
+# stages add their include above this line; all.smk must stay last
+include: "workflow/rules/all.smk"
+
+
+rule all:
+    input:
+        "figures/all",
+    default_target: True

@@ -1,0 +1,86 @@
+"""Command-line interface: ``padpos <command> ...`` or ``python -m padpos <command> ...``.
+
+Every Snakemake rule calls exactly one of these commands. Each command lives in
+the module that owns its concept; that module exposes a ``CLI`` dict::
+
+    CLI = {"train": Command(configure=add_args, run=run_from_args, help="...")}
+
+and is listed in :data:`COMMAND_MODULES`. Modules are imported lazily so that
+``padpos --help`` stays fast and a broken optional stage cannot break the others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from dataclasses import dataclass
+from typing import Any, Callable
+
+# module -> the commands it provides (names listed here so --help needs no imports)
+COMMAND_MODULES: dict[str, dict[str, str]] = {
+    "padpos.data": {
+        "prepare-data": "generate or download a study's data set into a checksummed cache",
+        "download": "download a file and verify its checksum",
+    },
+    "padpos.train": {"train": "train one backbone (arch x padding x seed), resumable"},
+    "padpos.tables": {"table-training": "final held-out accuracy per arch x padding over seeds"},
+    "padpos.plots.training": {"plot-training": "held-out accuracy per epoch per padding"},
+    "padpos.report": {"figures-index": "write figures/all: the list of every figure built"},
+}
+
+
+@dataclass(frozen=True)
+class Command:
+    configure: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], Any]
+    help: str = ""
+
+
+def json_arg(text: str) -> Any:
+    """argparse type for a JSON value (used for ``--spec`` of every command)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise argparse.ArgumentTypeError(f"not valid JSON ({err}): {text[:200]}") from err
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="padpos",
+        description="Position information from CNN padding: the library behind the Snakemake workflow.",
+    )
+    from padpos import __version__
+
+    parser.add_argument("--version", action="version", version=f"padpos {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module, commands in COMMAND_MODULES.items():
+        for name, help_text in commands.items():
+            sub.add_parser(name, help=help_text, add_help=False)
+    return parser
+
+
+def _command(name: str) -> Command:
+    for module, commands in COMMAND_MODULES.items():
+        if name in commands:
+            return importlib.import_module(module).CLI[name]
+    raise KeyError(name)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if not argv or argv[0].startswith("-"):
+        parser.parse_args(argv or ["--help"])
+        return 0
+    name = argv[0]
+    try:
+        command = _command(name)
+    except KeyError:
+        parser.error(f"unknown command {name!r}; run 'padpos --help' for the list")
+    sub = argparse.ArgumentParser(prog=f"padpos {name}", description=command.help)
+    command.configure(sub)
+    args = sub.parse_args(argv[1:])
+    result = command.run(args)
+    return int(result) if isinstance(result, int) else 0
