@@ -1,0 +1,398 @@
+"""Training of one backbone per (arch, padding, seed): short, explicit, resumable.
+
+A job writes its declared outputs (model, metrics, provenance, snapshots) only at
+the very end, atomically. While it runs, it keeps a resume checkpoint after every
+epoch in a separate folder (outside the declared outputs, so Snakemake does not
+delete it when it re-runs a killed job); a re-run with the same spec continues
+from the last finished epoch and produces the same result as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import platform
+import shutil
+import socket
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from padpos import __version__
+from padpos.io import save_torch, write_csv, write_json
+from padpos.models import build_model, checkpoint_dict
+
+# keys of the train spec that change the trained weights (hashed for resume safety)
+DEFAULTS = {
+    "epochs": 6,
+    "batch_size": 128,
+    "lr": 0.05,
+    "momentum": 0.9,
+    "weight_decay": 5e-4,
+    "width": 16,
+    "augment": True,
+    "snapshot_epochs": [],
+    "amp": True,
+    "num_workers": 0,
+}
+
+
+def spec_with_defaults(spec: dict) -> dict:
+    missing = [k for k in ("arch", "padding", "seed") if k not in spec]
+    if missing:
+        raise ValueError(f"train spec lacks {missing}")
+    return {**DEFAULTS, **spec}
+
+
+def spec_hash(spec: dict, manifest_sha: str) -> str:
+    # num_workers only changes speed, not the result
+    relevant = {k: v for k, v in spec.items() if k != "num_workers"}
+    blob = json.dumps({"spec": relevant, "data": manifest_sha}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def select_device() -> torch.device:
+    """CUDA when present (SLURM restricts a job to its GPUs via CUDA_VISIBLE_DEVICES)."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def seed_everything(seed: int, device: torch.device) -> None:
+    torch.manual_seed(seed)
+    if device.type == "cpu":
+        torch.use_deterministic_algorithms(True)
+    else:
+        torch.backends.cudnn.benchmark = True  # speed over bitwise reproducibility on GPU
+
+
+# ---------------------------------------------------------------- data
+class TensorBatches:
+    """Mini-batches of in-memory tensors, kept on the training device; shuffling
+    and flips come from one generator so that a resumed run draws the same batches."""
+
+    def __init__(self, X, y, batch_size, device, shuffle=False, augment=False, generator=None):
+        self.X, self.y = X.to(device), y.to(device)
+        self.batch_size, self.shuffle, self.augment = batch_size, shuffle, augment
+        self.generator = generator
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.y) / self.batch_size)
+
+    def __iter__(self):
+        n = len(self.y)
+        order = torch.randperm(n, generator=self.generator) if self.shuffle else torch.arange(n)
+        flips = torch.rand(n, generator=self.generator) < 0.5 if self.augment else None
+        order = order.to(self.X.device)
+        for i in range(0, n, self.batch_size):
+            idx = order[i : i + self.batch_size]
+            x = self.X[idx]
+            if flips is not None:
+                f = flips[idx.cpu()].to(x.device)
+                # horizontal flips only: crops/translations would move the image border
+                x = torch.where(f[:, None, None, None], x.flip(-1), x)
+            yield x, self.y[idx]
+
+
+def load_training_data(manifest: str | Path, spec: dict, device, generator):
+    """Train and test batch iterators; in-memory when the data set provides tensors."""
+    from padpos import data
+
+    try:
+        Xtr, ytr = data.split_tensors(manifest, "train")
+        Xte, yte = data.split_tensors(manifest, "test")
+    except NotImplementedError:
+        return _loader_batches(manifest, spec, generator)
+    train = TensorBatches(
+        Xtr, ytr, spec["batch_size"], device, True, spec["augment"], generator=generator
+    )
+    test = TensorBatches(Xte, yte, 512, device)
+    return train, test, int(max(ytr.max(), yte.max()) + 1)
+
+
+def _loader_batches(manifest, spec, generator):
+    """DataLoaders for data sets too large for memory (ImageFolder trees)."""
+    from torch.utils.data import DataLoader
+
+    from padpos import data
+
+    train_ds, test_ds = data.load_split(manifest, "train"), data.load_split(manifest, "test")
+    kw = dict(num_workers=spec["num_workers"], pin_memory=torch.cuda.is_available())
+    train = DataLoader(
+        train_ds, batch_size=spec["batch_size"], shuffle=True, generator=generator, **kw
+    )
+    test = DataLoader(test_ds, batch_size=256, **kw)
+    return train, test, train_ds.num_classes
+
+
+# ---------------------------------------------------------------- loops
+def evaluate(model: nn.Module, batches, device, amp: bool) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy (%) of ``model`` in eval mode."""
+    model.eval()
+    loss_sum, correct, n = 0.0, 0, 0
+    with torch.no_grad(), _autocast(device, amp):
+        for x, y in batches:
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            logits = model(_layout(x, device)).float()
+            loss_sum += F.cross_entropy(logits, y, reduction="sum").item()
+            correct += (logits.argmax(1) == y).sum().item()
+            n += len(y)
+    return loss_sum / n, 100.0 * correct / n
+
+
+def _autocast(device, amp: bool):
+    # bf16 autocast on GPU (no loss scaling needed); plain fp32 on CPU
+    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp and device.type == "cuda")
+
+
+def _layout(x: torch.Tensor, device) -> torch.Tensor:
+    return x.contiguous(memory_format=torch.channels_last) if device.type == "cuda" else x
+
+
+@torch.no_grad()
+def recalibrate_batchnorm(model: nn.Module, images: torch.Tensor, batch_size: int = 128):
+    """Re-estimate every BatchNorm's running statistics on ``images`` (a cumulative
+    average over all batches, no gradient) and return the model in eval mode.
+
+    Needed for snapshots whose statistics were never estimated (epoch 0): their
+    running mean/var are the initial 0/1, and eval-mode features would be unnormalised.
+    """
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    saved = [m.momentum for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative moving average = exact mean over batches
+    model.train()
+    device = next(model.parameters()).device
+    for i in range(0, len(images), batch_size):
+        model(images[i : i + batch_size].to(device))
+    for m, mom in zip(bns, saved):
+        m.momentum = mom
+    return model.eval()
+
+
+def train_one_epoch(model, batches, optimizer, scheduler, device, amp, progress):
+    model.train()
+    loss_sum, correct, n = 0.0, 0, 0
+    for x, y in batches:
+        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        with _autocast(device, amp):
+            logits = model(_layout(x, device))
+            loss = F.cross_entropy(logits.float(), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        loss_sum += loss.item() * len(y)
+        correct += (logits.argmax(1) == y).sum().item()
+        n += len(y)
+        progress.update(1)
+        progress.set_postfix(loss=f"{loss_sum / n:.3f}", acc=f"{100 * correct / n:.1f}")
+    return loss_sum / n, 100.0 * correct / n
+
+
+# ---------------------------------------------------------------- the job
+def _manifest_sha(manifest: Path) -> str:
+    return hashlib.sha256(Path(manifest).read_bytes()).hexdigest()
+
+
+def _versions() -> dict:
+    import numpy
+    import torchvision
+
+    return {
+        "padpos": __version__,
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "numpy": numpy.__version__,
+        "pandas": pd.__version__,
+        "platform": platform.platform(),
+    }
+
+
+def train_model(
+    spec: dict,
+    manifest: str | Path,
+    out_dir: str | Path,
+    resume_dir: str | Path,
+    threads: int = 1,
+) -> dict:
+    """Train ``spec['arch']`` with ``spec['padding']`` and seed ``spec['seed']``.
+
+    Writes ``model.pt``, ``metrics.csv`` (one row per epoch, epoch 0 = initialisation),
+    ``provenance.json`` and ``snapshot_e{E}.pt`` for E in ``snapshot_epochs`` into
+    ``out_dir``. Returns the provenance dict.
+    """
+    t0 = time.time()
+    spec = spec_with_defaults(spec)
+    manifest, out_dir, resume_dir = Path(manifest), Path(out_dir), Path(resume_dir)
+    torch.set_num_threads(max(1, threads))
+    device = select_device()
+    seed_everything(spec["seed"], device)
+    run_hash = spec_hash(spec, _manifest_sha(manifest))
+
+    generator = torch.Generator().manual_seed(spec["seed"])
+    train_batches, test_batches, num_classes = load_training_data(manifest, spec, device, generator)
+    with open(manifest) as fh:
+        image_size = json.load(fh).get("image_size")
+
+    torch.manual_seed(spec["seed"])  # the seed sets the initialisation
+    model = build_model(spec["arch"], spec["padding"], num_classes, width=spec["width"])
+    model.to(device)
+    if device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.SGD(
+        model.parameters(),
+        lr=spec["lr"],
+        momentum=spec["momentum"],
+        weight_decay=spec["weight_decay"],
+        nesterov=spec["momentum"] > 0,
+    )
+    total_steps = max(1, spec["epochs"] * len(train_batches))
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=spec["lr"], total_steps=total_steps, pct_start=0.2
+    )
+    meta = {
+        "arch": spec["arch"],
+        "padding": spec["padding"],
+        "num_classes": num_classes,
+        "width": spec["width"],
+        "seed": spec["seed"],
+        "image_size": image_size,
+    }
+
+    state_path = resume_dir / "last.pt"
+    history: list[dict] = []
+    start_epoch, resumed_from = 1, None
+    if state_path.is_file():
+        state = torch.load(state_path, map_location=device, weights_only=False)
+        if state.get("run_hash") == run_hash:
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            generator.set_state(state["generator"])
+            torch.set_rng_state(state["torch_rng"])
+            history, start_epoch = state["history"], state["epoch"] + 1
+            resumed_from = state["epoch"]
+            print(f"resuming from epoch {state['epoch']} ({state_path})", file=sys.stderr)
+        else:
+            print(f"ignoring stale resume state {state_path} (spec changed)", file=sys.stderr)
+            shutil.rmtree(resume_dir)
+
+    def snapshot(epoch: int, bn_estimated: bool) -> None:
+        if epoch in spec["snapshot_epochs"]:
+            m = {**meta, "epoch": epoch, "bn_estimated": bn_estimated}
+            save_torch(resume_dir / f"snapshot_e{epoch}.pt", checkpoint_dict(model, m))
+
+    def record(epoch, train_loss, train_acc):
+        test_loss, test_acc = evaluate(model, test_batches, device, spec["amp"])
+        history.append(
+            {
+                "arch": spec["arch"],
+                "padding": spec["padding"],
+                "seed": spec["seed"],
+                "epoch": epoch,
+                "train_loss": train_loss,
+                "train_acc": train_acc,
+                "test_loss": test_loss,
+                "test_acc": test_acc,
+                "lr": scheduler.get_last_lr()[0],
+            }
+        )
+
+    def save_state(epoch):
+        state = {
+            "run_hash": run_hash,
+            "epoch": epoch,
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "generator": generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "history": history,
+        }
+        save_torch(state_path, state)
+
+    if start_epoch == 1:
+        # epoch 0 = the initialisation: its BN statistics were never estimated
+        snapshot(0, bn_estimated=False)
+        record(0, float("nan"), float("nan"))
+        save_state(0)
+
+    label = f"{spec['arch']}/{spec['padding']}/seed{spec['seed']}"
+    remaining = (spec["epochs"] - start_epoch + 1) * len(train_batches)
+    with tqdm(total=max(0, remaining), desc=label, unit="batch", file=sys.stderr) as progress:
+        for epoch in range(start_epoch, spec["epochs"] + 1):
+            progress.set_description(f"{label} epoch {epoch}/{spec['epochs']}")
+            tr_loss, tr_acc = train_one_epoch(
+                model, train_batches, optimizer, scheduler, device, spec["amp"], progress
+            )
+            if not math.isfinite(tr_loss):
+                raise FloatingPointError(f"{label}: training loss became {tr_loss} at epoch {epoch}")
+            record(epoch, tr_loss, tr_acc)
+            snapshot(epoch, bn_estimated=True)
+            save_state(epoch)
+
+    # declared outputs: written at the end, each atomically
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for epoch in spec["snapshot_epochs"]:
+        src = resume_dir / f"snapshot_e{epoch}.pt"
+        if not src.is_file():
+            raise FileNotFoundError(f"snapshot for epoch {epoch} missing in {resume_dir}")
+        save_torch(out_dir / f"snapshot_e{epoch}.pt", torch.load(src, weights_only=False))
+    final_meta = {**meta, "epoch": spec["epochs"], "bn_estimated": spec["epochs"] > 0}
+    save_torch(out_dir / "model.pt", checkpoint_dict(model.cpu(), final_meta))
+    write_csv(out_dir / "metrics.csv", pd.DataFrame(history))
+    provenance = {
+        "spec": spec,
+        "run_hash": run_hash,
+        "data_manifest": str(manifest),
+        "data_manifest_sha256": _manifest_sha(manifest),
+        "device": str(device) + (f" ({torch.cuda.get_device_name()})" if device.type == "cuda" else ""),
+        "amp": bool(spec["amp"] and device.type == "cuda"),
+        "threads": torch.get_num_threads(),
+        "versions": _versions(),
+        "host": socket.gethostname(),
+        "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
+        "resumed_from_epoch": resumed_from,
+        "wall_time_s": round(time.time() - t0, 2),
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "final_test_acc": history[-1]["test_acc"],
+    }
+    write_json(out_dir / "provenance.json", provenance)
+    shutil.rmtree(resume_dir, ignore_errors=True)  # finished: the resume state is no longer needed
+    return provenance
+
+
+# ---------------------------------------------------------------- CLI
+def _configure(p: argparse.ArgumentParser) -> None:
+    from padpos.cli import json_arg
+
+    p.add_argument("--spec", type=json_arg, required=True, help="JSON: arch, padding, seed, epochs, ...")
+    p.add_argument("--data", required=True, help="data manifest.json of the study")
+    p.add_argument("--out-dir", required=True, help="folder for model.pt, metrics.csv, ...")
+    p.add_argument("--resume-dir", required=True, help="folder for the resume state (kept if killed)")
+    p.add_argument("--threads", type=int, default=1, help="CPU threads for torch")
+
+
+def _run(args: argparse.Namespace) -> None:
+    prov = train_model(args.spec, args.data, args.out_dir, args.resume_dir, args.threads)
+    print(
+        f"trained {prov['spec']['arch']}/{prov['spec']['padding']}/seed{prov['spec']['seed']}: "
+        f"test acc {prov['final_test_acc']:.1f}% in {prov['wall_time_s']:.0f}s on {prov['device']}",
+        file=sys.stderr,
+    )
+
+
+from padpos.cli import Command  # noqa: E402
+
+CLI = {"train": Command(_configure, _run, "train one backbone (arch x padding x seed), resumable")}
