@@ -229,17 +229,21 @@ class PaddedConv2d(nn.Conv2d):
         key = (int(height), int(width), torch.device(device), dtype)
         ratio = self._partial_ratio_cache.get(key)
         if ratio is None:
-            ratio = self._compute_partial_ratio(height, width, device).to(dtype)
+            ratio = self._compute_partial_ratio(height, width, device, dtype)
             self._partial_ratio_cache[key] = ratio
         return ratio
 
-    def _compute_partial_ratio(self, height: int, width: int, device) -> torch.Tensor:
+    def _compute_partial_ratio(self, height: int, width: int, device, dtype) -> torch.Tensor:
         kh, kw = self.kernel_size
+        # counts are small integers, exact in float32; divide at float64 only if asked for
         real = F.pad(torch.ones(1, 1, height, width, device=device), self.side_pads())
         count = F.conv2d(
             real, torch.ones(1, 1, kh, kw, device=device), stride=self.stride, dilation=self.dilation
         )
-        return torch.where(count > 0, (kh * kw) / count.clamp(min=1), torch.zeros_like(count))
+        if dtype == torch.float64:
+            count = count.double()
+        ratio = torch.where(count > 0, (kh * kw) / count.clamp(min=1), torch.zeros_like(count))
+        return ratio.to(dtype)
 
     def extra_repr(self) -> str:
         text = f"{super().extra_repr()}, scheme={self.padding_scheme}, pad_hw={self.pad_hw}"
@@ -480,8 +484,9 @@ def convert_padding(model: nn.Module, scheme: str) -> nn.Module:
         block = next(_residual_blocks(model), None)
         if block is not None:
             raise ValueError(
-                f"padding 'valid' shrinks maps, so the residual additions of "
-                f"{type(model).__name__} (block {block!r}) cannot match; use a plain net"
+                f"padding scheme 'valid' cannot be used on {type(model).__name__}: valid "
+                f"shrinks maps, so residual additions (block {block!r}) cannot match; "
+                "use a plain net"
             )
     _replace_children(model, scheme)
     return model
