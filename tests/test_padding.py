@@ -64,7 +64,16 @@ def real_pixel_count(h, w, k, stride, pad, dilation=1) -> np.ndarray:
 
 # ---------------------------------------------------------------- scheme names
 def test_scheme_lists():
-    assert SCHEMES == ("zeros", "reflect", "replicate", "circular", "partial", "none", "valid", "full")
+    assert SCHEMES == (
+        "zeros",
+        "reflect",
+        "replicate",
+        "circular",
+        "partial",
+        "none",
+        "valid",
+        "full",
+    )
     assert SAME_SIZE_SCHEMES == SCHEMES[:6]
 
 
@@ -97,13 +106,17 @@ def test_mode_schemes_equal_f_pad_then_valid_conv(scheme, k, dilation):
     conv = padded_conv(scheme, k=k, dilation=dilation)
     x = rand(2, 2, 9, 10, seed=3)
     p = dilation * (k - 1) // 2
-    expected = F.conv2d(F.pad(x, (p, p, p, p), mode=scheme), conv.weight, conv.bias, dilation=dilation)
+    expected = F.conv2d(
+        F.pad(x, (p, p, p, p), mode=scheme), conv.weight, conv.bias, dilation=dilation
+    )
     out = conv(x)
     assert out.shape[-2:] == x.shape[-2:]
     torch.testing.assert_close(out, expected, rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("scheme,np_mode", [("reflect", "reflect"), ("circular", "wrap"), ("replicate", "edge")])
+@pytest.mark.parametrize(
+    "scheme,np_mode", [("reflect", "reflect"), ("circular", "wrap"), ("replicate", "edge")]
+)
 @pytest.mark.parametrize("n", [1, 2, 3])
 def test_pad_border_beyond_map_size_repeats_like_numpy(scheme, np_mode, n):
     x = rand(1, 2, n, n + 1)
@@ -275,11 +288,15 @@ def test_center_pad_to_puts_the_odd_pixel_bottom_right():
         center_pad_to(x, (1, 2))
 
 
-@pytest.mark.parametrize("block_cls,stride", [("BasicBlock", 1), ("BasicBlock", 2), ("Bottleneck", 2)])
+@pytest.mark.parametrize(
+    "block_cls,stride", [("BasicBlock", 1), ("BasicBlock", 2), ("Bottleneck", 2)]
+)
 def test_full_padding_block_matches_the_torchvision_block_when_sizes_agree(block_cls, stride):
     torch.manual_seed(0)
     cls = getattr(torchvision.models.resnet, block_cls)
-    downsample = nn.Sequential(nn.Conv2d(8, 4 * cls.expansion, 1, stride), nn.BatchNorm2d(4 * cls.expansion))
+    downsample = nn.Sequential(
+        nn.Conv2d(8, 4 * cls.expansion, 1, stride), nn.BatchNorm2d(4 * cls.expansion)
+    )
     block = cls(8, 4, stride=stride, downsample=downsample).eval()
     wrapped = FullPaddingBlock(block)
     assert list(wrapped.state_dict()) == list(block.state_dict())
@@ -305,7 +322,10 @@ def light_vgg(arch: str) -> nn.Module:
 @pytest.fixture(scope="module")
 def models() -> dict[str, nn.Module]:
     torch.manual_seed(0)
-    return {"resnet18": torchvision.models.resnet18(weights=None).eval(), "vgg11_bn": light_vgg("vgg11_bn")}
+    return {
+        "resnet18": torchvision.models.resnet18(weights=None).eval(),
+        "vgg11_bn": light_vgg("vgg11_bn"),
+    }
 
 
 def last_feature_map(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -357,7 +377,11 @@ def test_convert_copies_parameters_and_hyperparameters_exactly(models):
         if isinstance(conv, nn.Conv2d):
             new = dict(model.named_modules())[name]
             assert torch.equal(new.weight, conv.weight)
-            assert (new.stride, new.dilation, new.groups) == (conv.stride, conv.dilation, conv.groups)
+            assert (new.stride, new.dilation, new.groups) == (
+                conv.stride,
+                conv.dilation,
+                conv.groups,
+            )
             assert isinstance(new, PaddedConv2d) == (conv.kernel_size != (1, 1))
             if isinstance(new, PaddedConv2d):
                 assert new.pad_hw == conv.padding
@@ -366,7 +390,9 @@ def test_convert_copies_parameters_and_hyperparameters_exactly(models):
 def test_reconverting_switches_the_scheme(models):
     x = torch.randn(1, 3, 64, 64, generator=seeded())
     direct = convert_padding(copy.deepcopy(models["resnet18"]), "circular")
-    twice = convert_padding(convert_padding(copy.deepcopy(models["resnet18"]), "partial"), "circular")
+    twice = convert_padding(
+        convert_padding(copy.deepcopy(models["resnet18"]), "partial"), "circular"
+    )
     assert scheme_of(twice) == {"circular"}
     with torch.no_grad():
         torch.testing.assert_close(twice(x), direct(x), rtol=0, atol=0)
@@ -406,7 +432,11 @@ def test_valid_on_a_plain_net_shrinks(models):
 @pytest.mark.parametrize("arch", ["resnet50", "vgg16_bn"])
 def test_deep_torchvision_models_keep_their_shapes(arch):
     torch.manual_seed(0)
-    original = light_vgg(arch) if arch.startswith("vgg") else torchvision.models.resnet50(weights=None).eval()
+    original = (
+        light_vgg(arch)
+        if arch.startswith("vgg")
+        else torchvision.models.resnet50(weights=None).eval()
+    )
     x = torch.randn(1, 3, 32, 32, generator=seeded())
     reference = last_feature_map(original, x).shape
     for scheme in SAME_SIZE_SCHEMES:
@@ -418,7 +448,9 @@ def test_deep_torchvision_models_keep_their_shapes(arch):
 def test_scheme_of_plain_and_mixed_models():
     assert scheme_of(nn.Sequential(nn.Conv2d(1, 1, 3, padding=1))) == {"zeros"}
     assert scheme_of(nn.Sequential(nn.Conv2d(1, 1, 1))) == set()
-    mixed = nn.Sequential(conv2d(1, 1, 3, scheme="partial"), PaddedMaxPool2d(3, 1, 1, scheme="reflect"))
+    mixed = nn.Sequential(
+        conv2d(1, 1, 3, scheme="partial"), PaddedMaxPool2d(3, 1, 1, scheme="reflect")
+    )
     assert scheme_of(mixed) == {"partial", "reflect"}
 
 
@@ -442,3 +474,9 @@ def test_gradients_reach_every_parameter(scheme):
     for name, p in net.named_parameters():
         assert p.grad is not None and torch.isfinite(p.grad).all(), name
         assert p.grad.abs().sum() > 0, name
+
+
+def test_partial_output_that_sees_only_border_is_zero_bias_included():
+    conv = padded_conv("partial", extra_border=2)  # pad 3 > kernel reach: corners see no pixel
+    out = conv(rand(1, 2, 6, 6))
+    assert torch.all(out[..., 0, 0] == 0) and torch.all(out[..., 1, 1] != 0)

@@ -111,7 +111,9 @@ def center_pad_to(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     the extra pixel at the bottom / right."""
     dh, dw = size[0] - x.shape[-2], size[1] - x.shape[-1]
     if dh < 0 or dw < 0:
-        raise ValueError(f"cannot pad a {tuple(x.shape[-2:])} map to the smaller size {tuple(size)}")
+        raise ValueError(
+            f"cannot pad a {tuple(x.shape[-2:])} map to the smaller size {tuple(size)}"
+        )
     if dh == 0 and dw == 0:
         return x
     return F.pad(x, (dw // 2, dw - dw // 2, dh // 2, dh - dh // 2))
@@ -151,9 +153,17 @@ class PaddedConv2d(nn.Conv2d):
         dtype=None,
     ) -> None:
         super().__init__(
-            in_channels, out_channels, kernel_size, stride=stride, padding=0,
-            dilation=dilation, groups=groups, bias=bias, device=device, dtype=dtype,
-        )  # fmt: skip
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride=stride,
+            padding=0,
+            dilation=dilation,
+            groups=groups,
+            bias=bias,
+            device=device,
+            dtype=dtype,
+        )
         if padding is None:
             padding = tuple(same_padding(k, d) for k, d in zip(self.kernel_size, self.dilation))
         self.padding_scheme = check_scheme(scheme)
@@ -171,10 +181,18 @@ class PaddedConv2d(nn.Conv2d):
             pad_hw = _pad_from_module(conv.padding, conv.kernel_size, conv.dilation)
             border = 0
         new = cls(
-            conv.in_channels, conv.out_channels, conv.kernel_size, stride=conv.stride,
-            padding=pad_hw, dilation=conv.dilation, groups=conv.groups,
-            bias=conv.bias is not None, scheme=scheme, extra_border=border, device="meta",
-        )  # fmt: skip
+            conv.in_channels,
+            conv.out_channels,
+            conv.kernel_size,
+            stride=conv.stride,
+            padding=pad_hw,
+            dilation=conv.dilation,
+            groups=conv.groups,
+            bias=conv.bias is not None,
+            scheme=scheme,
+            extra_border=border,
+            device="meta",
+        )
         # share the very Parameter objects: exact copy, optimizer references stay valid
         new.weight = conv.weight
         new.bias = conv.bias
@@ -182,7 +200,8 @@ class PaddedConv2d(nn.Conv2d):
         return new
 
     def side_pads(self) -> Pads:
-        """(left, right, top, bottom) pad this scheme applies (0 for ``none``, which resizes)."""
+        """(left, right, top, bottom) border this scheme adds, extra_border included
+        (for ``none`` the amount the input is enlarged by resizing)."""
         b = self.extra_border
         if self.padding_scheme == "full":
             ph, pw = (d * (k - 1) for k, d in zip(self.kernel_size, self.dilation))
@@ -238,7 +257,10 @@ class PaddedConv2d(nn.Conv2d):
         # counts are small integers, exact in float32; divide at float64 only if asked for
         real = F.pad(torch.ones(1, 1, height, width, device=device), self.side_pads())
         count = F.conv2d(
-            real, torch.ones(1, 1, kh, kw, device=device), stride=self.stride, dilation=self.dilation
+            real,
+            torch.ones(1, 1, kh, kw, device=device),
+            stride=self.stride,
+            dilation=self.dilation,
         )
         if dtype == torch.float64:
             count = count.double()
@@ -291,9 +313,16 @@ def conv2d(
 ) -> PaddedConv2d:
     """Build a conv with a padding scheme (``padding=None``: "same", dilation*(k-1)//2)."""
     return PaddedConv2d(
-        in_ch, out_ch, kernel_size, stride=stride, padding=padding, dilation=dilation,
-        groups=groups, bias=bias, scheme=scheme,
-    )  # fmt: skip
+        in_ch,
+        out_ch,
+        kernel_size,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        groups=groups,
+        bias=bias,
+        scheme=scheme,
+    )
 
 
 # ---------------------------------------------------------------- pooling
@@ -350,7 +379,9 @@ class PaddedMaxPool2d(_PaddedPoolMixin, nn.MaxPool2d):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x, padding = self._prepare(x)
-        return F.max_pool2d(x, self.kernel_size, self.stride, padding, self.dilation, self.ceil_mode)
+        return F.max_pool2d(
+            x, self.kernel_size, self.stride, padding, self.dilation, self.ceil_mode
+        )
 
 
 class PaddedAvgPool2d(_PaddedPoolMixin, nn.AvgPool2d):
@@ -376,17 +407,27 @@ class PaddedAvgPool2d(_PaddedPoolMixin, nn.AvgPool2d):
     def from_pool(cls, pool: nn.AvgPool2d, scheme: str) -> "PaddedAvgPool2d":
         padding = pool.pad_hw if isinstance(pool, PaddedAvgPool2d) else pool.padding
         return cls(
-            pool.kernel_size, pool.stride, padding, pool.ceil_mode,
-            pool.count_include_pad, pool.divisor_override, scheme,
-        )  # fmt: skip
+            pool.kernel_size,
+            pool.stride,
+            padding,
+            pool.ceil_mode,
+            pool.count_include_pad,
+            pool.divisor_override,
+            scheme,
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x, padding = self._prepare(x)
         include_pad = self.count_include_pad and self.padding_scheme != "partial"
         return F.avg_pool2d(
-            x, self.kernel_size, self.stride, padding, self.ceil_mode, include_pad,
+            x,
+            self.kernel_size,
+            self.stride,
+            padding,
+            self.ceil_mode,
+            include_pad,
             self.divisor_override,
-        )  # fmt: skip
+        )
 
 
 # ---------------------------------------------------------------- residual blocks
@@ -456,7 +497,11 @@ def _converted(module: nn.Module, scheme: str) -> nn.Module:
 
 def _replace_children(parent: nn.Module, scheme: str) -> None:
     for name, child in list(parent.named_children()):
-        if scheme == "full" and is_residual_block(child) and not isinstance(child, FullPaddingBlock):
+        if (
+            scheme == "full"
+            and is_residual_block(child)
+            and not isinstance(child, FullPaddingBlock)
+        ):
             child = FullPaddingBlock(child)
             setattr(parent, name, child)
         if _needs_conversion(child):
