@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import http.client
 import json
 import math
 import os
@@ -42,7 +43,10 @@ if TYPE_CHECKING:
     import torch
 
 SPLITS = ("train", "test")
-SPLIT_IDS = {"train": 0, "test": 1}  # mixed into every per-image seed: the splits never share scenes
+SPLIT_IDS = {
+    "train": 0,
+    "test": 1,
+}  # mixed into every per-image seed: the splits never share scenes
 MANIFEST_FORMAT = 1
 
 # ---------------------------------------------------------------- downloads
@@ -119,14 +123,17 @@ def download(url: str, md5: str, output: str | os.PathLike, progress: bool = Tru
             )
         if actual_md5 != md5.lower():
             raise DownloadError(
-                f"download of {url} to {output} has the wrong md5 checksum: expected {md5.lower()}, "
-                f"got {actual_md5} ({received} bytes); nothing was written to {output}"
+                f"download of {url} to {output} has the wrong md5 checksum: "
+                f"expected {md5.lower()}, got {actual_md5} ({received} bytes); "
+                f"nothing was written to {output}"
             )
         _check_archive_opens(tmp, output)
     return output
 
 
-def _stream_to_file(url: str, tmp: Path, output: Path, progress: bool) -> tuple[int, int | None, str]:
+def _stream_to_file(
+    url: str, tmp: Path, output: Path, progress: bool
+) -> tuple[int, int | None, str]:
     """Copy the body of ``url`` into ``tmp``; return (bytes received, announced size, md5)."""
     from tqdm import tqdm
 
@@ -137,18 +144,20 @@ def _stream_to_file(url: str, tmp: Path, output: Path, progress: bool) -> tuple[
             length = response.headers.get("Content-Length")
             expected_size = int(length) if length is not None else None
             with tqdm(
-                total=expected_size, unit="B", unit_scale=True, desc=output.name,
-                disable=not progress, file=sys.stderr,
+                total=expected_size,
+                unit="B",
+                unit_scale=True,
+                desc=output.name,
+                disable=not progress,
+                file=sys.stderr,
             ) as bar:
                 for chunk in iter(lambda: response.read(CHUNK_BYTES), b""):
                     fh.write(chunk)
                     h.update(chunk)
                     received += len(chunk)
                     bar.update(len(chunk))
-    except (urllib.error.URLError, OSError, ValueError) as err:
-        # http.client.IncompleteRead is not an OSError; it is caught by the caller's check below
-        raise DownloadError(f"download of {url} to {output} failed: {err}") from err
-    except Exception as err:  # IncompleteRead and other protocol errors
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as err:
+        # URLError: unreachable / HTTP error status; HTTPException: broken or cut-off response
         raise DownloadError(f"download of {url} to {output} failed: {err!r}") from err
     return received, expected_size, h.hexdigest()
 
@@ -173,8 +182,16 @@ def _check_archive_opens(path: Path, output: Path) -> None:
 # object's extent is its radius whatever the class: the range of object centres
 # is then the same for every class and position carries no label information.
 SHAPES = (
-    "disc", "square", "triangle", "ring", "plus",
-    "horizontal_bar", "vertical_bar", "diamond", "star", "ellipse",
+    "disc",
+    "square",
+    "triangle",
+    "ring",
+    "plus",
+    "horizontal_bar",
+    "vertical_bar",
+    "diamond",
+    "star",
+    "ellipse",
 )
 RADIUS_RANGE = (0.16, 0.30)  # object radius, as a fraction of the image side
 MAX_ROTATION_DEG = 15.0  # slight rotation: keeps square/diamond and the bars apart
@@ -247,7 +264,9 @@ def _background(p: dict, size: int, margin: int) -> "torch.Tensor":
     right = torch.cat([torch.cos(ax), torch.sin(ax)], dim=1)[:, None]  # (N, 1, 2K, Sx)
     left = torch.cat([torch.cos(by), -torch.sin(by)], dim=1)  # (N, 2K, Sy)
     amp2 = torch.cat([amp, amp], dim=1)  # (N, 2K, 3)
-    left = (left[:, None, :, :] * amp2.permute(0, 2, 1)[..., None]).transpose(2, 3)  # (N, 3, Sy, 2K)
+    left = (left[:, None, :, :] * amp2.permute(0, 2, 1)[..., None]).transpose(
+        2, 3
+    )  # (N, 3, Sy, 2K)
     n, s = left.shape[0], left.shape[2]
     texture = torch.bmm(left.reshape(n, 3 * s, -1), right[:, 0]).reshape(n, 3, s, -1)
     return torch.from_numpy(p["bg_mean"])[..., None, None] + texture
@@ -262,7 +281,7 @@ def _box_sdf(u: "torch.Tensor", v: "torch.Tensor", bu: float, bv: float) -> "tor
 
 
 def _polygon_sdf(u, v, n_sides: int, apothem: float):
-    """Signed distance (exact inside, a lower bound outside) to a regular polygon with a vertex up."""
+    """Signed distance to a regular polygon with a vertex up (exact inside, a bound outside)."""
     import torch
 
     d = None
@@ -274,7 +293,7 @@ def _polygon_sdf(u, v, n_sides: int, apothem: float):
 
 
 def _shape_sdf(shape: str, u: "torch.Tensor", v: "torch.Tensor") -> "torch.Tensor":
-    """Signed distance (in object radii; < 0 inside) of ``shape`` in its local frame (v points up)."""
+    """Signed distance (object radii, < 0 inside) of ``shape`` in its local frame (v up)."""
     import torch
 
     r = torch.hypot(u, v)
@@ -373,7 +392,8 @@ def _subset(n_available: int, n_wanted: int | None, seed: int, split: str, key: 
         return np.arange(n_available)
     if n_wanted > n_available:
         raise ValueError(
-            f"config key 'data.{key}': {n_wanted} images asked for, the {split} split has {n_available}"
+            f"config key 'data.{key}': {n_wanted} images asked for, "
+            f"the {split} split has {n_available}"
         )
     rng = np.random.default_rng([seed, SPLIT_IDS[split], 7])
     return np.sort(rng.permutation(n_available)[:n_wanted])
@@ -389,14 +409,18 @@ def read_cifar(archive: str | os.PathLike, dataset: str) -> dict[str, Any]:
     info = CIFAR[dataset]
     archive = Path(archive)
     if not archive.is_file():
-        raise FileNotFoundError(f"CIFAR archive {archive} does not exist (run the download rule first)")
+        raise FileNotFoundError(
+            f"CIFAR archive {archive} does not exist (run the download rule first)"
+        )
     out: dict[str, Any] = {}
     with tarfile.open(archive) as tar:
         out["classes"] = list(_unpickle(tar, info["meta"], archive)[info["names_key"]])
         for split, members in info["members"].items():
             batches = [_unpickle(tar, m, archive) for m in members]
             data = np.concatenate([np.asarray(b["data"], dtype=np.uint8) for b in batches])
-            labels = np.concatenate([np.asarray(b[info["labels_key"]], dtype=np.int64) for b in batches])
+            labels = np.concatenate(
+                [np.asarray(b[info["labels_key"]], dtype=np.int64) for b in batches]
+            )
             images = torch.from_numpy(data.reshape(-1, 3, 32, 32).copy())
             out[split] = (images, torch.from_numpy(labels))
     return out
@@ -408,7 +432,9 @@ def _unpickle(tar: tarfile.TarFile, member: str, archive: Path) -> dict:
     except KeyError:
         fh = None
     if fh is None:
-        raise ValueError(f"CIFAR archive {archive} has no member {member!r}; is it the right archive?")
+        raise ValueError(
+            f"CIFAR archive {archive} has no member {member!r}; is it the right archive?"
+        )
     with fh:
         return pickle.load(fh, encoding="latin1")
 
@@ -422,8 +448,9 @@ def _resize_uint8(images: "torch.Tensor", size: int) -> "torch.Tensor":
         return images
     out = []
     for chunk in images.split(1000):
-        x = F.interpolate(chunk.float(), size=(size, size), mode="bilinear", antialias=True,
-                          align_corners=False)
+        x = F.interpolate(
+            chunk.float(), size=(size, size), mode="bilinear", antialias=True, align_corners=False
+        )
         out.append(x.round().clamp(0, 255).to(torch.uint8))
     return torch.cat(out)
 
@@ -445,7 +472,7 @@ def _imagefolder_split_dir(root: Path, split: str) -> Path:
 
 
 def index_imagefolder(root: str | os.PathLike) -> dict[str, Any]:
-    """File lists of an ImageFolder tree: ``{"classes", "train": [(relpath, label)], "test": [...]}``.
+    """File lists of an ImageFolder tree: ``{"classes", "train": [(relpath, label)], "test"}``.
 
     Classes are the sorted sub-folders of ``train/``; a class folder of ``val/``
     (or ``test/``) that train/ lacks is an error, naming it.
@@ -460,7 +487,9 @@ def index_imagefolder(root: str | os.PathLike) -> dict[str, Any]:
         split_dir = _imagefolder_split_dir(root, split)
         unknown = sorted({d.name for d in split_dir.iterdir() if d.is_dir()} - set(classes))
         if unknown:
-            raise ValueError(f"ImageFolder {split_dir}: class folders {unknown} are not in {train_dir}")
+            raise ValueError(
+                f"ImageFolder {split_dir}: class folders {unknown} are not in {train_dir}"
+            )
         items = []
         for label, name in enumerate(classes):
             folder = split_dir / name
@@ -470,7 +499,9 @@ def index_imagefolder(root: str | os.PathLike) -> dict[str, Any]:
                 if f.suffix.lower() in IMAGE_EXTENSIONS and f.is_file():
                     items.append((f.relative_to(root).as_posix(), label))
         if not items:
-            raise ValueError(f"ImageFolder {split_dir} holds no images ({', '.join(sorted(IMAGE_EXTENSIONS))})")
+            raise ValueError(
+                f"ImageFolder {split_dir} holds no images ({', '.join(sorted(IMAGE_EXTENSIONS))})"
+            )
         out[split] = items
     return out
 
@@ -483,7 +514,7 @@ def _open_rgb(path: Path):
 
 
 def _resize_crop(img, side: int) -> "torch.Tensor":
-    """Resize a PIL image so its shorter side is ``side``, centre-crop ``side x side``: uint8 3 x side x side."""
+    """Resize a PIL image's shorter side to ``side``, centre-crop: uint8 3 x side x side."""
     import torch
     from PIL import Image
 
@@ -524,10 +555,17 @@ def prepare_data(spec: dict, out_dir: str | os.PathLike) -> dict:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     dataset = spec.get("dataset", "synthetic")
-    builders = {"synthetic": _prepare_synthetic, "cifar10": _prepare_cifar,
-                "cifar100": _prepare_cifar, "imagefolder": _prepare_imagefolder}
+    builders = {
+        "synthetic": _prepare_synthetic,
+        "cifar10": _prepare_cifar,
+        "cifar100": _prepare_cifar,
+        "imagefolder": _prepare_imagefolder,
+    }
     if dataset not in builders:
-        raise ValueError(f"config key 'data.dataset': unknown data set {dataset!r}; allowed: {', '.join(builders)}")
+        raise ValueError(
+            f"config key 'data.dataset': unknown data set {dataset!r}; "
+            f"allowed: {', '.join(builders)}"
+        )
     manifest = builders[dataset](spec, out_dir)
     manifest.update(
         format=MANIFEST_FORMAT,
@@ -556,8 +594,14 @@ def _prepare_synthetic(spec: dict, out_dir: Path) -> dict:
         if split == "train":
             stats = _channel_mean_std(images.split(1000))
         splits[split] = {"size": int(n), "file": _save_split(out_dir, split, images, labels)}
-    return {"classes": list(SHAPES), "mean": stats[0], "std": stats[1], "splits": splits,
-            "storage": "tensors", "seed": seed}
+    return {
+        "classes": list(SHAPES),
+        "mean": stats[0],
+        "std": stats[1],
+        "splits": splits,
+        "storage": "tensors",
+        "seed": seed,
+    }
 
 
 def _save_split(out_dir: Path, split: str, images, labels) -> str:
@@ -581,10 +625,20 @@ def _prepare_cifar(spec: dict, out_dir: Path) -> dict:
         labels = labels[chosen]
         if split == "train":
             stats = _channel_mean_std(images.split(1000))
-        splits[split] = {"size": len(chosen), "file": _save_split(out_dir, split, images, labels),
-                         "source_indices_sha256": hashlib.sha256(chosen.astype(np.int64).tobytes()).hexdigest()}
-    return {"classes": raw["classes"], "mean": stats[0], "std": stats[1], "splits": splits,
-            "storage": "tensors", "seed": seed, "source": {"archive": str(archive), "md5": CIFAR[dataset]["md5"]}}
+        splits[split] = {
+            "size": len(chosen),
+            "file": _save_split(out_dir, split, images, labels),
+            "source_indices_sha256": hashlib.sha256(chosen.astype(np.int64).tobytes()).hexdigest(),
+        }
+    return {
+        "classes": raw["classes"],
+        "mean": stats[0],
+        "std": stats[1],
+        "splits": splits,
+        "storage": "tensors",
+        "seed": seed,
+        "source": {"archive": str(archive), "md5": CIFAR[dataset]["md5"]},
+    }
 
 
 def _prepare_imagefolder(spec: dict, out_dir: Path) -> dict:
@@ -601,13 +655,27 @@ def _prepare_imagefolder(spec: dict, out_dir: Path) -> dict:
         name = f"index_{split}.json"
         write_json(out_dir / name, {"root": str(root), "items": items})
         splits[split] = {"size": len(items), "file": name}
-    sample = _subset(splits["train"]["size"], min(MEAN_STD_SAMPLE, splits["train"]["size"]), seed, "train", "num_train")
+    sample = _subset(
+        splits["train"]["size"],
+        min(MEAN_STD_SAMPLE, splits["train"]["size"]),
+        seed,
+        "train",
+        "num_train",
+    )
     train_items = json.loads((out_dir / splits["train"]["file"]).read_text())["items"]
     mean, std = _channel_mean_std(
-        _resize_crop(_open_rgb(root / train_items[i][0]), size)[None] for i in _progress(sample, "mean/std")
+        _resize_crop(_open_rgb(root / train_items[i][0]), size)[None]
+        for i in _progress(sample, "mean/std")
     )
-    return {"classes": index["classes"], "mean": mean, "std": std, "splits": splits,
-            "storage": "index", "seed": seed, "root": str(root)}
+    return {
+        "classes": index["classes"],
+        "mean": mean,
+        "std": std,
+        "splits": splits,
+        "storage": "index",
+        "seed": seed,
+        "root": str(root),
+    }
 
 
 def _progress(items, desc: str):
@@ -627,9 +695,13 @@ def read_manifest(manifest_path: str | os.PathLike) -> dict:
     if not path.is_file():
         raise FileNotFoundError(f"data manifest {path} does not exist (run the prepare_data rule)")
     manifest = json.loads(path.read_text())
-    missing = {"dataset", "image_size", "num_classes", "mean", "std", "splits", "files"} - set(manifest)
+    missing = {"dataset", "image_size", "num_classes", "mean", "std", "splits", "files"} - set(
+        manifest
+    )
     if missing:
-        raise ValueError(f"data manifest {path} lacks the keys {sorted(missing)}; prepare the data again")
+        raise ValueError(
+            f"data manifest {path} lacks the keys {sorted(missing)}; prepare the data again"
+        )
     manifest["_dir"] = str(path.parent)
     return manifest
 
@@ -637,7 +709,9 @@ def read_manifest(manifest_path: str | os.PathLike) -> dict:
 def _cache_path(manifest: dict, split: str) -> Path:
     """Path of a split's cache file, checked against the manifest's sha256 (once per process)."""
     if split not in manifest["splits"]:
-        raise ValueError(f"unknown split {split!r}; the data set has {', '.join(manifest['splits'])}")
+        raise ValueError(
+            f"unknown split {split!r}; the data set has {', '.join(manifest['splits'])}"
+        )
     name = manifest["splits"][split]["file"]
     path = Path(manifest["_dir"]) / name
     if not path.is_file():
@@ -648,14 +722,17 @@ def _cache_path(manifest: dict, split: str) -> Path:
         actual = file_digest(path)
         if actual != manifest["files"][name]:
             raise ValueError(
-                f"data cache file {path} is corrupt or stale: sha256 {actual}, the manifest expects "
-                f"{manifest['files'][name]}; delete {Path(manifest['_dir']) / 'manifest.json'} and prepare the data again"
+                f"data cache file {path} is corrupt or stale: sha256 {actual}, the manifest "
+                f"expects {manifest['files'][name]}; delete "
+                f"{Path(manifest['_dir']) / 'manifest.json'} and prepare the data again"
             )
         _VERIFIED[key] = True
     return path
 
 
-def normalise(images: "torch.Tensor", mean: Sequence[float], std: Sequence[float]) -> "torch.Tensor":
+def normalise(
+    images: "torch.Tensor", mean: Sequence[float], std: Sequence[float]
+) -> "torch.Tensor":
     """uint8 images (... x 3 x H x W) -> float32, per channel (x / 255 - mean) / std."""
     import torch
 
@@ -716,7 +793,7 @@ class ImageFolderSplit(_Split):
 
 
 def load_split(manifest_path: str | os.PathLike, split: str):
-    """A map-style data set of (float32 3 x H x W normalised with the manifest's mean/std, int label).
+    """A map-style data set of (float32 3 x H x W, normalised with the manifest's mean/std, label).
 
     Attributes: ``num_classes``, ``classes``, ``mean``, ``std``, ``image_size``, ``targets``.
     """
@@ -726,7 +803,9 @@ def load_split(manifest_path: str | os.PathLike, split: str):
     return TensorSplit(manifest, split)
 
 
-def split_tensors(manifest_path: str | os.PathLike, split: str) -> tuple["torch.Tensor", "torch.Tensor"]:
+def split_tensors(
+    manifest_path: str | os.PathLike, split: str
+) -> tuple["torch.Tensor", "torch.Tensor"]:
     """The whole split as tensors: (float32 N x 3 x H x W normalised, int64 labels).
 
     For data kept in memory (synthetic, CIFAR); an ImageFolder split is read file by
@@ -772,15 +851,19 @@ def context_crops(
     if bad:
         raise IndexError(f"indices {bad[:5]} are outside the {split} split (size {n_split})")
     if manifest["dataset"] == "synthetic":
-        x_plus, _ = render_scenes(int(manifest["seed"]), split, indices, int(manifest["image_size"]), margin)
+        x_plus, _ = render_scenes(
+            int(manifest["seed"]), split, indices, int(manifest["image_size"]), margin
+        )
     elif manifest.get("storage") == "index":
         x_plus = _imagefolder_context(manifest, split, indices, margin)
     else:
         ds = TensorSplit(manifest, split)
-        x_plus = torch.stack([_mosaic(manifest, split, i, margin, ds.images.__getitem__) for i in indices])
+        x_plus = torch.stack(
+            [_mosaic(manifest, split, i, margin, ds.images.__getitem__) for i in indices]
+        )
     x_plus = normalise(x_plus, manifest["mean"], manifest["std"])
     size = int(manifest["image_size"])
-    x = x_plus[..., margin:margin + size, margin:margin + size].clone()
+    x = x_plus[..., margin : margin + size, margin : margin + size].clone()
     return x, x_plus
 
 
@@ -802,18 +885,28 @@ def _mosaic(manifest: dict, split: str, index: int, margin: int, get_uint8) -> "
     _, h, w = centre.shape
     k = max(math.ceil(margin / h), math.ceil(margin / w))  # rings of tiles needed
     side = 2 * k + 1
-    neighbours = iter(mosaic_neighbours(
-        int(manifest["seed"]), split, index, int(manifest["splits"][split]["size"]), side * side - 1
-    ).tolist())
+    neighbours = iter(
+        mosaic_neighbours(
+            int(manifest["seed"]),
+            split,
+            index,
+            int(manifest["splits"][split]["size"]),
+            side * side - 1,
+        ).tolist()
+    )
     canvas = torch.empty(3, side * h, side * w, dtype=torch.uint8)
     for row in range(side):
         for col in range(side):
             tile = centre if (row, col) == (k, k) else get_uint8(next(neighbours))
-            canvas[:, row * h:(row + 1) * h, col * w:(col + 1) * w] = tile
-    return canvas[:, k * h - margin:(k + 1) * h + margin, k * w - margin:(k + 1) * w + margin].clone()
+            canvas[:, row * h : (row + 1) * h, col * w : (col + 1) * w] = tile
+    return canvas[
+        :, k * h - margin : (k + 1) * h + margin, k * w - margin : (k + 1) * w + margin
+    ].clone()
 
 
-def _imagefolder_context(manifest: dict, split: str, indices: list[int], margin: int) -> "torch.Tensor":
+def _imagefolder_context(
+    manifest: dict, split: str, indices: list[int], margin: int
+) -> "torch.Tensor":
     import torch
 
     ds = ImageFolderSplit(manifest, split)
@@ -843,23 +936,34 @@ def _configure_prepare(p: argparse.ArgumentParser) -> None:
     from padpos.cli import json_arg
 
     p.add_argument("--spec", required=True, type=json_arg, help="the study's data: config as JSON")
-    p.add_argument("--out-dir", required=True, help="directory for the cache files and manifest.json")
+    p.add_argument(
+        "--out-dir", required=True, help="directory for the cache files and manifest.json"
+    )
 
 
 def _run_prepare(args: argparse.Namespace) -> None:
     import torch
 
-    torch.set_num_threads(1)  # the rule runs single-threaded; more threads only contend on small tensors
+    torch.set_num_threads(
+        1
+    )  # the rule runs single-threaded; more threads only contend on small tensors
     manifest = prepare_data(args.spec, args.out_dir)
     sizes = ", ".join(f"{s} {manifest['splits'][s]['size']}" for s in SPLITS)
-    print(f"prepared {manifest['dataset']}: {sizes} images, {manifest['num_classes']} classes", file=sys.stderr)
+    print(
+        f"prepared {manifest['dataset']}: {sizes} images, {manifest['num_classes']} classes",
+        file=sys.stderr,
+    )
 
 
 from padpos.cli import Command  # noqa: E402  (cli imports modules lazily; no cycle at import)
 
 CLI = {
-    "download": Command(_configure_download, _run_download, "download a file and verify its checksum"),
+    "download": Command(
+        _configure_download, _run_download, "download a file and verify its checksum"
+    ),
     "prepare-data": Command(
-        _configure_prepare, _run_prepare, "generate or download a study's data set into a checksummed cache"
+        _configure_prepare,
+        _run_prepare,
+        "generate or download a study's data set into a checksummed cache",
     ),
 }
