@@ -1,0 +1,302 @@
+"""PPP: the position-information pattern that padding injects into features.
+
+This is the project's implementation of the concept of Lin et al. 2023 ("Unveiling
+the mask of position-information pattern through the mist of image features");
+the formulas are the project's definitions (PROTOCOLS.md section 2), not
+quotations of the paper. For a layer l, crops x and their real-context
+references f_l*(x) (see :mod:`padpos.features`):
+
+    Delta_l(x) = f_l(x) - f_l*(x)          the border's contribution for one image
+    PPP_l      = E_x[Delta_l(x)]           C x h x w, the part shared by all images
+    ppp_snr_db      = 10 log10( mean(PPP^2) / mean(Var_x[f*]) )
+    ppp_consistency = mean(PPP^2) / E_x[mean(Delta^2)]     in [0, 1]
+    ppp_reach_px    = width (input px) of the border band outside which the
+                      channel-RMS of PPP stays below 10 % of its maximum
+    heat map        = channel-RMS of PPP, h x w
+
+Everything is accumulated in float64 running sums over batches, so no feature
+map of more than one batch is ever held.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+METRICS = ("ppp_snr_db", "ppp_consistency", "ppp_reach_px")
+REACH_FRACTION = 0.10  # "below 10 % of its maximum" (PROTOCOLS.md section 2)
+
+
+@dataclass
+class PatternStats:
+    """Running float64 sums of Delta, Delta^2, f*, f*^2 per (channel, position)."""
+
+    n: int = 0
+    sum_delta: Tensor | None = None
+    sum_delta_sq: Tensor | None = None
+    sum_ref: Tensor | None = None
+    sum_ref_sq: Tensor | None = None
+    shape: tuple = field(default=())
+
+    def update(self, f: Tensor, f_ref: Tensor) -> None:
+        """Add a batch of features f = f_l(x) and references f_ref = f_l*(x) (N x C x h x w)."""
+        if f.shape != f_ref.shape:
+            raise ValueError(f"features {tuple(f.shape)} and reference {tuple(f_ref.shape)} differ")
+        if self.n and tuple(f.shape[1:]) != self.shape:
+            raise ValueError(f"batch of shape {tuple(f.shape[1:])}, earlier {self.shape}")
+        delta = f.double() - f_ref.double()
+        ref = f_ref.double()
+        sums = (delta.sum(0), (delta**2).sum(0), ref.sum(0), (ref**2).sum(0))
+        if not self.n:
+            self.shape = tuple(f.shape[1:])
+            self.sum_delta, self.sum_delta_sq, self.sum_ref, self.sum_ref_sq = sums
+        else:
+            self.sum_delta += sums[0]
+            self.sum_delta_sq += sums[1]
+            self.sum_ref += sums[2]
+            self.sum_ref_sq += sums[3]
+        self.n += f.shape[0]
+
+    def _require_data(self) -> None:
+        if not self.n:
+            raise ValueError("no features accumulated yet")
+
+    def pattern(self) -> Tensor:
+        """PPP_l = E_x[Delta_l(x)], C x h x w (float64)."""
+        self._require_data()
+        return self.sum_delta / self.n
+
+    def heat_map(self) -> Tensor:
+        """Channel-RMS of PPP_l: an h x w map (float64)."""
+        return self.pattern().pow(2).mean(0).sqrt()
+
+    def pattern_energy(self) -> float:
+        """mean(PPP_l^2) over channels and positions."""
+        return float(self.pattern().pow(2).mean())
+
+    def disturbance_energy(self) -> float:
+        """E_x[mean(Delta_l(x)^2)]: the border's whole contribution, consistent or not."""
+        self._require_data()
+        return float((self.sum_delta_sq / self.n).mean())
+
+    def feature_variance(self) -> float:
+        """mean over channels and positions of Var_x[f_l*(x)] (population variance)."""
+        self._require_data()
+        mean = self.sum_ref / self.n
+        var = (self.sum_ref_sq / self.n - mean**2).clamp_min(0.0)
+        return float(var.mean())
+
+
+def snr_db(stats: PatternStats) -> float:
+    """10 log10(pattern energy / image-feature variance); -inf for no pattern at all."""
+    energy, variance = stats.pattern_energy(), stats.feature_variance()
+    if energy == 0.0:
+        return -math.inf
+    if variance == 0.0:
+        return math.inf
+    return 10.0 * math.log10(energy / variance)
+
+
+def consistency(stats: PatternStats) -> float:
+    """Share of the border's disturbance that is the same for every image, in [0, 1].
+
+    With no disturbance at all (Delta == 0 everywhere) there is no pattern: 0.
+    Note the finite-sample floor: a purely image-dependent disturbance still gives
+    about 1 / n, because the mean of n noisy maps is not exactly 0.
+    """
+    disturbance = stats.disturbance_energy()
+    if disturbance == 0.0:
+        return 0.0
+    return min(1.0, stats.pattern_energy() / disturbance)
+
+
+def border_distance(h: int, w: int) -> Tensor:
+    """Ring index of every feature position: 0 on the outer row/column, 1 next, ..."""
+    rows = torch.arange(h).view(-1, 1)
+    cols = torch.arange(w).view(1, -1)
+    return torch.minimum(
+        torch.minimum(rows, h - 1 - rows), torch.minimum(cols, w - 1 - cols)
+    )
+
+
+def reach_px(heat: Tensor, stride: int, fraction: float = REACH_FRACTION) -> float:
+    """Width in input pixels of the border band outside which ``heat`` < fraction * max.
+
+    Convention: feature position (i, j) covers ``stride`` input pixels, so ring k
+    (k positions in from the nearest border) spans input pixels [k s, (k + 1) s)
+    from the border. The reach is (K + 1) s for the innermost ring K that still has
+    a value >= fraction * max; 0 when the map is all zero. A pattern that fills the
+    whole map reaches the centre: (number of rings) * s.
+    """
+    peak = float(heat.max())
+    if peak <= 0.0:
+        return 0.0
+    rings = border_distance(*heat.shape)
+    strong = rings[heat >= fraction * peak]
+    return float((int(strong.max()) + 1) * stride)
+
+
+def layer_metrics(stats: PatternStats, stride: int) -> dict[str, float]:
+    """The three scalar PPP metrics of one layer."""
+    return {
+        "ppp_snr_db": snr_db(stats),
+        "ppp_consistency": consistency(stats),
+        "ppp_reach_px": reach_px(stats.heat_map(), stride),
+    }
+
+
+def accumulate_ppp(model, batches, layers, margin, strides, progress=None) -> dict[str, PatternStats]:
+    """Stream (x, x_plus) batches through ``model`` and accumulate PatternStats per layer."""
+    from padpos.features import feature_pairs
+
+    stats = {name: PatternStats() for name in layers}
+    for x, x_plus in batches:
+        pairs = feature_pairs(model, x, x_plus, layers, margin, strides)
+        for name, (f, f_ref) in pairs.items():
+            stats[name].update(f, f_ref)
+        if progress is not None:
+            progress.update(x.shape[0])
+    return stats
+
+
+# ---------------------------------------------------------------- one checkpoint
+def _first_images(manifest, split: str, count: int):
+    from padpos.data import split_tensors
+
+    X, _ = split_tensors(manifest, split)
+    if count > X.shape[0]:
+        print(f"ppp: split {split!r} has only {X.shape[0]} images (< {count}); using all",
+              file=sys.stderr)
+    return X[:count]
+
+
+def prepare_model(checkpoint, manifest, bn_images: int, batch_size: int):
+    """Load a checkpoint in eval mode; estimate its BatchNorm statistics if never done."""
+    from padpos.models import load_checkpoint
+    from padpos.train import recalibrate_batchnorm
+
+    model, meta = load_checkpoint(checkpoint, map_location="cpu")
+    if not meta.get("bn_estimated", True):
+        # an untrained net's BN running stats are the init values (0 mean, unit var):
+        # deep features would be unnormalised and the pattern meaningless
+        images = _first_images(manifest, "train", bn_images)
+        model = recalibrate_batchnorm(model, images, batch_size=batch_size)
+    return model.eval(), meta
+
+
+def measure_checkpoint(checkpoint, manifest, spec: dict):
+    """PPP of every feature layer of one checkpoint: (metrics rows, heat maps, geometry)."""
+    from tqdm import tqdm
+
+    from padpos.data import context_crops
+    from padpos.features import context_margin, feature_sizes, layer_geometry
+    from padpos.models import feature_layers
+
+    model, meta = prepare_model(checkpoint, manifest, spec["bn_images"], spec["batch_size"])
+    layers = feature_layers(meta["arch"])
+    size = int(meta["image_size"])
+    geometry = layer_geometry(model, layers)
+    sizes = feature_sizes(model, layers, size)
+    margin = context_margin(geometry, size, sizes)
+    strides = {name: g.stride for name, g in geometry.items()}
+    n_test = _first_images(manifest, "test", spec["num_images"]).shape[0]
+
+    def batches():
+        for start in range(0, n_test, spec["batch_size"]):
+            idx = list(range(start, min(start + spec["batch_size"], n_test)))
+            yield context_crops(manifest, "test", idx, margin)
+
+    with tqdm(total=n_test, desc=f"ppp {Path(checkpoint).name}", file=sys.stderr) as bar:
+        stats = accumulate_ppp(model, batches(), layers, margin, strides, progress=bar)
+    return meta, layers, stats, geometry, margin
+
+
+def result_rows(study: str, meta: dict, stats: dict, geometry: dict) -> list[dict]:
+    """Long-format rows: study, arch, padding, seed, epoch, layer, metric, value."""
+    rows = []
+    for layer, st in stats.items():
+        for metric, value in layer_metrics(st, geometry[layer].stride).items():
+            rows.append(
+                {
+                    "study": study,
+                    "arch": meta["arch"],
+                    "padding": meta["padding"],
+                    "seed": int(meta["seed"]),
+                    "epoch": int(meta["epoch"]),
+                    "layer": layer,
+                    "metric": metric,
+                    "value": value,
+                }
+            )
+    return rows
+
+
+def heat_map_arrays(stats: dict, geometry: dict, margin: int, n_images: int) -> dict:
+    """Arrays for the .npz: per layer the heat map, the image-feature std, stride, RF."""
+    out = {"layers": np.array(list(stats)), "margin_px": np.array(margin),
+           "num_images": np.array(n_images)}
+    for i, (layer, st) in enumerate(stats.items()):
+        out[f"heat_{i}"] = st.heat_map().numpy()
+        out[f"feature_std_{i}"] = np.array(math.sqrt(st.feature_variance()))
+        out[f"stride_{i}"] = np.array(geometry[layer].stride)
+        out[f"rf_radius_{i}"] = np.array(geometry[layer].rf_radius)
+    return out
+
+
+def _configure_ppp(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--checkpoint", required=True, help="model.pt or snapshot_e{E}.pt")
+    p.add_argument("--data", required=True, help="data manifest.json of the study")
+    p.add_argument("--spec", required=True, type=_json,
+                   help='JSON: {"study", "num_images", "bn_images", "batch_size"}')
+    p.add_argument("--output-csv", required=True)
+    p.add_argument("--output-npz", required=True)
+    p.add_argument("--threads", type=int, default=1)
+
+
+def _json(text):
+    from padpos.cli import json_arg
+
+    return json_arg(text)
+
+
+def _check_spec(spec: dict) -> dict:
+    required = ("study", "num_images", "bn_images", "batch_size")
+    missing = [k for k in required if k not in spec]
+    if missing:
+        raise SystemExit(f"ppp: --spec lacks key(s) {missing}; needs {list(required)}")
+    for key in required[1:]:
+        if not isinstance(spec[key], int) or spec[key] < 1:
+            raise SystemExit(f"ppp: --spec key {key!r} must be a positive integer, got {spec[key]!r}")
+    return spec
+
+
+def _run_ppp(args: argparse.Namespace) -> None:
+    import pandas as pd
+
+    from padpos.io import atomic_path, write_csv
+
+    torch.set_num_threads(args.threads)
+    spec = _check_spec(args.spec)
+    meta, layers, stats, geometry, margin = measure_checkpoint(args.checkpoint, args.data, spec)
+    n_images = next(iter(stats.values())).n
+    print(f"ppp: {args.checkpoint}: margin {margin} px, {n_images} images, "
+          + ", ".join(f"{k}: s={g.stride} rf={g.rf_radius}" for k, g in geometry.items()),
+          file=sys.stderr)
+    write_csv(args.output_csv, pd.DataFrame(result_rows(spec["study"], meta, stats, geometry)))
+    with atomic_path(args.output_npz) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **heat_map_arrays(stats, geometry, margin, n_images))
+
+
+from padpos.cli import Command  # noqa: E402  (cli imports modules lazily; no cycle)
+
+CLI = {
+    "ppp": Command(_configure_ppp, _run_ppp, "PPP metrics + heat maps of one checkpoint"),
+}

@@ -1,0 +1,222 @@
+"""PPP metrics: exact values on constructed nets, and the properties of PROTOCOLS.md section 2."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from padpos.features import context_margin, feature_sizes, layer_geometry
+from padpos.metrics.ppp import (
+    PatternStats,
+    accumulate_ppp,
+    border_distance,
+    consistency,
+    layer_metrics,
+    reach_px,
+    snr_db,
+)
+
+SIZE = 24
+
+
+def scenes(n, size, margin, seed=0, offset=0.0):
+    """Random scenes with ``margin`` px of real context: (x, x_plus), x the centre of x_plus."""
+    g = torch.Generator().manual_seed(seed)
+    side = size + 2 * margin
+    x_plus = torch.randn(n, 3, side, side, generator=g, dtype=torch.float64) + offset
+    return x_plus[..., margin : margin + size, margin : margin + size], x_plus
+
+
+def conv_net(padding, mode="zeros", seed=0):
+    """conv3 - ReLU - conv3 stride 2 - ReLU - conv3 (float64, eval mode)."""
+    torch.manual_seed(seed)
+    net = nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=padding, padding_mode=mode),
+        nn.ReLU(),
+        nn.Conv2d(8, 8, 3, stride=2, padding=padding, padding_mode=mode),
+        nn.ReLU(),
+        nn.Conv2d(8, 8, 3, padding=padding, padding_mode=mode),
+    )
+    return net.double().eval()
+
+
+LAYERS = ["1", "3", "4"]
+
+
+def measure(net, n=64, seed=0, batch=16, scenes_fn=scenes, layers=LAYERS, margin=None):
+    """PPP stats per layer with the margin measured from the net (the pipeline's path)."""
+    geo = layer_geometry(net, layers)
+    if margin is None:
+        margin = context_margin(geo, SIZE, feature_sizes(net, layers, SIZE))
+    x, x_plus = scenes_fn(n, SIZE, margin, seed)
+    batches = [(x[i : i + batch], x_plus[i : i + batch]) for i in range(0, n, batch)]
+    strides = {k: g.stride for k, g in geo.items()}
+    return accumulate_ppp(net, batches, layers, margin, strides), strides
+
+
+# ---------------------------------------------------------------- exact values
+def test_pattern_of_a_ones_kernel_on_constant_images_is_the_missing_context():
+    """3x3 all-ones conv, zero padding, images of constant value c: the border-free output
+    is 9c everywhere; with zero padding a corner sees 4 real pixels (Delta = -5c), an edge
+    6 (Delta = -3c), the interior 9 (Delta = 0). Catches a sign error and a misaligned crop."""
+    conv = nn.Conv2d(1, 1, 3, padding=1, bias=False).double()
+    nn.init.ones_(conv.weight)
+    values = torch.tensor([0.5, 1.0, 2.5, -0.5], dtype=torch.float64)
+    x_plus = values.view(-1, 1, 1, 1).expand(-1, 1, 10, 10).contiguous()
+    x = x_plus[..., 1:9, 1:9]
+    stats = accumulate_ppp(conv.eval(), [(x, x_plus)], [""], margin=1, strides={"": 1})[""]
+    c = float(values.mean())
+    ppp = stats.pattern()[0]
+    expected = torch.zeros(8, 8, dtype=torch.float64)
+    expected[0, :] = expected[-1, :] = expected[:, 0] = expected[:, -1] = -3 * c
+    expected[0, 0] = expected[0, -1] = expected[-1, 0] = expected[-1, -1] = -5 * c
+    assert torch.allclose(ppp, expected, atol=1e-12)
+    # reach: only the outer ring is non-zero -> 1 position * stride 1
+    assert reach_px(stats.heat_map(), stride=1) == 1.0
+
+
+def test_scalar_metrics_match_a_direct_computation():
+    g = torch.Generator().manual_seed(1)
+    f_ref = torch.randn(40, 5, 6, 6, generator=g, dtype=torch.float64)
+    pattern = torch.randn(5, 6, 6, generator=g, dtype=torch.float64)
+    f = f_ref + pattern + 0.5 * torch.randn(40, 5, 6, 6, generator=g, dtype=torch.float64)
+    stats = PatternStats()
+    for i in range(0, 40, 7):  # uneven batches: streaming must equal one pass
+        stats.update(f[i : i + 7], f_ref[i : i + 7])
+    delta = (f - f_ref).numpy()
+    ppp = delta.mean(0)
+    var = f_ref.numpy().var(0)
+    assert stats.n == 40
+    assert np.allclose(stats.pattern().numpy(), ppp)
+    assert snr_db(stats) == pytest.approx(10 * np.log10((ppp**2).mean() / var.mean()))
+    assert consistency(stats) == pytest.approx((ppp**2).mean() / (delta**2).mean())
+    assert np.allclose(stats.heat_map().numpy(), np.sqrt((ppp**2).mean(0)))
+
+
+def test_reach_is_the_band_of_rings_above_ten_percent_of_the_peak():
+    heat = torch.zeros(8, 8)
+    heat[border_distance(8, 8) == 0] = 1.0
+    heat[border_distance(8, 8) == 1] = 0.2
+    heat[border_distance(8, 8) == 2] = 0.09  # below 10 %: not part of the reach
+    assert reach_px(heat, stride=4) == 8.0
+    assert reach_px(torch.ones(8, 8), stride=4) == 16.0  # fills the map: reaches the centre
+    assert reach_px(torch.zeros(8, 8), stride=4) == 0.0
+
+
+# ---------------------------------------------------------------- property (a)
+def test_ppp_is_zero_for_a_net_without_padding():
+    """Property (a). A net of `valid` convs never sees padding: each unit of f(x) reads the
+    same real pixels as the aligned unit of f(x_plus), so Delta is 0 for every image (the
+    same-size output of a padded net does not exist here; the crop of f(x_plus) is simply
+    taken at the size of f(x), by the same code path the padded nets use). A valid net needs
+    no margin at all; one is given anyway, or x_plus would be x and the test trivial."""
+    stats, strides = measure(conv_net(padding=0), margin=8)
+    for name, st in stats.items():
+        assert st.pattern().abs().max() < 1e-12, name
+        assert st.disturbance_energy() < 1e-24, name
+        assert snr_db(st) < -200  # float rounding only (exactly -inf when all bits agree)
+        assert st.feature_variance() > 1e-3  # the features themselves are not trivial
+
+
+def test_ppp_is_zero_for_circular_padding_on_periodic_scenes():
+    """Property (a) for a same-size net: on a scene that repeats with the crop's period,
+    circular padding pads with exactly the real context, so the net is border-free."""
+
+    def periodic(n, size, margin, seed):
+        x, _ = scenes(n, size, 0, seed)
+        reps = 2 * math.ceil(margin / size) + 1
+        tiled = x.repeat(1, 1, reps, reps)
+        start = (reps // 2) * size - margin
+        return x, tiled[..., start : start + size + 2 * margin, start : start + size + 2 * margin]
+
+    stats, _ = measure(conv_net(padding=1, mode="circular"), scenes_fn=periodic)
+    for name, st in stats.items():
+        assert st.disturbance_energy() < 1e-24, name
+
+
+def test_zero_ppp_breaks_when_the_crop_is_shifted_by_one_position():
+    net = conv_net(padding=0)
+    margin = 8
+    good, strides = measure(net, margin=margin)
+    x, x_plus = scenes(64, SIZE, margin)
+    s = strides["4"]
+    # claiming one stride more of margin reads the reference one feature position off
+    bad = accumulate_ppp(net, [(x, x_plus)], ["4"], margin + s, strides)["4"]
+    assert good["4"].disturbance_energy() < 1e-24
+    assert bad.disturbance_energy() > 0.1 * bad.feature_variance()
+
+
+# ---------------------------------------------------------------- zero padding
+def test_zero_padding_gives_a_pattern_concentrated_at_the_border():
+    stats, strides = measure(conv_net(padding=1), n=128)
+    for name in ("3", "4"):
+        st = stats[name]
+        heat = st.heat_map()
+        rings = border_distance(*heat.shape)
+        assert heat[rings == 0].mean() > 5 * heat[rings >= 2].mean(), name
+        m = layer_metrics(st, strides[name])
+        assert m["ppp_snr_db"] > -20
+        assert 0.1 < m["ppp_consistency"] <= 1.0  # far above the 1/n noise floor
+        assert m["ppp_reach_px"] < SIZE / 2  # the pattern does not reach the centre
+
+
+def test_circular_padding_on_natural_scenes_is_far_less_consistent_than_zeros():
+    zeros, _ = measure(conv_net(padding=1), n=128)
+    circ, _ = measure(conv_net(padding=1, mode="circular"), n=128)
+    assert consistency(circ["4"]) < 0.1 * consistency(zeros["4"])
+    assert consistency(circ["4"]) < 3 / 128  # about the 1/n floor of pure image noise
+
+
+# ---------------------------------------------------------------- property (b)
+def add_to_output(module, amplitude, position_map):
+    """Forward hook: add ``amplitude * position_map`` to the module's output on the crop
+    (maps of the crop's size only, so f(x) changes and f(x_plus) does not)."""
+
+    def hook(_m, _inp, out):
+        if out.shape[-2:] == position_map.shape[-2:]:
+            return out + amplitude * position_map
+        return out
+
+    return module.register_forward_hook(hook)
+
+
+def test_snr_grows_monotonically_with_the_amplitude_of_an_added_position_map():
+    """Property (b). The added map is oriented along the net's own pattern (a positive inner
+    product), so mean((PPP0 + a P)^2) grows strictly with a >= 0 and so must the SNR."""
+    net = conv_net(padding=1, mode="circular")
+    base, _ = measure(net, layers=["4"])
+    ppp0 = base["4"].pattern()
+    h = ppp0.shape[-1]
+    ramp = torch.linspace(-1, 1, h, dtype=torch.float64)
+    position_map = (ramp.view(1, -1, 1) + ramp.view(1, 1, -1)).expand_as(ppp0).contiguous()
+    if (position_map * ppp0).sum() < 0:
+        position_map = -position_map
+    snrs, cons = [], []
+    for amplitude in (0.0, 0.05, 0.2, 0.8, 3.2):
+        handle = add_to_output(net[4], amplitude, position_map)
+        try:
+            stats, _ = measure(net, layers=["4"])
+        finally:
+            handle.remove()
+        snrs.append(snr_db(stats["4"]))
+        cons.append(consistency(stats["4"]))
+    assert all(b > a for a, b in zip(snrs, snrs[1:])), snrs
+    assert cons[-1] > 0.9  # a strong fixed map dominates: the disturbance is the mask
+
+
+# ---------------------------------------------------------------- property (c)
+def test_metrics_do_not_change_when_a_layer_is_scaled():
+    """Property (c). Scaling a layer's output by a > 0 scales f and f* alike."""
+    net = conv_net(padding=1)
+    before, strides = measure(net, layers=["4"])
+    handle = net[4].register_forward_hook(lambda _m, _i, out: 7.5 * out)
+    try:
+        after, _ = measure(net, layers=["4"])
+    finally:
+        handle.remove()
+    m0 = layer_metrics(before["4"], strides["4"])
+    m1 = layer_metrics(after["4"], strides["4"])
+    assert m0 == pytest.approx(m1, rel=1e-9)
+    assert after["4"].pattern_energy() == pytest.approx(7.5**2 * before["4"].pattern_energy())
