@@ -16,6 +16,15 @@ validate_config(config, workflow.source_path("workflow/schemas/config.schema.yam
 
 
 include: "workflow/rules/common.smk"
+
+
+wildcard_constraints:
+    arch="|".join(config["archs"]),
+    padding="[a-z]+",
+    seed=r"\d+",
+    epoch=r"\d+",
+
+
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/tables.smk"
@@ -25,6 +34,6 @@ include: "workflow/rules/all.smk"
 
 
 rule all:
+    default_target: True
     input:
         "figures/all",
-    default_target: True

@@ -8,5 +8,7 @@ rule figures_all:
         "figures/all",
     log:
         f"{LOGS}/figures_all.log",
+    conda:
+        ENV
     shell:
         "python -m padpos figures-index --inputs {input:q} --output {output:q} 2> {log:q}"

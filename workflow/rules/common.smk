@@ -8,20 +8,16 @@ RUNS = f"results/{STUDY}"
 TABLES = "results/tables"
 PKG = os.path.join(workflow.basedir, "src", "padpos")
 LOGS = f"logs/{STUDY}"
+# every rule runs the padpos package; its software is the project's one environment
+# (relative to the rule files in workflow/rules/)
+ENV = "../../environment.yml"
 
 # Every stage appends the figures and tables it builds; figures/all depends on all of them.
 ALL_TARGETS = []
 
 
-wildcard_constraints:
-    arch="|".join(config["archs"]),
-    padding="[a-z]+",
-    seed=r"\d+",
-    epoch=r"\d+",
-
-
 def code(*modules):
-    """Library files a rule depends on: editing them re-runs exactly the rules that use them."""
+    """Library files that a job depends on (editing them re-runs exactly the jobs that use them)."""
     return [os.path.join(PKG, m) for m in modules]
 
 

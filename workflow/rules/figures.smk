@@ -11,10 +11,12 @@ rule figure_training:
             caption="../report/training.rst",
             category="Training",
         ),
-    params:
-        title=f"study '{STUDY}'",
     log:
         f"{LOGS}/figure_training.log",
+    conda:
+        ENV
+    params:
+        title=f"study '{STUDY}'",
     shell:
         "python -m padpos plot-training --metrics {input.metrics:q} --title {params.title:q} "
         "--output {output:q} 2> {log:q}"

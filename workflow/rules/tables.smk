@@ -11,6 +11,8 @@ rule table_training:
         tex=f"{TABLES}/training.tex",
     log:
         f"{LOGS}/table_training.log",
+    conda:
+        ENV
     shell:
         "python -m padpos table-training --metrics {input.metrics:q} --output {output.csv:q} 2> {log:q}"
 

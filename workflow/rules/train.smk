@@ -13,14 +13,16 @@ rule train:
         metrics=f"{TRAIN}/metrics.csv",
         provenance=f"{TRAIN}/provenance.json",
         snapshots=[f"{TRAIN}/snapshot_e{e}.pt" for e in SNAPSHOT_EPOCHS],
+    log:
+        f"{LOGS}/train/{{arch}}_{{padding}}_seed{{seed}}.log",
+    conda:
+        ENV
+    threads: 1
     params:
         spec=lambda w: spec_json(
             {"arch": w.arch, "padding": w.padding, "seed": int(w.seed), **config["train"]}
         ),
         resume_dir=f"{RUNS}/checkpoints/{{arch}}/{{padding}}/seed{{seed}}",
-    log:
-        f"{LOGS}/train/{{arch}}_{{padding}}_seed{{seed}}.log",
-    threads: 1
     shell:
         "python -m padpos train --spec {params.spec:q} --data {input.data:q} "
         "--out-dir $(dirname {output.model:q}) --resume-dir {params.resume_dir:q} "

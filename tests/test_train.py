@@ -1,0 +1,131 @@
+"""Training: outputs, determinism on CPU, resume after a kill, snapshots, BN re-estimation."""
+
+import json
+
+import pandas as pd
+import pytest
+import torch
+
+import padpos.train as train_mod
+from padpos.data import prepare_data
+from padpos.models import build_model, load_checkpoint
+from padpos.train import recalibrate_batchnorm, train_model
+
+DATA_SPEC = {
+    "dataset": "synthetic",
+    "path": None,
+    "download_dir": "unused",
+    "url": None,
+    "image_size": 16,
+    "num_train": 96,
+    "num_test": 48,
+    "seed": 3,
+}
+SPEC = {
+    "arch": "small_resnet",
+    "padding": "zeros",
+    "seed": 0,
+    "epochs": 2,
+    "batch_size": 32,
+    "lr": 0.05,
+    "width": 4,
+    "snapshot_epochs": [0, 1],
+}
+
+
+@pytest.fixture(scope="module")
+def manifest(tmp_path_factory):
+    out = tmp_path_factory.mktemp("data")
+    prepare_data(DATA_SPEC, out)
+    return out / "manifest.json"
+
+
+def run(tmp_path, manifest, name, **changes):
+    out, resume = tmp_path / name / "out", tmp_path / name / "resume"
+    prov = train_model({**SPEC, **changes}, manifest, out, resume, threads=1)
+    return out, resume, prov
+
+
+def test_outputs_and_metrics(tmp_path, manifest):
+    out, resume, prov = run(tmp_path, manifest, "a")
+    metrics = pd.read_csv(out / "metrics.csv")
+    assert list(metrics["epoch"]) == [0, 1, 2]
+    assert metrics["test_acc"].between(0, 100).all()
+    for name in ["model.pt", "provenance.json", "snapshot_e0.pt", "snapshot_e1.pt"]:
+        assert (out / name).is_file()
+    provenance = json.loads((out / "provenance.json").read_text())
+    assert provenance["spec"]["padding"] == "zeros" and provenance["device"].startswith("cpu")
+    assert "torch" in provenance["versions"] and provenance["wall_time_s"] > 0
+    assert not resume.exists()  # the resume state is removed once the job is done
+    _, meta0 = load_checkpoint(out / "snapshot_e0.pt")
+    _, meta_final = load_checkpoint(out / "model.pt")
+    assert meta0["epoch"] == 0 and meta0["bn_estimated"] is False
+    assert meta_final["epoch"] == 2 and meta_final["bn_estimated"] is True
+
+
+def _weights(path):
+    return torch.load(path, weights_only=False)["state_dict"]
+
+
+def test_deterministic_for_a_seed_and_different_across_seeds(tmp_path, manifest):
+    a, _, _ = run(tmp_path, manifest, "a")
+    b, _, _ = run(tmp_path, manifest, "b")
+    c, _, _ = run(tmp_path, manifest, "c", seed=1)
+    wa, wb, wc = _weights(a / "model.pt"), _weights(b / "model.pt"), _weights(c / "model.pt")
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert not torch.equal(wa["conv1.weight"], wc["conv1.weight"])
+    pd.testing.assert_frame_equal(pd.read_csv(a / "metrics.csv"), pd.read_csv(b / "metrics.csv"))
+
+
+def test_resume_after_a_kill_gives_the_uninterrupted_result(tmp_path, manifest, monkeypatch):
+    full, _, _ = run(tmp_path, manifest, "full")
+
+    real_epoch = train_mod.train_one_epoch
+    calls = {"n": 0}
+
+    def killed_in_epoch_2(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt("simulated kill")
+        return real_epoch(*args, **kwargs)
+
+    monkeypatch.setattr(train_mod, "train_one_epoch", killed_in_epoch_2)
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path, manifest, "killed")
+    out = tmp_path / "killed" / "out"
+    assert not (out / "model.pt").exists()  # nothing declared is half-written
+    assert (tmp_path / "killed" / "resume" / "last.pt").is_file()
+
+    monkeypatch.setattr(train_mod, "train_one_epoch", real_epoch)
+    out, _, prov = run(tmp_path, manifest, "killed")
+    assert prov["resumed_from_epoch"] == 1
+    wf, wr = _weights(full / "model.pt"), _weights(out / "model.pt")
+    assert all(torch.equal(wf[k], wr[k]) for k in wf)
+    assert torch.equal(_weights(full / "snapshot_e0.pt")["conv1.weight"], _weights(out / "snapshot_e0.pt")["conv1.weight"])
+
+
+def test_stale_resume_state_is_ignored_when_the_spec_changes(tmp_path, manifest, monkeypatch):
+    real_epoch = train_mod.train_one_epoch
+
+    def kill(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_mod, "train_one_epoch", kill)
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path, manifest, "x")
+    monkeypatch.setattr(train_mod, "train_one_epoch", real_epoch)
+    _, _, prov = run(tmp_path, manifest, "x", lr=0.01)
+    assert prov["resumed_from_epoch"] is None
+
+
+def test_recalibrate_batchnorm_estimates_the_first_layer_statistics():
+    torch.manual_seed(0)
+    model = build_model("small_resnet", "zeros", 10, width=4)
+    x = torch.randn(64, 3, 16, 16) * 2 + 1
+    recalibrate_batchnorm(model, x, batch_size=16)
+    assert not model.training
+    with torch.no_grad():
+        pre = model.conv1(x)
+    expected_mean = pre.mean(dim=(0, 2, 3))
+    assert torch.allclose(model.bn1.running_mean, expected_mean, atol=1e-5)
+    assert model.bn1.momentum == 0.1  # restored

@@ -1,0 +1,161 @@
+"""Workflow tests: Snakemake itself on the tiny test config (dry-run DAG, lint,
+end to end, incremental rebuild, bad configs stopped before any job).
+
+The end-to-end run happens once, in a temporary copy of the workflow, and the
+incremental-rebuild tests reuse it.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.workflow
+
+COPY = ["Snakefile", "config.yaml", "config", "workflow", "profiles", "src"]
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 1800):
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--cores", "2", *args],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
+    return proc
+
+
+def copy_workflow(repo: Path, dest: Path) -> Path:
+    for name in COPY:
+        src = repo / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        elif src.exists():
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+def planned_jobs(proc) -> dict:
+    """Rule -> job count from a dry run's 'Job stats' table."""
+    text = proc.stdout + proc.stderr
+    counts = {}
+    block = text.split("Job stats:")[-1] if "Job stats:" in text else ""
+    for line in block.splitlines():
+        m = re.match(r"^(\w+)\s+(\d+)$", line.strip())
+        if m and m.group(1) != "total":
+            counts[m.group(1)] = int(m.group(2))
+    return counts
+
+
+@pytest.fixture(scope="module")
+def built(repo, tmp_path_factory):
+    """figures/all of config/test.yaml, built once in a temporary copy."""
+    work = copy_workflow(repo, tmp_path_factory.mktemp("wf"))
+    t0 = time.time()
+    snakemake(work, "--configfile", "config/test.yaml", "figures/all")
+    return work, time.time() - t0
+
+
+def test_dry_run_lists_a_train_job_per_padding_and_seed(repo, tmp_path):
+    work = copy_workflow(repo, tmp_path)
+    cfg = yaml.safe_load((repo / "config.yaml").read_text())
+    proc = snakemake(work, "-n", "figures/all")
+    jobs = planned_jobs(proc)
+    assert jobs["train"] == len(cfg["paddings"]) * len(cfg["seeds"]) * len(cfg["archs"])
+    assert jobs["figures_all"] == 1
+
+
+def test_lint_is_clean(repo, tmp_path):
+    work = copy_workflow(repo, tmp_path)
+    proc = snakemake(work, "--lint", check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Lints for" not in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+
+
+def test_snakefmt_is_clean(repo):
+    files = ["Snakefile", *map(str, sorted((repo / "workflow/rules").glob("*.smk")))]
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakefmt", "--check", *files], cwd=repo, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ("paddings=[zeros,mirror]", "paddings[1]"),
+        ("train={'epochs': -1}", "train.epochs"),
+        ("data={'dataset': 'imagefolder', 'path': '/no/such/dir'}", "data.path"),
+    ],
+)
+def test_bad_config_stops_before_any_job(repo, tmp_path, override, key):
+    work = copy_workflow(repo, tmp_path)
+    proc = snakemake(work, "--configfile", "config/test.yaml", "--config", override, "figures/all", check=False)
+    assert proc.returncode != 0
+    assert f"'{key}'" in proc.stdout + proc.stderr
+    assert not (work / "results").exists()
+
+
+def test_end_to_end_builds_every_figure(built):
+    work, seconds = built
+    index = (work / "figures" / "all").read_text().splitlines()[1:]
+    paths = [line.split("\t")[0] for line in index]
+    assert "figures/training.png" in paths and "results/tables/training.csv" in paths
+    for p in paths:
+        assert (work / p).stat().st_size > 0
+    cfg = yaml.safe_load((work / "config/test.yaml").read_text())
+    for padding in cfg["paddings"]:
+        for seed in cfg["seeds"]:
+            run = work / f"results/test/train/small_resnet/{padding}/seed{seed}"
+            assert (run / "provenance.json").is_file()
+            for e in cfg["train"]["snapshot_epochs"]:
+                assert (run / f"snapshot_e{e}.pt").is_file()
+    print(f"test study figures/all built in {seconds:.0f} s")
+
+
+def test_training_table_has_mean_std_n(built):
+    import pandas as pd
+
+    work, _ = built
+    table = pd.read_csv(work / "results/tables/training.csv")
+    cfg = yaml.safe_load((work / "config/test.yaml").read_text())
+    assert set(table["padding"]) == set(cfg["paddings"])
+    assert (table["n"] == len(cfg["seeds"])).all()
+    assert {"test_acc_mean", "test_acc_std"} <= set(table.columns)
+
+
+def test_nothing_to_do_after_a_build(built):
+    work, _ = built
+    proc = snakemake(work, "--configfile", "config/test.yaml", "-n", "figures/all")
+    assert planned_jobs(proc) == {}, proc.stdout
+
+
+def _touch(path: Path):
+    later = time.time() + 5
+    os.utime(path, (later, later))
+
+
+def test_editing_plot_code_reruns_only_that_figure(built):
+    work, _ = built
+    _touch(work / "src/padpos/plots/training.py")
+    proc = snakemake(work, "--configfile", "config/test.yaml", "-n", "figures/all")
+    assert set(planned_jobs(proc)) == {"figure_training", "figures_all"}, proc.stdout
+
+
+def test_editing_padding_code_reruns_training(built):
+    work, _ = built
+    _touch(work / "src/padpos/padding.py")
+    proc = snakemake(work, "--configfile", "config/test.yaml", "-n", "figures/all")
+    jobs = planned_jobs(proc)
+    cfg = yaml.safe_load((work / "config/test.yaml").read_text())
+    assert jobs.get("train") == len(cfg["paddings"]) * len(cfg["seeds"])
+    assert "prepare_data" not in jobs
