@@ -307,6 +307,15 @@ def test_imagefolder_index_and_items(imagefolder):
     assert torch.allclose(X.mean((0, 2, 3)), torch.zeros(3), atol=1e-4)
 
 
+def test_imagefolder_too_large_for_memory_asks_for_load_split(imagefolder, monkeypatch):
+    _, manifest = imagefolder
+    monkeypatch.setattr(data, "IN_MEMORY_LIMIT_BYTES", 12 * 3 * 16 * 16 * 4 - 1)
+    # a NotImplementedError: training falls back to load_split + DataLoader
+    with pytest.raises(NotImplementedError, match="load_split"):
+        data.split_tensors(manifest, "train")
+    assert data.split_tensors(manifest, "test")[0].shape == (6, 3, 16, 16)
+
+
 def test_imagefolder_context_from_source_or_mosaic(imagefolder):
     root, manifest = imagefolder
     ds = data.load_split(manifest, "train")

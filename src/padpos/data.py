@@ -685,7 +685,7 @@ def _progress(items, desc: str):
 
 
 # ---------------------------------------------------------------- reading a prepared data set
-IN_MEMORY_LIMIT_BYTES = 4 << 30  # split_tensors refuses an ImageFolder split larger than this
+IN_MEMORY_LIMIT_BYTES = 2 << 30  # split_tensors refuses an ImageFolder split larger than this
 _VERIFIED: dict[tuple, bool] = {}  # (path, size, mtime) of cache files already checksummed
 
 
@@ -803,13 +803,19 @@ def load_split(manifest_path: str | os.PathLike, split: str):
     return TensorSplit(manifest, split)
 
 
+class TooLargeForMemory(NotImplementedError):
+    """A split is too large for :func:`split_tensors`; read it with :func:`load_split`."""
+
+
 def split_tensors(
     manifest_path: str | os.PathLike, split: str
 ) -> tuple["torch.Tensor", "torch.Tensor"]:
     """The whole split as tensors: (float32 N x 3 x H x W normalised, int64 labels).
 
-    For data kept in memory (synthetic, CIFAR); an ImageFolder split is read file by
-    file, and refused when it would take more than IN_MEMORY_LIMIT_BYTES.
+    For data kept in memory (synthetic, CIFAR). An ImageFolder split is read file
+    by file when it takes at most IN_MEMORY_LIMIT_BYTES as float32; a larger one
+    raises :class:`TooLargeForMemory` (a NotImplementedError: callers fall back to
+    :func:`load_split` and a DataLoader).
     """
     import torch
 
@@ -818,9 +824,9 @@ def split_tensors(
         return normalise(ds.images, ds.mean, ds.std), ds.labels.clone()
     need = len(ds) * 3 * ds.image_size**2 * 4
     if need > IN_MEMORY_LIMIT_BYTES:
-        raise MemoryError(
-            f"the {split} split of {ds.root} would take {need / 2**30:.1f} GiB in memory; "
-            f"use load_split() with a DataLoader instead"
+        raise TooLargeForMemory(
+            f"the {split} split of {ds.root} would take {need / 2**30:.1f} GiB in memory "
+            f"(limit {IN_MEMORY_LIMIT_BYTES / 2**30:.0f} GiB); use load_split() with a DataLoader"
         )
     images = torch.stack([ds.uint8(i) for i in _progress(range(len(ds)), f"read {split}")])
     return normalise(images, ds.mean, ds.std), torch.tensor(ds.targets, dtype=torch.int64)
