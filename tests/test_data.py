@@ -236,6 +236,37 @@ def test_cifar_archive_is_read_with_all_images(cifar):
     assert torch.allclose(X.mean((0, 2, 3)), torch.zeros(3), atol=1e-4)
 
 
+def test_cifar100_fine_labels(tmp_path):
+    rng = np.random.default_rng(1)
+    split_data = {
+        s: {
+            "data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
+            "fine_labels": rng.integers(0, 100, n).tolist(),
+            "coarse_labels": rng.integers(0, 20, n).tolist(),
+        }
+        for s, n in (("train", 9), ("test", 4))
+    }
+    members = {f"cifar-100-python/{s}": _pickled(d) for s, d in split_data.items()}
+    names = [f"fine{i}" for i in range(100)]
+    members["cifar-100-python/meta"] = _pickled({"fine_label_names": names})
+    with tarfile.open(tmp_path / "cifar-100-python.tar.gz", "w:gz") as tar:
+        for name, payload in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(payload)
+            tar.addfile(info, io.BytesIO(payload))
+    spec = {
+        **SPEC,
+        "dataset": "cifar100",
+        "download_dir": str(tmp_path),
+        "num_train": None,
+        "num_test": None,
+    }
+    m = data.prepare_data(spec, tmp_path / "data")
+    assert m["num_classes"] == 100 and m["classes"] == names
+    ds = data.load_split(tmp_path / "data" / "manifest.json", "test")
+    assert ds.targets == split_data["test"]["fine_labels"]
+
+
 def test_cifar_subset_and_resize(cifar, tmp_path):
     _, truth, spec = cifar
     data.prepare_data({**spec, "num_train": 12, "num_test": 5, "image_size": 16}, tmp_path)

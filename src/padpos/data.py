@@ -647,22 +647,15 @@ def _prepare_imagefolder(spec: dict, out_dir: Path) -> dict:
     root = Path(spec["path"]).resolve()
     size, seed = int(spec["image_size"]), int(spec["seed"])
     index = index_imagefolder(root)
-    splits = {}
+    splits, chosen_items = {}, {}
     for split, key in (("train", "num_train"), ("test", "num_test")):
-        items = index[split]
-        chosen = _subset(len(items), spec.get(key), seed, split, key)
-        items = [items[i] for i in chosen]
+        chosen = _subset(len(index[split]), spec.get(key), seed, split, key)
+        chosen_items[split] = [index[split][i] for i in chosen]
         name = f"index_{split}.json"
-        write_json(out_dir / name, {"root": str(root), "items": items})
-        splits[split] = {"size": len(items), "file": name}
-    sample = _subset(
-        splits["train"]["size"],
-        min(MEAN_STD_SAMPLE, splits["train"]["size"]),
-        seed,
-        "train",
-        "num_train",
-    )
-    train_items = json.loads((out_dir / splits["train"]["file"]).read_text())["items"]
+        write_json(out_dir / name, {"root": str(root), "items": chosen_items[split]})
+        splits[split] = {"size": len(chosen), "file": name}
+    train_items = chosen_items["train"]
+    sample = _subset(len(train_items), min(MEAN_STD_SAMPLE, len(train_items)), seed, "train", "")
     mean, std = _channel_mean_std(
         _resize_crop(_open_rgb(root / train_items[i][0]), size)[None]
         for i in _progress(sample, "mean/std")
