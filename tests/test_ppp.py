@@ -220,3 +220,135 @@ def test_metrics_do_not_change_when_a_layer_is_scaled():
     m1 = layer_metrics(after["4"], strides["4"])
     assert m0 == pytest.approx(m1, rel=1e-9)
     assert after["4"].pattern_energy() == pytest.approx(7.5**2 * before["4"].pattern_energy())
+
+
+# ---------------------------------------------------------------- with the project's models
+def test_project_vgg_with_valid_padding_has_zero_ppp_and_zeros_padding_does_not():
+    """The same property (a) through padpos.models / padpos.padding: the `valid` scheme
+    keeps every unit off the padding, `zeros` does not (margin 8 = stride of stage 4)."""
+    from padpos.models import build_model, feature_layers
+
+    torch.manual_seed(0)
+    layers = feature_layers("small_vgg")[:4]
+    x, x_plus = scenes(8, 48, 8)
+    strides = {name: 2**i for i, name in enumerate(layers)}
+    energies = {}
+    for scheme in ("valid", "zeros"):
+        net = build_model("small_vgg", scheme, num_classes=3, width=4).double().eval()
+        stats = accumulate_ppp(net, [(x, x_plus)], layers, 8, strides)
+        energies[scheme] = [st.disturbance_energy() / st.feature_variance() for st in stats.values()]
+    assert max(energies["valid"]) < 1e-20
+    assert min(energies["zeros"]) > 1e-3
+
+
+@pytest.fixture(scope="module")
+def tiny_study(tmp_path_factory):
+    """A tiny synthetic data set and an epoch-0 small_resnet snapshot (BN never estimated)."""
+    from padpos.data import prepare_data
+    from padpos.io import save_torch
+    from padpos.models import build_model, checkpoint_dict
+
+    root = tmp_path_factory.mktemp("ppp")
+    prepare_data(
+        {"dataset": "synthetic", "path": None, "download_dir": "unused", "url": None,
+         "image_size": 16, "num_train": 32, "num_test": 24, "seed": 5},
+        root / "data",
+    )
+    torch.manual_seed(0)
+    model = build_model("small_resnet", "zeros", num_classes=10, width=4)
+    meta = {"arch": "small_resnet", "padding": "zeros", "num_classes": 10, "width": 4,
+            "seed": 3, "epoch": 0, "image_size": 16, "bn_estimated": False}
+    save_torch(root / "snapshot_e0.pt", checkpoint_dict(model, meta))
+    return root
+
+
+def test_ppp_command_writes_the_run_table_and_heat_maps(tiny_study):
+    from padpos.cli import main
+
+    out = tiny_study / "out"
+    spec = '{"study": "t", "num_images": 20, "bn_images": 32, "batch_size": 8}'
+    main(["ppp", "--checkpoint", str(tiny_study / "snapshot_e0.pt"),
+          "--data", str(tiny_study / "data" / "manifest.json"), "--spec", spec,
+          "--output-csv", str(out / "e0.csv"), "--output-npz", str(out / "e0.npz")])
+    import pandas as pd
+
+    df = pd.read_csv(out / "e0.csv")
+    assert list(df.columns) == ["study", "arch", "padding", "seed", "epoch", "layer", "metric", "value"]
+    assert set(df["layer"]) == {"layer1", "layer2", "layer3", "layer4"}
+    assert set(df["metric"]) == {"ppp_snr_db", "ppp_consistency", "ppp_reach_px"}
+    assert (df["seed"] == 3).all() and (df["epoch"] == 0).all()
+    assert np.isfinite(df["value"]).all()
+    with np.load(out / "e0.npz") as z:
+        assert list(z["layers"]) == ["layer1", "layer2", "layer3", "layer4"]
+        # 16 px crops: maps of 16, 8, 4, 2 positions; one margin of 24 px for all layers
+        assert [z[f"heat_{i}"].shape for i in range(4)] == [(16, 16), (8, 8), (4, 4), (2, 2)]
+        assert [int(z[f"stride_{i}"]) for i in range(4)] == [1, 2, 4, 8]
+        assert int(z["margin_px"]) == 24 and int(z["num_images"]) == 20
+
+
+def test_an_epoch0_snapshot_gets_its_batchnorm_statistics_estimated(tiny_study):
+    from padpos.metrics.ppp import prepare_model
+
+    manifest = tiny_study / "data" / "manifest.json"
+    model, meta = prepare_model(tiny_study / "snapshot_e0.pt", manifest, bn_images=32, batch_size=8)
+    assert not model.training
+    assert model.bn1.running_mean.abs().sum() > 0  # no longer the initial zeros
+
+
+# ---------------------------------------------------------------- tables
+def run_rows(archs=("small_resnet",)):
+    import pandas as pd
+
+    rows = []
+    for arch in archs:
+        for padding in ("zeros", "circular"):
+            for seed in (0, 1):
+                for epoch in (0, 2):
+                    for layer in ("layer1", "layer2"):
+                        for k, metric in enumerate(("ppp_reach_px", "ppp_snr_db", "ppp_consistency")):
+                            value = 10 * epoch + seed + k + (padding == "zeros")
+                            rows.append(dict(study="t", arch=arch, padding=padding, seed=seed,
+                                             epoch=epoch, layer=layer, metric=metric, value=value))
+    return pd.DataFrame(rows)
+
+
+def test_final_table_keeps_the_last_epoch_and_aggregates_over_seeds():
+    from padpos.metrics.ppp import ppp_table
+
+    table = ppp_table(run_rows(), by_epoch=False)
+    assert list(table.columns) == ["padding", "layer", "metric", "mean", "std", "n"]
+    assert list(table["padding"].unique()) == ["zeros", "circular"]  # config order kept
+    assert list(table["metric"][:3]) == ["ppp_snr_db", "ppp_consistency", "ppp_reach_px"]
+    row = table[(table.padding == "zeros") & (table.layer == "layer1") & (table.metric == "ppp_snr_db")]
+    # epoch 2 only: values 20 + seed + 1 + 1 for seeds 0, 1
+    assert row["mean"].item() == 22.5 and row["n"].item() == 2
+    assert row["std"].item() == pytest.approx(np.std([22, 23], ddof=1))
+
+
+def test_formation_table_has_every_epoch_and_several_archs_get_an_arch_column():
+    from padpos.metrics.ppp import ppp_table
+
+    table = ppp_table(run_rows(("small_resnet", "small_vgg")), by_epoch=True)
+    assert list(table.columns) == ["arch", "padding", "epoch", "layer", "metric", "mean", "std", "n"]
+    assert sorted(table["epoch"].unique()) == [0, 2]
+    assert len(table) == 2 * 2 * 2 * 2 * 3
+
+
+# ---------------------------------------------------------------- figures
+def test_figures_are_drawn_from_the_tables_and_maps(tiny_study, tmp_path):
+    from padpos.cli import main
+    from padpos.io import write_csv
+    from padpos.metrics.ppp import ppp_table
+
+    maps = tiny_study / "out" / "e0.npz"
+    if not maps.is_file():
+        pytest.skip("needs the ppp command test's output")
+    write_csv(tmp_path / "final.csv", ppp_table(run_rows(), by_epoch=False))
+    write_csv(tmp_path / "formation.csv", ppp_table(run_rows(), by_epoch=True))
+    main(["plot-ppp-maps", "--maps", str(maps), "--output", str(tmp_path / "maps.png")])
+    main(["plot-ppp-by-padding", "--table", str(tmp_path / "final.csv"),
+          "--output", str(tmp_path / "by.png")])
+    main(["plot-ppp-formation", "--table", str(tmp_path / "formation.csv"), "--title", "t",
+          "--output", str(tmp_path / "formation.png")])
+    for name in ("maps.png", "by.png", "formation.png"):
+        assert (tmp_path / name).stat().st_size > 10_000

@@ -167,14 +167,23 @@ def accumulate_ppp(model, batches, layers, margin, strides, progress=None) -> di
 
 
 # ---------------------------------------------------------------- one checkpoint
-def _first_images(manifest, split: str, count: int):
-    from padpos.data import split_tensors
+def _split_size(manifest, split: str, wanted: int) -> int:
+    """How many of the split's first images to use (all of them if it has fewer)."""
+    from padpos.data import read_manifest
 
-    X, _ = split_tensors(manifest, split)
-    if count > X.shape[0]:
-        print(f"ppp: split {split!r} has only {X.shape[0]} images (< {count}); using all",
+    available = int(read_manifest(manifest)["splits"][split]["size"])
+    if wanted > available:
+        print(f"ppp: the {split} split has only {available} images (< {wanted}); using all",
               file=sys.stderr)
-    return X[:count]
+    return min(wanted, available)
+
+
+def _first_images(manifest, split: str, count: int) -> Tensor:
+    """The split's first ``count`` images, normalised (any storage, read item by item)."""
+    from padpos.data import load_split
+
+    ds = load_split(manifest, split)
+    return torch.stack([ds[i][0] for i in range(_split_size(manifest, split, count))])
 
 
 def prepare_model(checkpoint, manifest, bn_images: int, batch_size: int):
@@ -192,7 +201,10 @@ def prepare_model(checkpoint, manifest, bn_images: int, batch_size: int):
 
 
 def measure_checkpoint(checkpoint, manifest, spec: dict):
-    """PPP of every feature layer of one checkpoint: (metrics rows, heat maps, geometry)."""
+    """PPP of every feature layer of one checkpoint on the first ``num_images`` held-out
+    images (the same images for every checkpoint, so epochs and schemes are paired).
+
+    Returns (meta, stats per layer, geometry per layer, margin in px)."""
     from tqdm import tqdm
 
     from padpos.data import context_crops
@@ -203,19 +215,18 @@ def measure_checkpoint(checkpoint, manifest, spec: dict):
     layers = feature_layers(meta["arch"])
     size = int(meta["image_size"])
     geometry = layer_geometry(model, layers)
-    sizes = feature_sizes(model, layers, size)
-    margin = context_margin(geometry, size, sizes)
+    margin = context_margin(geometry, size, feature_sizes(model, layers, size))
     strides = {name: g.stride for name, g in geometry.items()}
-    n_test = _first_images(manifest, "test", spec["num_images"]).shape[0]
+    n_images = _split_size(manifest, "test", spec["num_images"])
 
     def batches():
-        for start in range(0, n_test, spec["batch_size"]):
-            idx = list(range(start, min(start + spec["batch_size"], n_test)))
+        for start in range(0, n_images, spec["batch_size"]):
+            idx = range(start, min(start + spec["batch_size"], n_images))
             yield context_crops(manifest, "test", idx, margin)
 
-    with tqdm(total=n_test, desc=f"ppp {Path(checkpoint).name}", file=sys.stderr) as bar:
+    with tqdm(total=n_images, desc=f"ppp {checkpoint}", file=sys.stderr) as bar:
         stats = accumulate_ppp(model, batches(), layers, margin, strides, progress=bar)
-    return meta, layers, stats, geometry, margin
+    return meta, stats, geometry, margin
 
 
 def result_rows(study: str, meta: dict, stats: dict, geometry: dict) -> list[dict]:
@@ -238,10 +249,12 @@ def result_rows(study: str, meta: dict, stats: dict, geometry: dict) -> list[dic
     return rows
 
 
-def heat_map_arrays(stats: dict, geometry: dict, margin: int, n_images: int) -> dict:
-    """Arrays for the .npz: per layer the heat map, the image-feature std, stride, RF."""
-    out = {"layers": np.array(list(stats)), "margin_px": np.array(margin),
-           "num_images": np.array(n_images)}
+def heat_map_arrays(meta: dict, stats: dict, geometry: dict, margin: int) -> dict:
+    """Arrays for the .npz: the run's identity, and per layer (index i in ``layers``) the
+    heat map, the image-feature std (its natural scale), stride and receptive-field radius."""
+    out = {key: np.array(meta[key]) for key in ("arch", "padding", "seed", "epoch")}
+    out.update(layers=np.array(list(stats)), margin_px=np.array(margin),
+               num_images=np.array(next(iter(stats.values())).n))
     for i, (layer, st) in enumerate(stats.items()):
         out[f"heat_{i}"] = st.heat_map().numpy()
         out[f"feature_std_{i}"] = np.array(math.sqrt(st.feature_variance()))
@@ -284,7 +297,7 @@ def _run_ppp(args: argparse.Namespace) -> None:
 
     torch.set_num_threads(args.threads)
     spec = _check_spec(args.spec)
-    meta, layers, stats, geometry, margin = measure_checkpoint(args.checkpoint, args.data, spec)
+    meta, stats, geometry, margin = measure_checkpoint(args.checkpoint, args.data, spec)
     n_images = next(iter(stats.values())).n
     print(f"ppp: {args.checkpoint}: margin {margin} px, {n_images} images, "
           + ", ".join(f"{k}: s={g.stride} rf={g.rf_radius}" for k, g in geometry.items()),
@@ -292,11 +305,54 @@ def _run_ppp(args: argparse.Namespace) -> None:
     write_csv(args.output_csv, pd.DataFrame(result_rows(spec["study"], meta, stats, geometry)))
     with atomic_path(args.output_npz) as tmp:
         with open(tmp, "wb") as fh:
-            np.savez(fh, **heat_map_arrays(stats, geometry, margin, n_images))
+            np.savez(fh, **heat_map_arrays(meta, stats, geometry, margin))
+
+
+# ---------------------------------------------------------------- tables over seeds
+def ppp_table(runs, by_epoch: bool):
+    """Mean, std, n over seeds of each metric per padding x layer (x epoch).
+
+    ``by_epoch=False`` keeps each run's final epoch only. Columns: ``padding, layer,
+    metric, mean, std, n`` (``padding, epoch, layer, ...`` by epoch); an ``arch``
+    column comes first when the study has several archs. Row order: paddings and
+    layers as they come in (config order, shallow to deep), epochs ascending.
+    """
+    from padpos.tables import summarize
+
+    missing = {"arch", "padding", "seed", "epoch", "layer", "metric", "value"} - set(runs)
+    if missing:
+        raise ValueError(f"PPP results lack the column(s) {sorted(missing)}")
+    runs = runs[runs["metric"].isin(METRICS)].copy()
+    if not by_epoch:
+        last = runs.groupby(["arch", "padding", "seed"])["epoch"].transform("max")
+        runs = runs[runs["epoch"] == last]
+    keys = ["arch"] if runs["arch"].nunique() > 1 else []
+    keys += ["padding", "epoch", "layer", "metric"] if by_epoch else ["padding", "layer", "metric"]
+    # order of appearance (config order, shallow to deep), epochs ascending, METRICS order
+    rank = {key: {v: i for i, v in enumerate(dict.fromkeys(runs[key]))} for key in keys}
+    rank["metric"] = {m: i for i, m in enumerate(METRICS)}
+    runs = runs.sort_values(
+        keys, key=lambda col: col if col.name == "epoch" else col.map(rank[col.name]), kind="stable"
+    )
+    return summarize(runs, keys, "value")
+
+
+def _configure_table(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--inputs", nargs="+", required=True, help="per-run PPP CSV files")
+    p.add_argument("--output", required=True, help="CSV path (.md and .tex written beside it)")
+    p.add_argument("--by-epoch", action="store_true",
+                   help="one row per epoch (formation table) instead of the final epoch only")
+
+
+def _run_table(args: argparse.Namespace) -> None:
+    from padpos.tables import read_runs, write_table
+
+    write_table(ppp_table(read_runs(args.inputs), by_epoch=args.by_epoch), args.output)
 
 
 from padpos.cli import Command  # noqa: E402  (cli imports modules lazily; no cycle)
 
 CLI = {
     "ppp": Command(_configure_ppp, _run_ppp, "PPP metrics + heat maps of one checkpoint"),
+    "table-ppp": Command(_configure_table, _run_table, "PPP metrics per padding x layer over seeds"),
 }
