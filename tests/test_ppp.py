@@ -262,7 +262,9 @@ def tiny_study(tmp_path_factory):
     return root
 
 
-def test_ppp_command_writes_the_run_table_and_heat_maps(tiny_study):
+@pytest.fixture(scope="module")
+def ppp_outputs(tiny_study):
+    """The ppp command run once on the tiny study: (csv, npz)."""
     from padpos.cli import main
 
     out = tiny_study / "out"
@@ -270,15 +272,20 @@ def test_ppp_command_writes_the_run_table_and_heat_maps(tiny_study):
     main(["ppp", "--checkpoint", str(tiny_study / "snapshot_e0.pt"),
           "--data", str(tiny_study / "data" / "manifest.json"), "--spec", spec,
           "--output-csv", str(out / "e0.csv"), "--output-npz", str(out / "e0.npz")])
+    return out / "e0.csv", out / "e0.npz"
+
+
+def test_ppp_command_writes_the_run_table_and_heat_maps(ppp_outputs):
+    csv, npz = ppp_outputs
     import pandas as pd
 
-    df = pd.read_csv(out / "e0.csv")
+    df = pd.read_csv(csv)
     assert list(df.columns) == ["study", "arch", "padding", "seed", "epoch", "layer", "metric", "value"]
     assert set(df["layer"]) == {"layer1", "layer2", "layer3", "layer4"}
     assert set(df["metric"]) == {"ppp_snr_db", "ppp_consistency", "ppp_reach_px"}
     assert (df["seed"] == 3).all() and (df["epoch"] == 0).all()
     assert np.isfinite(df["value"]).all()
-    with np.load(out / "e0.npz") as z:
+    with np.load(npz) as z:
         assert list(z["layers"]) == ["layer1", "layer2", "layer3", "layer4"]
         # 16 px crops: maps of 16, 8, 4, 2 positions; one margin of 24 px for all layers
         assert [z[f"heat_{i}"].shape for i in range(4)] == [(16, 16), (8, 8), (4, 4), (2, 2)]
@@ -335,14 +342,12 @@ def test_formation_table_has_every_epoch_and_several_archs_get_an_arch_column():
 
 
 # ---------------------------------------------------------------- figures
-def test_figures_are_drawn_from_the_tables_and_maps(tiny_study, tmp_path):
+def test_figures_are_drawn_from_the_tables_and_maps(ppp_outputs, tmp_path):
     from padpos.cli import main
     from padpos.io import write_csv
     from padpos.metrics.ppp import ppp_table
 
-    maps = tiny_study / "out" / "e0.npz"
-    if not maps.is_file():
-        pytest.skip("needs the ppp command test's output")
+    maps = ppp_outputs[1]
     write_csv(tmp_path / "final.csv", ppp_table(run_rows(), by_epoch=False))
     write_csv(tmp_path / "formation.csv", ppp_table(run_rows(), by_epoch=True))
     main(["plot-ppp-maps", "--maps", str(maps), "--output", str(tmp_path / "maps.png")])

@@ -123,7 +123,7 @@ def _metric_lines(ax, table: pd.DataFrame, metric: str, x_key: str, x_values, pa
 def plot_by_padding(table: pd.DataFrame, title: str = ""):
     """ppp_snr_db and ppp_consistency per layer, one line per padding scheme."""
     apply_style()
-    table = _one_arch(table)
+    table, title = _one_arch(table, title)
     layers = list(dict.fromkeys(table["layer"]))
     palette = padding_palette(table["padding"].unique())
     metrics = ["ppp_snr_db", "ppp_consistency"]
@@ -145,7 +145,7 @@ def plot_by_padding(table: pd.DataFrame, title: str = ""):
 def plot_formation(table: pd.DataFrame, title: str = ""):
     """Each PPP metric (rows) of each layer (columns) versus training epoch, per padding."""
     apply_style()
-    table = _one_arch(table)
+    table, title = _one_arch(table, title)
     layers = list(dict.fromkeys(table["layer"]))
     palette = padding_palette(table["padding"].unique())
     metrics = [m for m in LABELS if m in set(table["metric"])]
@@ -171,12 +171,12 @@ def plot_formation(table: pd.DataFrame, title: str = ""):
     return fig
 
 
-def _one_arch(table: pd.DataFrame) -> pd.DataFrame:
+def _one_arch(table: pd.DataFrame, title: str) -> tuple[pd.DataFrame, str]:
     """Line plots show one arch: the first one of a multi-arch table (the title says which)."""
     if "arch" not in table:
-        return table
+        return table, title
     arch = table["arch"].iloc[0]
-    return table[table["arch"] == arch]
+    return table[table["arch"] == arch], f"{title} - shown: {arch}"
 
 
 # ---------------------------------------------------------------- CLI
