@@ -1,0 +1,545 @@
+"""PosENet [ISL20]: how much absolute position a linear-ish readout decodes from features.
+
+A frozen backbone's multi-level features (``padpos.models.feature_layers``) are
+each bilinearly resized to a common grid and concatenated. The readout is ONE
+3 x 3 conv (no padding) + BatchNorm + Sigmoid whose output is bilinearly
+upsampled to the image size; its 5 output channels are 5 independent readouts,
+one per position target (H, V, G, HS, VS). It is trained with pixel-wise MSE and
+scored with SPC (Spearman rank correlation per image, averaged) and MAE on
+held-out natural images and on black, white and noise images.
+
+"PosENet alone" is the same readout on the raw (normalised) RGB image resized
+to the grid, with its own zero padding 0, 1 or 2: with padding 0 a readout has
+no position cue but the content; with padding the border itself is one.
+
+The backbone is frozen, so features are extracted once and cached; only the
+tiny readout is trained (seconds on a CPU). Project choices (documented in
+docs/posenet.md): grid size for small images, antialiased resizing, the pixel
+definition of the synthetic inputs, and the tie tolerance of SPC.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import math
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from padpos.io import atomic_path, write_csv, write_json
+
+TARGETS: tuple[str, ...] = ("H", "V", "G", "HS", "VS")
+INPUTS: tuple[str, ...] = ("natural", "black", "white", "noise")
+METRICS: tuple[str, ...] = ("spc", "mae")
+ALONE_PADDINGS: tuple[int, ...] = (0, 1, 2)
+
+# Settings of one readout (config section ``posenet``; defaults = schema defaults).
+DEFAULTS = {
+    "epochs": 15,
+    "batch_size": 32,
+    "lr": 0.1,
+    "momentum": 0.9,
+    "weight_decay": 1e-4,
+    "num_train_images": 500,
+    "num_test_images": 200,
+    "grid": None,
+    "grid_floor": 8,
+    "stripe_periods": 2.5,
+    "noise_images": 8,
+    "noise_std": 0.25,
+    "num_examples": 4,
+    "alone_input": "normalised",
+}
+# settings that only "PosENet alone" reads (kept out of the backbone runs' specs)
+ALONE_ONLY_KEYS: tuple[str, ...] = ("alone_paddings", "alone_input")
+ALONE_INPUTS: tuple[str, ...] = ("normalised", "pixels")
+
+# Predictions are compared in float64: values closer than this are ties, so that
+# the rounding noise of upsampling a constant map is not ranked as structure.
+SPC_TIE_TOL = 1e-9
+
+
+# ---------------------------------------------------------------- targets
+def _minmax(t: torch.Tensor) -> torch.Tensor:
+    return (t - t.min()) / (t.max() - t.min())
+
+
+def position_targets(
+    height: int, width: int | None = None, periods: float = 2.5
+) -> torch.Tensor:
+    """The five position maps (``TARGETS`` order), 5 x height x width, each min-max in [0, 1].
+
+    H: 0 -> 1 left to right. V: 0 -> 1 top to bottom. G: isotropic Gaussian at the
+    centre, sigma = half the image width. HS: horizontal stripes
+    0.5 + 0.5 cos(2 pi y / P), varying along y; VS: the same along x; P = side /
+    ``periods`` (pixel index as coordinate, so row/column 0 is a stripe maximum).
+    """
+    width = height if width is None else width
+    if height < 2 or width < 2:
+        raise ValueError(f"position targets need at least 2 x 2 pixels, got {height} x {width}")
+    y = torch.arange(height, dtype=torch.float64)[:, None].expand(height, width)
+    x = torch.arange(width, dtype=torch.float64)[None, :].expand(height, width)
+    sigma = width / 2
+    gauss = torch.exp(-((x - (width - 1) / 2) ** 2 + (y - (height - 1) / 2) ** 2) / (2 * sigma**2))
+    maps = [
+        x,
+        y,
+        gauss,
+        0.5 + 0.5 * torch.cos(2 * math.pi * y / (height / periods)),
+        0.5 + 0.5 * torch.cos(2 * math.pi * x / (width / periods)),
+    ]
+    return torch.stack([_minmax(m) for m in maps]).float()
+
+
+# ---------------------------------------------------------------- SPC and MAE
+def tie_ranks(x: torch.Tensor, tol: float = 0.0) -> torch.Tensor:
+    """1-based ranks along the last dim (float64); ties (sorted neighbours closer
+    than ``tol``, chained) get the average of their ranks, like scipy's 'average'."""
+    n = x.shape[-1]
+    flat = x.reshape(-1, n).double()
+    rows = flat.shape[0]
+    values, order = flat.sort(dim=-1)
+    starts = torch.ones_like(values, dtype=torch.bool)
+    starts[:, 1:] = (values[:, 1:] - values[:, :-1]) > tol
+    # one id per tie group, unique across rows
+    group = starts.long().cumsum(-1) - 1 + torch.arange(rows)[:, None] * n
+    position = torch.arange(1, n + 1, dtype=torch.float64).expand(rows, n)
+    total = torch.zeros(rows * n, dtype=torch.float64).index_add_(0, group.flatten(), position.flatten())
+    count = torch.zeros(rows * n, dtype=torch.float64).index_add_(
+        0, group.flatten(), torch.ones(rows * n, dtype=torch.float64)
+    )
+    sorted_ranks = (total / count.clamp(min=1))[group]
+    ranks = torch.empty_like(sorted_ranks).scatter_(-1, order, sorted_ranks)
+    return ranks.reshape(x.shape)
+
+
+def spearman(pred: torch.Tensor, target: torch.Tensor, tol: float = SPC_TIE_TOL) -> torch.Tensor:
+    """Spearman rank correlation of ``pred`` and ``target`` over their last dim.
+
+    Leading dims are batch dims (broadcast). A constant row (no ranking at all)
+    gives 0, not NaN: it carries no position information.
+    """
+    pred, target = torch.broadcast_tensors(pred.double(), target.double())
+    ra, rb = tie_ranks(pred, tol), tie_ranks(target, tol)
+    ra = ra - ra.mean(-1, keepdim=True)
+    rb = rb - rb.mean(-1, keepdim=True)
+    den = torch.sqrt((ra * ra).sum(-1) * (rb * rb).sum(-1))
+    num = (ra * rb).sum(-1)
+    return torch.where(den > 0, num / den.clamp(min=1e-300), torch.zeros_like(num))
+
+
+def score_maps(pred: torch.Tensor, targets: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Per image and target: ``spc`` and ``mae`` (N x 5) of predictions N x 5 x H x W
+    against the targets 5 x H x W."""
+    p = pred.flatten(2)
+    t = targets.to(pred.device).flatten(1).expand_as(p)
+    return {"spc": spearman(p, t), "mae": (p.double() - t.double()).abs().mean(-1)}
+
+
+# ---------------------------------------------------------------- features
+def grid_size(image_size: int, grid: int | None = None, floor: int = 8) -> int:
+    """Side of the common feature grid: ``grid`` if given, else 28 per 224 input
+    pixels (the paper's 28 x 28 for 224 inputs), but at least ``floor``."""
+    if grid is not None:
+        return int(grid)
+    return max(int(floor), round(28 * image_size / 224))
+
+
+def resize_to_grid(x: torch.Tensor, grid: int) -> torch.Tensor:
+    """Bilinear resize to grid x grid; antialiased, so that a downsampled map still
+    sees its border pixels (as an image resize with PIL does)."""
+    if tuple(x.shape[-2:]) == (grid, grid):
+        return x
+    return F.interpolate(x, size=(grid, grid), mode="bilinear", align_corners=False, antialias=True)
+
+
+@torch.no_grad()
+def multilevel_features(
+    model: nn.Module,
+    images: torch.Tensor,
+    layers: Sequence[str],
+    grid: int,
+    batch_size: int = 256,
+) -> torch.Tensor:
+    """Features of the frozen ``model`` at ``layers``, each resized to the grid and
+    concatenated along channels: N x sum(C_l) x grid x grid (the model's dtype)."""
+    from padpos.models import extract_features
+
+    model.eval()
+    out = []
+    for start in range(0, len(images), batch_size):
+        feats = extract_features(model, images[start : start + batch_size], layers)
+        out.append(torch.cat([resize_to_grid(feats[name], grid) for name in layers], 1))
+    return torch.cat(out)
+
+
+def backbone_featurizer(model: nn.Module, layers: Sequence[str], grid: int):
+    """``images -> multilevel features`` in the images' dtype: float32 for training the
+    readout, float64 for evaluation (a float64 copy of the backbone; see ``predict``)."""
+    models = {torch.float32: model.float().eval(), torch.float64: copy.deepcopy(model).double().eval()}
+    return lambda x: multilevel_features(models[x.dtype], x, layers, grid)
+
+
+# ---------------------------------------------------------------- readout
+class PosENet(nn.Module):
+    """ONE 3 x 3 conv (zero padding ``padding``; 0 in [ISL20]) + BatchNorm + Sigmoid.
+
+    ``forward(x, size)`` upsamples the prediction bilinearly to ``size``. Without a
+    hidden layer, its ``num_targets`` output channels are independent readouts.
+    """
+
+    def __init__(self, in_channels: int, padding: int = 0, num_targets: int = len(TARGETS)):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, num_targets, 3, padding=padding, bias=False)
+        self.bn = nn.BatchNorm2d(num_targets)
+
+    def forward(self, x: torch.Tensor, size: tuple[int, int] | None = None) -> torch.Tensor:
+        y = torch.sigmoid(self.bn(self.conv(x)))
+        if size is not None:
+            y = F.interpolate(y, size=size, mode="bilinear", align_corners=False)
+        return y
+
+
+def sgd_step(params: Sequence[torch.Tensor], buffers: Sequence[torch.Tensor], lr: float,
+             momentum: float, weight_decay: float) -> None:
+    """One SGD step with momentum and weight decay: torch.optim.SGD's update rule
+    (dampening 0, no Nesterov), written out because constructing any torch.optim
+    optimizer imports torch._dynamo, which costs seconds per job for a readout
+    that itself trains in about a second."""
+    with torch.no_grad():
+        for p, buf in zip(params, buffers):
+            if p.grad is None:
+                continue
+            buf.mul_(momentum).add_(p.grad.add(p, alpha=weight_decay))
+            p.add_(buf, alpha=-lr)
+
+
+def train_readout(
+    features: torch.Tensor,
+    targets: torch.Tensor,
+    padding: int = 0,
+    epochs: int = 15,
+    batch_size: int = 32,
+    lr: float = 0.1,
+    momentum: float = 0.9,
+    weight_decay: float = 1e-4,
+    seed: int = 0,
+    progress: bool = False,
+) -> PosENet:
+    """Train a :class:`PosENet` on cached ``features`` (N x C x g x g) to predict
+    ``targets`` (5 x H x W, the same for every image): pixel-wise MSE, SGD with
+    momentum, lr x 0.1 after 2/3 of the steps. Returns it in eval mode."""
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    readout = PosENet(features.shape[1], padding, targets.shape[0])
+    params = [p for p in readout.parameters() if p.requires_grad]
+    buffers = [torch.zeros_like(p) for p in params]
+    drop_at = round(2 / 3 * epochs * math.ceil(len(features) / batch_size))
+    size = tuple(targets.shape[-2:])
+    step = 0
+    readout.train()
+    for _ in tqdm(range(epochs), desc="posenet readout", disable=not progress, file=sys.stderr):
+        for idx in torch.randperm(len(features), generator=gen).split(batch_size):
+            if len(idx) < 2:  # BatchNorm needs more than one value per channel
+                continue
+            pred = readout(features[idx], size)
+            loss = F.mse_loss(pred, targets.expand_as(pred))
+            readout.zero_grad(set_to_none=True)
+            loss.backward()
+            sgd_step(params, buffers, lr if step < drop_at else 0.1 * lr, momentum, weight_decay)
+            step += 1
+    return readout.eval()
+
+
+@torch.no_grad()
+def predict(readout: PosENet, features: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Predictions N x 5 x H x W in float64 (readout and upsampling in float64).
+
+    float64 keeps a map that is constant in exact arithmetic constant to ~1e-15,
+    so that SPC (ties below SPC_TIE_TOL) does not rank float32 rounding noise.
+    """
+    exact = copy.deepcopy(readout).double().eval()
+    native = exact(features.double())
+    return F.interpolate(native, size=size, mode="bilinear", align_corners=False)
+
+
+def evaluate_readout(
+    readout: PosENet, features: torch.Tensor, targets: torch.Tensor
+) -> dict[tuple[str, str], float]:
+    """``{(target, metric): mean over images}`` for metric in ``METRICS``."""
+    scores = score_maps(predict(readout, features, tuple(targets.shape[-2:])), targets)
+    return {
+        (name, metric): float(scores[metric][:, k].mean())
+        for metric in METRICS
+        for k, name in enumerate(TARGETS)
+    }
+
+
+# ---------------------------------------------------------------- synthetic inputs
+def synthetic_images(kind: str, size: int, n_noise: int = 8, noise_std: float = 0.25, seed: int = 0):
+    """Pixel-space images in [0, 1], N x 3 x size x size: ``black`` (one image of 0),
+    ``white`` (one image of 1) or ``noise`` (``n_noise`` images, i.i.d. per pixel
+    and channel N(0.5, noise_std^2) clipped to [0, 1])."""
+    if kind == "black":
+        return torch.zeros(1, 3, size, size)
+    if kind == "white":
+        return torch.ones(1, 3, size, size)
+    if kind == "noise":
+        gen = torch.Generator().manual_seed(seed)
+        noise = 0.5 + noise_std * torch.randn(n_noise, 3, size, size, generator=gen)
+        return noise.clamp(0.0, 1.0)
+    raise ValueError(f"unknown synthetic input {kind!r}; allowed: black, white, noise")
+
+
+def normalise(images: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
+    """Pixel-space images -> the data set's normalisation (0 = the mean colour)."""
+    m = torch.as_tensor(mean, dtype=torch.float32).view(1, -1, 1, 1)
+    s = torch.as_tensor(std, dtype=torch.float32).view(1, -1, 1, 1)
+    return (images - m) / s
+
+
+def evaluation_inputs(
+    natural: torch.Tensor, mean, std, n_noise: int, noise_std: float, seed: int = 0
+) -> dict[str, torch.Tensor]:
+    """Normalised evaluation images per input type (``INPUTS`` order)."""
+    size = natural.shape[-1]
+    out = {"natural": natural}
+    for kind in INPUTS[1:]:
+        out[kind] = normalise(synthetic_images(kind, size, n_noise, noise_std, seed), mean, std)
+    return out
+
+
+# ---------------------------------------------------------------- one run
+def spec_with_defaults(spec: dict) -> dict:
+    """Fill readout settings missing from ``spec``; an unknown key is an error naming it."""
+    known = set(DEFAULTS) | set(ALONE_ONLY_KEYS) | {"study", "arch", "padding", "seed", "readout_padding"}
+    unknown = sorted(set(spec) - known)
+    if unknown:
+        raise ValueError(f"posenet spec: unknown key(s) {unknown}; known: {sorted(known)}")
+    return {**DEFAULTS, **spec}
+
+
+# the same image subset for every run of a study, whatever the run's seed
+SUBSET_SEED = 0
+
+
+def _split_images(manifest: str | Path, split: str, limit: int | None):
+    """A fixed random subset of ``limit`` normalised images of ``split`` (all if None),
+    and the data set's mean / std. Random, not the first ones: an ImageFolder split
+    is sorted by class."""
+    from padpos.data import load_split
+
+    ds = load_split(manifest, split)
+    n = len(ds) if limit is None else min(int(limit), len(ds))
+    order = torch.randperm(len(ds), generator=torch.Generator().manual_seed(SUBSET_SEED))[:n]
+    images = torch.stack([ds[int(i)][0] for i in order])
+    return images, ds.mean, ds.std
+
+
+def readout_experiment(
+    featurize,
+    train_images: torch.Tensor,
+    eval_images: dict[str, torch.Tensor],
+    spec: dict,
+    padding: int,
+    seed: int,
+) -> tuple[pd.DataFrame, dict]:
+    """Train one readout on ``featurize(train_images)`` and score it on every input type.
+
+    Returns the long table (target, input, metric, value) and the example
+    predictions (float32 arrays) for figures.
+    """
+    size = tuple(train_images.shape[-2:])
+    targets = position_targets(size[0], size[1], spec["stripe_periods"])
+    readout = train_readout(
+        featurize(train_images),
+        targets,
+        padding=padding,
+        epochs=spec["epochs"],
+        batch_size=spec["batch_size"],
+        lr=spec["lr"],
+        momentum=spec["momentum"],
+        weight_decay=spec["weight_decay"],
+        seed=seed,
+        progress=True,
+    )
+    rows, examples = [], {"targets": targets.numpy(), "target_names": np.array(TARGETS)}
+    for kind, images in eval_images.items():
+        # evaluation in float64 end to end (see ``predict``)
+        pred = predict(readout, featurize(images.double()), size)
+        scores = score_maps(pred, targets)
+        for metric in METRICS:
+            for k, name in enumerate(TARGETS):
+                rows.append((name, kind, metric, float(scores[metric][:, k].mean())))
+        examples[f"pred_{kind}"] = pred[: spec["num_examples"]].float().numpy()
+    return pd.DataFrame(rows, columns=["target", "input", "metric", "value"]), examples
+
+
+def _write_run(table: pd.DataFrame, ids: dict, examples: dict, out: dict, provenance: dict) -> None:
+    for i, (key, value) in enumerate(ids.items()):
+        table.insert(i, key, value)
+    write_csv(out["output"], table)
+    with atomic_path(out["predictions"]) as tmp:
+        with open(tmp, "wb") as fh:  # np.savez would append .npz to a temporary name
+            np.savez_compressed(fh, **examples, meta=json.dumps(ids))
+    write_json(out["provenance"], provenance)
+
+
+def _provenance(spec: dict, started: float, **extra) -> dict:
+    return {
+        "spec": spec,
+        **extra,
+        "versions": {"python": platform.python_version(), "torch": torch.__version__},
+        "device": "cpu",
+        "wall_time_s": round(time.time() - started, 2),
+    }
+
+
+def run_backbone_readout(spec: dict, checkpoint: str | Path, manifest: str | Path, out: dict) -> None:
+    """PosENet on the frozen backbone in ``checkpoint``; writes out['output'] (CSV),
+    out['predictions'] (.npz) and out['provenance'] (JSON)."""
+    from padpos.models import feature_layers, load_checkpoint
+
+    started = time.time()
+    spec = spec_with_defaults(spec)
+    model, meta = load_checkpoint(checkpoint)
+    for key in ("arch", "padding"):
+        if key in spec and spec[key] != meta[key]:
+            raise ValueError(f"checkpoint {checkpoint} is {key}={meta[key]!r}, spec says {spec[key]!r}")
+    train_x, mean, std = _split_images(manifest, "train", spec["num_train_images"])
+    test_x, _, _ = _split_images(manifest, "test", spec["num_test_images"])
+    grid = grid_size(train_x.shape[-1], spec["grid"], spec["grid_floor"])
+    layers = feature_layers(meta["arch"])
+    images = evaluation_inputs(test_x, mean, std, spec["noise_images"], spec["noise_std"], spec["seed"])
+    table, examples = readout_experiment(
+        backbone_featurizer(model, layers, grid), train_x, images, spec, 0, spec["seed"]
+    )
+    examples["images"] = to_pixels(test_x[: spec["num_examples"]], mean, std).clamp(0, 1).numpy()
+    ids = {"study": spec.get("study", ""), "arch": meta["arch"], "padding": meta["padding"], "seed": spec["seed"]}
+    _write_run(table, ids, examples, out, _provenance(spec, started, grid=grid, layers=layers))
+
+
+def run_alone_readout(spec: dict, manifest: str | Path, out: dict) -> None:
+    """"PosENet alone": the readout on raw RGB resized to the grid, with its own zero
+    padding ``spec['readout_padding']``; writes the same three files.
+
+    ``spec['alone_input']``: 'normalised' (the data set's normalisation, as the
+    backbones see images: zero padding = the mean colour) or 'pixels' ([0, 1]
+    pixel values: zero padding = black).
+    """
+    started = time.time()
+    spec = spec_with_defaults(spec)
+    padding, space = int(spec["readout_padding"]), spec["alone_input"]
+    if space not in ALONE_INPUTS:
+        raise ValueError(f"posenet.alone_input {space!r} is not allowed; allowed: {', '.join(ALONE_INPUTS)}")
+    train_x, mean, std = _split_images(manifest, "train", spec["num_train_images"])
+    test_x, _, _ = _split_images(manifest, "test", spec["num_test_images"])
+    grid = grid_size(train_x.shape[-1], spec["grid"], spec["grid_floor"])
+    images = evaluation_inputs(test_x, mean, std, spec["noise_images"], spec["noise_std"], spec["seed"])
+
+    def featurize(x: torch.Tensor) -> torch.Tensor:
+        x = to_pixels(x, mean, std) if space == "pixels" else x
+        return resize_to_grid(x, grid)
+
+    table, examples = readout_experiment(featurize, train_x, images, spec, padding, spec["seed"])
+    examples["images"] = to_pixels(test_x[: spec["num_examples"]], mean, std).clamp(0, 1).numpy()
+    ids = {"study": spec.get("study", ""), "readout_padding": padding, "seed": spec["seed"]}
+    _write_run(table, ids, examples, out, _provenance(spec, started, grid=grid))
+
+
+def to_pixels(images: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
+    """Normalised images back to pixel values (inverse of :func:`normalise`)."""
+    m = torch.as_tensor(mean, dtype=images.dtype).view(1, -1, 1, 1)
+    s = torch.as_tensor(std, dtype=images.dtype).view(1, -1, 1, 1)
+    return images * s + m
+
+
+# ---------------------------------------------------------------- tables
+def posenet_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Mean / std / n over seeds per (arch,) padding-or-readout_padding x target x input x metric.
+
+    ``arch`` is the first column only when the runs hold several archs.
+    """
+    from padpos.tables import summarize
+
+    scheme = "readout_padding" if "readout_padding" in runs.columns else "padding"
+    by = (["arch"] if "arch" in runs.columns and runs["arch"].nunique() > 1 else []) + [
+        scheme,
+        "target",
+        "input",
+        "metric",
+    ]
+    out = summarize(runs, by, "value")
+    # row order: archs and paddings as first seen (config order), then metric, input, target
+    # in the order defined here
+    orders = {c: list(dict.fromkeys(out[c])) for c in by if c not in ("target", "input", "metric")}
+    orders.update(target=list(TARGETS), input=list(INPUTS), metric=list(METRICS))
+    sort_keys = [c for c in by if c in orders and c not in ("target", "input", "metric")]
+    sort_keys += ["metric", "input", "target"]
+    out = out.sort_values(sort_keys, key=lambda col: col.map({v: i for i, v in enumerate(orders[col.name])}))
+    return out.reset_index(drop=True)
+
+
+# ---------------------------------------------------------------- CLI
+def _configure_backbone(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--spec", type=json_arg, required=True, help="JSON: study, arch, padding, seed + posenet settings")
+    p.add_argument("--checkpoint", required=True, help="the trained backbone's model.pt")
+    _configure_outputs(p)
+
+
+def _configure_alone(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--spec", type=json_arg, required=True, help="JSON: study, readout_padding, seed + posenet settings")
+    _configure_outputs(p)
+
+
+def _configure_outputs(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", required=True, help="the data manifest.json")
+    p.add_argument("--output", required=True, help="per-run CSV (long format)")
+    p.add_argument("--predictions", required=True, help="example predictions (.npz) for figures")
+    p.add_argument("--provenance", required=True, help="provenance JSON")
+    p.add_argument("--threads", type=int, default=1)
+
+
+def _outputs(args) -> dict:
+    return {"output": args.output, "predictions": args.predictions, "provenance": args.provenance}
+
+
+def _run_backbone(args: argparse.Namespace) -> None:
+    torch.set_num_threads(args.threads)
+    run_backbone_readout(args.spec, args.checkpoint, args.data, _outputs(args))
+
+
+def _run_alone(args: argparse.Namespace) -> None:
+    torch.set_num_threads(args.threads)
+    run_alone_readout(args.spec, args.data, _outputs(args))
+
+
+def _configure_table(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--results", nargs="+", required=True, help="per-run posenet CSV files")
+    p.add_argument("--output", required=True, help="CSV path (.md and .tex written beside it)")
+
+
+def _run_table(args: argparse.Namespace) -> None:
+    from padpos.tables import read_runs, write_table
+
+    write_table(posenet_table(read_runs(args.results)), args.output)
+
+
+from padpos.cli import Command, json_arg  # noqa: E402  (cli imports modules lazily; no cycle at import)
+
+CLI = {
+    "posenet": Command(_configure_backbone, _run_backbone, "PosENet readout of one frozen backbone"),
+    "posenet-alone": Command(_configure_alone, _run_alone, "PosENet alone on raw RGB, readout padding 0/1/2"),
+    "table-posenet": Command(_configure_table, _run_table, "PosENet SPC / MAE over seeds"),
+}

@@ -1,0 +1,189 @@
+# PosENet (Islam et al. 2020): how much absolute position a readout decodes from the
+# frozen features of every trained backbone, and from raw RGB with the readout's own padding.
+
+POSENET = f"{RUNS}/posenet/{{arch}}/{{padding}}/seed{{seed}}"
+POSENET_ALONE = f"{RUNS}/posenet_alone/pad{{readout_padding}}/seed{{seed}}"
+POSENET_CODE = code("metrics/posenet.py", "data.py")
+# alone-only settings stay out of the backbone runs' specs (editing them re-runs only those)
+POSENET_ALONE_ONLY = ("alone_paddings", "alone_input")
+POSENET_SPEC = {k: v for k, v in config["posenet"].items() if k not in POSENET_ALONE_ONLY}
+POSENET_TITLE = (
+    f"{STUDY} study"
+    + (" (reduced)" if config["data"]["dataset"] == "synthetic" else "")
+    + f": {config['data']['dataset']} {config['data']['image_size']} px, "
+    + f"{', '.join(config['archs'])}, {config['train']['epochs']} epochs; readout "
+    + f"{config['posenet']['epochs']} epochs on {config['posenet']['num_train_images']} images, "
+    + f"scored on {config['posenet']['num_test_images']} held-out images"
+)
+
+
+rule posenet:
+    input:
+        checkpoint=rules.train.output.model,
+        data=rules.prepare_data.output[0],
+        code=POSENET_CODE + code("models.py", "padding.py"),
+    output:
+        csv=f"{POSENET}/posenet.csv",
+        npz=f"{POSENET}/predictions.npz",
+        provenance=f"{POSENET}/provenance.json",
+    log:
+        f"{LOGS}/posenet/{{arch}}_{{padding}}_seed{{seed}}.log",
+    conda:
+        ENV
+    threads: 1
+    params:
+        spec=lambda w: spec_json(
+            {
+                "study": STUDY,
+                "arch": w.arch,
+                "padding": w.padding,
+                "seed": int(w.seed),
+                **POSENET_SPEC,
+            }
+        ),
+    shell:
+        "python -m padpos posenet --spec {params.spec:q} --checkpoint {input.checkpoint:q} "
+        "--data {input.data:q} --output {output.csv:q} --predictions {output.npz:q} "
+        "--provenance {output.provenance:q} --threads {threads} 2> {log:q}"
+
+
+rule posenet_alone:
+    input:
+        data=rules.prepare_data.output[0],
+        code=POSENET_CODE,
+    output:
+        csv=f"{POSENET_ALONE}/posenet.csv",
+        npz=f"{POSENET_ALONE}/predictions.npz",
+        provenance=f"{POSENET_ALONE}/provenance.json",
+    log:
+        f"{LOGS}/posenet_alone/pad{{readout_padding}}_seed{{seed}}.log",
+    wildcard_constraints:
+        readout_padding=r"\d+",
+    conda:
+        ENV
+    threads: 1
+    params:
+        spec=lambda w: spec_json(
+            {
+                "study": STUDY,
+                "readout_padding": int(w.readout_padding),
+                "seed": int(w.seed),
+                **config["posenet"],
+            }
+        ),
+    shell:
+        "python -m padpos posenet-alone --spec {params.spec:q} --data {input.data:q} "
+        "--output {output.csv:q} --predictions {output.npz:q} "
+        "--provenance {output.provenance:q} --threads {threads} 2> {log:q}"
+
+
+rule table_posenet:
+    input:
+        runs=runs_of(f"{POSENET}/posenet.csv"),
+        code=code("metrics/posenet.py", "tables.py"),
+    output:
+        csv=f"{TABLES}/posenet.csv",
+        md=f"{TABLES}/posenet.md",
+        tex=f"{TABLES}/posenet.tex",
+    log:
+        f"{LOGS}/table_posenet.log",
+    conda:
+        ENV
+    shell:
+        "python -m padpos table-posenet --results {input.runs:q} --output {output.csv:q} 2> {log:q}"
+
+
+rule table_posenet_alone:
+    input:
+        runs=expand(
+            f"{POSENET_ALONE}/posenet.csv",
+            readout_padding=config["posenet"]["alone_paddings"],
+            seed=config["seeds"],
+        ),
+        code=code("metrics/posenet.py", "tables.py"),
+    output:
+        csv=f"{TABLES}/posenet_alone.csv",
+        md=f"{TABLES}/posenet_alone.md",
+        tex=f"{TABLES}/posenet_alone.tex",
+    log:
+        f"{LOGS}/table_posenet_alone.log",
+    conda:
+        ENV
+    shell:
+        "python -m padpos table-posenet --results {input.runs:q} --output {output.csv:q} 2> {log:q}"
+
+
+rule figure_posenet:
+    input:
+        table=rules.table_posenet.output.csv,
+        code=code("plots/posenet.py", "plots/style.py", "metrics/posenet.py"),
+    output:
+        report("figures/posenet.png", caption="../report/posenet.rst", category="PosENet"),
+    log:
+        f"{LOGS}/figure_posenet.log",
+    conda:
+        ENV
+    params:
+        title=POSENET_TITLE,
+    shell:
+        "python -m padpos plot-posenet --table {input.table:q} --title {params.title:q} "
+        "--output {output:q} 2> {log:q}"
+
+
+rule figure_posenet_alone:
+    input:
+        table=rules.table_posenet_alone.output.csv,
+        code=code("plots/posenet.py", "plots/style.py", "metrics/posenet.py"),
+    output:
+        report(
+            "figures/posenet_alone.png",
+            caption="../report/posenet_alone.rst",
+            category="PosENet",
+        ),
+    log:
+        f"{LOGS}/figure_posenet_alone.log",
+    conda:
+        ENV
+    params:
+        title=POSENET_TITLE + f"; {config['posenet']['alone_input']} RGB input",
+    shell:
+        "python -m padpos plot-posenet --table {input.table:q} --title {params.title:q} "
+        "--output {output:q} 2> {log:q}"
+
+
+rule figure_posenet_examples:
+    input:
+        # one backbone per padding scheme: the first arch and the first seed
+        npz=expand(
+            f"{POSENET}/predictions.npz",
+            arch=config["archs"][0],
+            padding=config["paddings"],
+            seed=config["seeds"][0],
+        ),
+        code=code("plots/posenet.py", "plots/style.py", "metrics/posenet.py"),
+    output:
+        report(
+            "figures/posenet_examples.png",
+            caption="../report/posenet_examples.rst",
+            category="PosENet",
+        ),
+    log:
+        f"{LOGS}/figure_posenet_examples.log",
+    conda:
+        ENV
+    params:
+        title=POSENET_TITLE,
+    shell:
+        "python -m padpos plot-posenet-examples --predictions {input.npz:q} "
+        "--title {params.title:q} --output {output:q} 2> {log:q}"
+
+
+ALL_TARGETS.extend(
+    [
+        rules.table_posenet.output.csv,
+        rules.table_posenet_alone.output.csv,
+        rules.figure_posenet.output[0],
+        rules.figure_posenet_alone.output[0],
+        rules.figure_posenet_examples.output[0],
+    ]
+)
