@@ -29,6 +29,9 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/ppp.smk"
+include: "workflow/rules/posenet.smk"
+include: "workflow/rules/fconv.smk"
 # stages add their include above this line; all.smk must stay last
 include: "workflow/rules/all.smk"
 

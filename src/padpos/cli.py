@@ -26,6 +26,34 @@ COMMAND_MODULES: dict[str, dict[str, str]] = {
     },
     "padpos.train": {"train": "train one backbone (arch x padding x seed), resumable"},
     "padpos.tables": {"table-training": "final held-out accuracy per arch x padding over seeds"},
+    "padpos.metrics.ppp": {
+        "ppp": "PPP metrics and heat maps of one checkpoint (Lin et al. 2023)",
+        "table-ppp": "PPP metrics per padding x layer (x epoch) over seeds",
+    },
+    "padpos.plots.ppp": {
+        "plot-ppp-maps": "PPP heat maps: padding schemes x network depth",
+        "plot-ppp-by-padding": "PPP SNR and consistency per padding scheme and layer",
+        "plot-ppp-formation": "PPP metrics versus training epoch per padding scheme",
+    },
+    "padpos.metrics.posenet": {
+        "posenet": "PosENet readout of one frozen backbone (Islam et al. 2020)",
+        "posenet-alone": "PosENet alone on raw RGB with its own padding 0/1/2",
+        "table-posenet": "PosENet SPC / MAE per padding x target x input over seeds",
+    },
+    "padpos.plots.posenet": {
+        "plot-posenet": "PosENet SPC per padding scheme and target",
+        "plot-posenet-examples": "PosENet example predictions next to the ground-truth maps",
+    },
+    "padpos.fconv": {
+        "fconv-redgreen": "F-Conv Red-Green test: every seed of one conv type (Kayhan & van Gemert 2020)",
+        "fconv-location": "F-Conv location test: border sweep of one padding x init x seed",
+        "table-fconv-redgreen": "Red-Green accuracy per conv type x test set over seeds",
+        "table-fconv-location": "location-test accuracy per padding x init x border over seeds",
+    },
+    "padpos.plots.fconv": {
+        "plot-fconv-redgreen": "Red-Green accuracy on the similar and dissimilar test sets",
+        "plot-fconv-location": "location-test accuracy vs extra border per padding and init",
+    },
     "padpos.plots.training": {"plot-training": "held-out accuracy per epoch per padding"},
     "padpos.report": {"figures-index": "write figures/all: the list of every figure built"},
 }

@@ -8,6 +8,7 @@ rule figures_all:
         "figures/all",
     log:
         f"{LOGS}/figures_all.log",
+    localrule: True
     conda:
         ENV
     shell:

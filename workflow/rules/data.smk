@@ -12,6 +12,7 @@ if DOWNLOAD is not None:
             os.path.join(config["data"]["download_dir"], DOWNLOAD["filename"]),
         log:
             f"{LOGS}/download_data.log",
+        localrule: True
         conda:
             ENV
         params:

@@ -13,6 +13,7 @@ rule figure_training:
         ),
     log:
         f"{LOGS}/figure_training.log",
+    localrule: True
     conda:
         ENV
     params:

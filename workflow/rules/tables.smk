@@ -11,6 +11,7 @@ rule table_training:
         tex=f"{TABLES}/training.tex",
     log:
         f"{LOGS}/table_training.log",
+    localrule: True
     conda:
         ENV
     shell:
