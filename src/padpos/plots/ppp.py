@@ -6,6 +6,7 @@ import argparse
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.colors import LogNorm
 import pandas as pd
 
 from padpos.plots.style import apply_style, order_paddings, padding_palette, save_figure
@@ -56,9 +57,13 @@ def _mean_maps(maps: pd.DataFrame) -> dict:
     return out
 
 
+MAP_RANGE = 1e-3  # log colour scale spans 60 dB below the column's peak
+
+
 def plot_maps(maps: pd.DataFrame, title: str = ""):
-    """Rows = padding schemes, columns = feature layers (shallow to deep); one colour scale
-    per column (shared by all schemes, so they compare directly) with its colourbar."""
+    """Rows = padding schemes, columns = feature layers (shallow to deep); one logarithmic
+    colour scale per column (shared by all schemes, so they compare directly, and log so
+    that a weak pattern stays visible next to a strong one) with its colourbar."""
     apply_style()
     layers = list(dict.fromkeys(maps.sort_values("depth")["layer"]))
     order = {p: i for i, p in enumerate(order_paddings(maps["padding"].unique()))}
@@ -72,6 +77,7 @@ def plot_maps(maps: pd.DataFrame, title: str = ""):
     n_seeds = max(n for _, _, n in means.values())
     for j, layer in enumerate(layers):
         vmax = max(float(means[r, layer][0].max()) for r in rows if (r, layer) in means) or 1.0
+        norm = LogNorm(vmin=vmax * MAP_RANGE, vmax=vmax, clip=True)
         for i, row in enumerate(rows):
             ax = axes[i][j]
             if (row, layer) not in means:
@@ -79,8 +85,8 @@ def plot_maps(maps: pd.DataFrame, title: str = ""):
                 continue
             heat, stride, _ = means[row, layer]
             h, w = heat.shape
-            im = ax.imshow(heat, cmap="magma", vmin=0, vmax=vmax, extent=(0, w * stride, h * stride, 0),
-                           interpolation="nearest")
+            im = ax.imshow(np.maximum(heat, vmax * MAP_RANGE), cmap="magma", norm=norm,
+                           extent=(0, w * stride, h * stride, 0), interpolation="nearest")
             ax.grid(False)
             ax.tick_params(labelsize=7)
             if i == 0:
@@ -90,7 +96,7 @@ def plot_maps(maps: pd.DataFrame, title: str = ""):
             if i == len(rows) - 1:
                 ax.set_xlabel("x (px)", fontsize=8)
         bar = fig.colorbar(im, ax=axes[:, j], location="bottom", shrink=0.9, aspect=18)
-        bar.set_label("PPP RMS / feature std", fontsize=8)
+        bar.set_label("PPP RMS / feature std (log)", fontsize=8)
         bar.ax.tick_params(labelsize=7)
     epoch = int(maps["epoch"].max())
     fig.suptitle(
@@ -116,8 +122,10 @@ def _metric_lines(ax, table: pd.DataFrame, metric: str, x_key: str, x_values, pa
         x = sub[x_key].map(pos).to_numpy(float) if pos else sub[x_key].to_numpy(float)
         ax.errorbar(x + off, sub["mean"], yerr=sub["std"], marker="o", ms=4, capsize=2.5,
                     lw=1.3, label=padding, color=palette[padding])
-    if metric == "ppp_consistency":
-        ax.set_ylim(bottom=0)
+    if metric in ("ppp_consistency", "ppp_reach_px"):
+        top = float((table.loc[table["metric"] == metric, "mean"]
+                     + table.loc[table["metric"] == metric, "std"]).max())
+        ax.set_ylim(0, 1.1 * top if top > 0 else 1.0)
 
 
 def plot_by_padding(table: pd.DataFrame, title: str = ""):
@@ -135,10 +143,11 @@ def plot_by_padding(table: pd.DataFrame, title: str = ""):
         ax.set_ylabel(LABELS[metric])
         ax.set_title(LABELS[metric].split(" (")[0])
     n = int(table["n"].max())
-    axes[0][-1].legend(title="padding", fontsize=8, loc="best")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, title="padding", loc="center right", fontsize=8)
     fig.suptitle(f"PPP per padding scheme after training (mean \u00b1 std over {n} seeds)\n{title}",
                  fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 0.88, 1))
     return fig
 
 
