@@ -258,3 +258,10 @@ def test_examples_figure_from_the_files_a_run_writes(tmp_path):
     fig = plots.plot_examples(runs, "test study")
     assert len(fig.axes) == 3 * 12 + 1  # rows x (label, image, 2 x 5 maps) + colour bar
     assert runs[1]["meta"]["padding"] == "circular"
+
+
+def test_pixel_space_inputs_keep_black_exactly_zero():
+    natural = pn.normalise(torch.rand(2, 3, 8, 8), [0.4, 0.5, 0.6], [0.2, 0.25, 0.3])
+    inputs = pn.evaluation_inputs(natural, [0.4, 0.5, 0.6], [0.2, 0.25, 0.3], 2, 0.25, pixels=True)
+    assert (inputs["black"] == 0).all() and (inputs["white"] == 1).all()
+    assert inputs["natural"].min() >= -1e-6 and inputs["natural"].max() <= 1 + 1e-6

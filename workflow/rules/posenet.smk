@@ -68,7 +68,8 @@ rule posenet_alone:
                 "study": STUDY,
                 "readout_padding": int(w.readout_padding),
                 "seed": int(w.seed),
-                **config["posenet"],
+                "alone_input": config["posenet"]["alone_input"],
+                **POSENET_SPEC,
             }
         ),
     shell:
@@ -87,6 +88,7 @@ rule table_posenet:
         tex=f"{TABLES}/posenet.tex",
     log:
         f"{LOGS}/table_posenet.log",
+    localrule: True
     conda:
         ENV
     shell:
@@ -107,6 +109,7 @@ rule table_posenet_alone:
         tex=f"{TABLES}/posenet_alone.tex",
     log:
         f"{LOGS}/table_posenet_alone.log",
+    localrule: True
     conda:
         ENV
     shell:
@@ -121,6 +124,7 @@ rule figure_posenet:
         report("figures/posenet.png", caption="../report/posenet.rst", category="PosENet"),
     log:
         f"{LOGS}/figure_posenet.log",
+    localrule: True
     conda:
         ENV
     params:
@@ -142,6 +146,7 @@ rule figure_posenet_alone:
         ),
     log:
         f"{LOGS}/figure_posenet_alone.log",
+    localrule: True
     conda:
         ENV
     params:
@@ -169,6 +174,7 @@ rule figure_posenet_examples:
         ),
     log:
         f"{LOGS}/figure_posenet_examples.log",
+    localrule: True
     conda:
         ENV
     params:

@@ -310,13 +310,22 @@ def normalise(images: torch.Tensor, mean: Sequence[float], std: Sequence[float])
 
 
 def evaluation_inputs(
-    natural: torch.Tensor, mean, std, n_noise: int, noise_std: float, seed: int = 0
+    natural: torch.Tensor,
+    mean,
+    std,
+    n_noise: int,
+    noise_std: float,
+    seed: int = 0,
+    pixels: bool = False,
 ) -> dict[str, torch.Tensor]:
-    """Normalised evaluation images per input type (``INPUTS`` order)."""
+    """Evaluation images per input type (``INPUTS`` order): the normalised ``natural``
+    images and the synthetic ones normalised like them; with ``pixels``, all in [0, 1]
+    pixel values instead (the synthetic ones exact: black is exactly 0)."""
     size = natural.shape[-1]
-    out = {"natural": natural}
+    out = {"natural": to_pixels(natural, mean, std) if pixels else natural}
     for kind in INPUTS[1:]:
-        out[kind] = normalise(synthetic_images(kind, size, n_noise, noise_std, seed), mean, std)
+        images = synthetic_images(kind, size, n_noise, noise_std, seed)
+        out[kind] = images if pixels else normalise(images, mean, std)
     return out
 
 
@@ -443,16 +452,17 @@ def run_alone_readout(spec: dict, manifest: str | Path, out: dict) -> None:
     padding, space = int(spec["readout_padding"]), spec["alone_input"]
     if space not in ALONE_INPUTS:
         raise ValueError(f"posenet.alone_input {space!r} is not allowed; allowed: {', '.join(ALONE_INPUTS)}")
+    pixels = space == "pixels"
     train_x, mean, std = _split_images(manifest, "train", spec["num_train_images"])
     test_x, _, _ = _split_images(manifest, "test", spec["num_test_images"])
     grid = grid_size(train_x.shape[-1], spec["grid"], spec["grid_floor"])
-    images = evaluation_inputs(test_x, mean, std, spec["noise_images"], spec["noise_std"], spec["seed"])
-
-    def featurize(x: torch.Tensor) -> torch.Tensor:
-        x = to_pixels(x, mean, std) if space == "pixels" else x
-        return resize_to_grid(x, grid)
-
-    table, examples = readout_experiment(featurize, train_x, images, spec, padding, spec["seed"])
+    images = evaluation_inputs(
+        test_x, mean, std, spec["noise_images"], spec["noise_std"], spec["seed"], pixels
+    )
+    train_x = to_pixels(train_x, mean, std) if pixels else train_x
+    table, examples = readout_experiment(
+        lambda x: resize_to_grid(x, grid), train_x, images, spec, padding, spec["seed"]
+    )
     examples["images"] = to_pixels(test_x[: spec["num_examples"]], mean, std).clamp(0, 1).numpy()
     ids = {"study": spec.get("study", ""), "readout_padding": padding, "seed": spec["seed"]}
     _write_run(table, ids, examples, out, _provenance(spec, started, grid=grid))

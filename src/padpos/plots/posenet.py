@@ -40,8 +40,12 @@ def _bars(ax, spc: pd.DataFrame, scheme_col: str, order: list, colours: dict, la
     x = np.arange(len(targets))
     for i, scheme in enumerate(order):
         rows = spc[spc[scheme_col] == scheme].set_index("target").reindex(targets)
+        xs = x + (i - (len(order) - 1) / 2) * width
+        # an exact 0 (a position-free prediction in every seed) would be an invisible bar
+        exact = ((rows["mean"] == 0) & (rows["std"] == 0)).to_numpy()
+        ax.plot(xs[exact], np.zeros(exact.sum()), "o", ms=3.5, color=colours[scheme], zorder=3)
         ax.bar(
-            x + (i - (len(order) - 1) / 2) * width,
+            xs,
             rows["mean"],
             width,
             yerr=rows["std"],
@@ -94,7 +98,8 @@ def plot_spc(table: pd.DataFrame, title: str = "", scheme_col: str = "padding"):
     what = "backbone features" if scheme_col == "padding" else "raw RGB, readout's own zero padding"
     fig.suptitle(
         f"PosENet readout ({what}): SPC with the position targets\n"
-        f"{title}; bars = mean over {n} seeds, error bars = std; 0 = no position information"
+        f"{title}\nbars = mean over {n} seeds, error bars = std; 0 = no position information, "
+        "dot = exactly 0 in every seed (position-free prediction)"
     )
     fig.tight_layout()
     return fig
