@@ -50,6 +50,7 @@ rule table_ppp:
         tex=f"{TABLES}/ppp.tex",
     log:
         f"{LOGS}/table_ppp.log",
+    localrule: True
     conda:
         ENV
     shell:
@@ -66,6 +67,7 @@ rule table_ppp_formation:
         tex=f"{TABLES}/ppp_formation.tex",
     log:
         f"{LOGS}/table_ppp_formation.log",
+    localrule: True
     conda:
         ENV
     shell:
@@ -81,6 +83,7 @@ rule figure_ppp_maps:
         report("figures/ppp_maps.png", caption="../report/ppp_maps.rst", category="PPP"),
     log:
         f"{LOGS}/figure_ppp_maps.log",
+    localrule: True
     conda:
         ENV
     params:
@@ -98,6 +101,7 @@ rule figure_ppp_by_padding:
         report("figures/ppp_by_padding.png", caption="../report/ppp_by_padding.rst", category="PPP"),
     log:
         f"{LOGS}/figure_ppp_by_padding.log",
+    localrule: True
     conda:
         ENV
     params:
@@ -115,6 +119,7 @@ rule figure_ppp_formation:
         report("figures/ppp_formation.png", caption="../report/ppp_formation.rst", category="PPP"),
     log:
         f"{LOGS}/figure_ppp_formation.log",
+    localrule: True
     conda:
         ENV
     params:
