@@ -59,7 +59,7 @@ DEFAULTS = {
     "noise_images": 8,
     "noise_std": 0.25,
     "num_examples": 4,
-    "alone_input": "normalised",
+    "alone_input": "pixels",
 }
 # settings that only "PosENet alone" reads (kept out of the backbone runs' specs)
 ALONE_ONLY_KEYS: tuple[str, ...] = ("alone_paddings", "alone_input")
