@@ -1,0 +1,317 @@
+"""Location (quadrant) test of Kayhan & van Gemert 2020 (PROTOCOLS.md 4b).
+
+A 56 x 56 image is pasted on a 120 x 120 black canvas, at the top-left (class 0)
+or the bottom-right (class 1). Global max pooling makes the net's output blind
+to where a pattern sits, so the class can only be read from how far the image
+is from the border, which padding makes visible. An extra border of B pixels
+(the scheme's own padding, added to the first conv's pad) moves the image away
+from the border; the test accuracy as a function of B shows how far into the
+image the border's position information reaches (50 % = none).
+
+As in the official code every source image appears in both classes (once per
+corner), so the content carries no label information. Unlike the official code
+(which trains, validates and tests on the same 2000 canvases), train and test
+canvases come from disjoint source images: the train and test splits of the
+study's data set.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import sys
+import time
+
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from padpos.padding import convert_padding, set_extra_border
+
+CANVAS = 120
+PATCH = 56
+CORNER = {0: (0, 0), 1: (CANVAS - PATCH, CANVAS - PATCH)}  # class -> (row, col) of the paste
+INITS = ("random-frozen", "scratch")
+
+# the official code's setting (ImageNet val: every 50th image; SGD with Nesterov)
+PAPER = {
+    "borders": [0, 16, 32, 64, 128, 256, 512],
+    "num_train": 1000,
+    "num_test": 1000,
+    "epochs": 30,
+    "width": 64,
+    "batch_size": 8,
+    "lr": 1e-3,
+    "seeds": [0],
+}
+SGD = {"momentum": 0.9, "nesterov": True, "weight_decay": 5e-5}
+BN_BATCH = 64  # canvases per batch when BatchNorm statistics are estimated
+HEAD_L2 = 1e-3  # ridge of the frozen net's linear head: keeps separable fits finite
+
+
+def check_init(init: str) -> str:
+    if init not in INITS:
+        raise ValueError(f"unknown initialisation {init!r}; allowed: {', '.join(INITS)}")
+    return init
+
+
+# ---------------------------------------------------------------- data
+def source_images(manifest_path, split: str, n: int, size: int = PATCH) -> torch.Tensor:
+    """The first ``n`` images of a split of the study's data set as float RGB in
+    [0, 1], ``size`` x ``size``: synthetic scenes are rendered at that size, other
+    data sets' images are un-normalised and resized."""
+    from padpos import data
+
+    manifest = data.read_manifest(manifest_path)
+    available = int(manifest["splits"][split]["size"])
+    if n > available:
+        key = "num_train" if split == "train" else "num_test"
+        raise ValueError(
+            f"config key 'fconv.location.{key}': {n} source images asked for, the {split} split "
+            f"of {manifest_path} has {available}"
+        )
+    if manifest["dataset"] == "synthetic":
+        images, _ = data.render_scenes(int(manifest["seed"]), split, range(n), size)
+        return images.to(torch.float32) / 255.0
+    ds = data.load_split(manifest_path, split)
+    mean = torch.tensor(ds.mean, dtype=torch.float32)[:, None, None]
+    std = torch.tensor(ds.std, dtype=torch.float32)[:, None, None]
+    images = torch.stack([ds[i][0] * std + mean for i in range(n)]).clamp(0.0, 1.0)
+    if images.shape[-1] != size:
+        images = F.interpolate(images, size=(size, size), mode="bilinear", antialias=True)
+    return images.clamp(0.0, 1.0)
+
+
+def paste_on_canvas(patches: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every patch once at the top-left (class 0) and once at the bottom-right
+    (class 1) of a black canvas: (2N x 3 x 120 x 120, labels)."""
+    n = len(patches)
+    canvas = torch.zeros(2 * n, 3, CANVAS, CANVAS, dtype=patches.dtype)
+    labels = torch.arange(2 * n) // n  # first n: class 0, last n: class 1
+    for label, (r, c) in CORNER.items():
+        canvas[label * n : (label + 1) * n, :, r : r + PATCH, c : c + PATCH] = patches
+    return canvas, labels.to(torch.int64)
+
+
+def image_digests(images: torch.Tensor) -> set[str]:
+    """One digest per image (exact pixel values), to check that splits share no image."""
+    return {hashlib.sha1(x.contiguous().numpy().tobytes()).hexdigest() for x in images}
+
+
+def location_data(manifest_path, num_train: int, num_test: int) -> dict:
+    """Train and test canvases from the train and the test split: disjoint sources."""
+    train = source_images(manifest_path, "train", num_train)
+    test = source_images(manifest_path, "test", num_test)
+    shared = image_digests(train) & image_digests(test)
+    if shared:  # a data set whose splits overlap would reopen the official code's mistake
+        raise ValueError(f"{len(shared)} source images are in both the train and the test split")
+    return {"train": paste_on_canvas(train), "test": paste_on_canvas(test)}
+
+
+# ---------------------------------------------------------------- network
+def location_resnet18(padding: str, width: int = 64) -> nn.Module:
+    """torchvision's ResNet-18 layout with base width ``width`` (64 = torchvision's
+    own; stages w, 2w, 4w, 8w), the official code's changes (max-pool kernel 2,
+    global max pooling instead of average pooling, a 2-way head) and ``padding``
+    on every padded conv and pooling layer."""
+    from torchvision.models.resnet import BasicBlock, ResNet
+
+    net = ResNet(BasicBlock, [2, 2, 2, 2], num_classes=2)
+    if width != 64:  # rebuild the stages at this width with torchvision's own builder
+        net.inplanes = width
+        net.conv1 = nn.Conv2d(3, width, 7, 2, 3, bias=False)
+        net.bn1 = nn.BatchNorm2d(width)
+        net.layer1 = net._make_layer(BasicBlock, width, 2)
+        net.layer2 = net._make_layer(BasicBlock, 2 * width, 2, stride=2)
+        net.layer3 = net._make_layer(BasicBlock, 4 * width, 2, stride=2)
+        net.layer4 = net._make_layer(BasicBlock, 8 * width, 2, stride=2)
+        net.fc = nn.Linear(8 * width, 2)
+        _torchvision_init(net)
+    net.maxpool.kernel_size = 2
+    net.avgpool = nn.AdaptiveMaxPool2d(1)
+    return convert_padding(net, padding)
+
+
+def _torchvision_init(net: nn.Module) -> None:
+    """The initialisation torchvision's ResNet gives its layers."""
+    for m in net.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+
+
+def set_border(net: nn.Module, border: int) -> nn.Module:
+    """Add ``border`` pixels of the scheme's padding around the first conv's input."""
+    set_extra_border(net.conv1, border)
+    return net
+
+
+def input_size_after_border(net: nn.Module, size: int = CANVAS) -> int:
+    """Spatial size of the first conv's output for a ``size`` input (for checks and logs)."""
+    with torch.no_grad():
+        return int(net.conv1(torch.zeros(1, 3, size, size)).shape[-1])
+
+
+# ---------------------------------------------------------------- training
+@torch.no_grad()
+def predict(net: nn.Module, X: torch.Tensor, batch_size: int = 64) -> torch.Tensor:
+    net.eval()
+    return torch.cat([net(X[i : i + batch_size]) for i in range(0, len(X), batch_size)])
+
+
+def accuracy(logits: torch.Tensor, y: torch.Tensor) -> float:
+    return 100.0 * (logits.argmax(1) == y).float().mean().item()
+
+
+def train_scratch(net, X, y, cfg: dict, seed: int, progress=None) -> nn.Module:
+    """Train every layer with SGD (Nesterov momentum, as the official code) for
+    ``cfg['epochs']`` epochs on shuffled canvases; returns the net in eval mode with
+    its BatchNorm statistics re-estimated on the training canvases (after a short
+    training the running averages lag behind the weights: a net that fits its
+    training canvases could otherwise predict one class for every input)."""
+    from padpos.train import recalibrate_batchnorm
+
+    optimizer = torch.optim.SGD(net.parameters(), lr=cfg["lr"], **SGD)
+    generator = torch.Generator().manual_seed(seed)
+    for _ in range(cfg["epochs"]):
+        net.train()
+        order = torch.randperm(len(y), generator=generator)
+        for i in range(0, len(y), cfg["batch_size"]):
+            idx = order[i : i + cfg["batch_size"]]
+            loss = F.cross_entropy(net(X[idx]), y[idx])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if progress is not None:
+                progress.set_postfix(loss=f"{loss.item():.3f}")
+    return recalibrate_batchnorm(net, X, batch_size=BN_BATCH)
+
+
+class FrozenFeatures(nn.Module):
+    """A frozen net's global-max-pooled features, standardised with the training
+    canvases' statistics, followed by a trainable linear head."""
+
+    def __init__(self, backbone: nn.Module, mean: torch.Tensor, std: torch.Tensor, head: nn.Linear):
+        super().__init__()
+        self.backbone, self.head = backbone, head
+        self.register_buffer("mean", mean)
+        self.register_buffer("std", std)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head((self.backbone(x) - self.mean) / self.std)
+
+
+def train_frozen_head(net, X, y, cfg: dict) -> nn.Module:
+    """'random-frozen': the randomly initialised convs stay fixed and only the head
+    is trained. BatchNorm statistics are estimated on the training canvases, the
+    pooled features are computed once, and the head is fitted to convergence as an
+    L2-regularised logistic regression (L-BFGS). Returns the whole net."""
+    from padpos.train import recalibrate_batchnorm
+
+    for p in net.parameters():
+        p.requires_grad_(False)
+    net.fc = nn.Identity()
+    recalibrate_batchnorm(net, X, batch_size=BN_BATCH)
+    feats = predict(net, X)
+    mean, std = feats.mean(0), feats.std(0).clamp(min=1e-6)
+    head = fit_logistic_head((feats - mean) / std, y, HEAD_L2)
+    return FrozenFeatures(net, mean, std, head).eval()
+
+
+def fit_logistic_head(features: torch.Tensor, y: torch.Tensor, l2: float, steps: int = 200) -> nn.Linear:
+    """A linear 2-way head minimising cross-entropy + l2 * |W|^2 (full batch, L-BFGS)."""
+    head = nn.Linear(features.shape[1], 2)
+    nn.init.zeros_(head.weight)
+    nn.init.zeros_(head.bias)
+    optimizer = torch.optim.LBFGS(head.parameters(), max_iter=steps, line_search_fn="strong_wolfe")
+
+    def closure():
+        optimizer.zero_grad()
+        loss = F.cross_entropy(head(features), y) + l2 * head.weight.pow(2).sum()
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    return head
+
+
+# ---------------------------------------------------------------- one job
+RESULT_COLUMNS = [
+    "padding", "init", "seed", "border", "accuracy", "train_accuracy", "first_conv_size",
+    "num_train_images", "num_test_images", "width", "epochs", "seconds",
+]  # fmt: skip
+
+
+def spec_with_defaults(spec: dict) -> dict:
+    """A job spec: ``padding``, ``init``, ``seed`` plus the ``fconv.location``
+    settings (paper-scale defaults)."""
+    missing = [k for k in ("padding", "init", "seed") if k not in spec]
+    if missing:
+        raise ValueError(f"location spec lacks {missing}")
+    check_init(spec["init"])
+    return {**copy.deepcopy(PAPER), **spec}
+
+
+def run_border(padding, init, seed, border, data, cfg, progress=None) -> dict:
+    """Build the net (``seed`` sets the initialisation, the same for every border),
+    pad its first conv by ``border``, train it and test it on the held-out canvases."""
+    t0 = time.time()
+    torch.manual_seed(seed)
+    net = set_border(location_resnet18(padding, cfg["width"]), border)
+    (Xtr, ytr), (Xte, yte) = data["train"], data["test"]
+    if init == "scratch":
+        net = train_scratch(net, Xtr, ytr, cfg, seed, progress)
+    else:
+        net = train_frozen_head(net, Xtr, ytr, cfg)
+    return {
+        "padding": padding, "init": init, "seed": seed, "border": border,
+        "accuracy": accuracy(predict(net, Xte), yte),
+        "train_accuracy": accuracy(predict(net, Xtr), ytr),
+        "first_conv_size": input_size_after_border(net.backbone if init != "scratch" else net),
+        "num_train_images": len(ytr), "num_test_images": len(yte), "width": cfg["width"],
+        "epochs": cfg["epochs"] if init == "scratch" else 0, "seconds": round(time.time() - t0, 2),
+    }  # fmt: skip
+
+
+def run_location(spec: dict, manifest_path, threads: int = 1) -> pd.DataFrame:
+    """One (padding, init, seed): the whole border sweep; one row per border."""
+    spec = spec_with_defaults(spec)
+    torch.set_num_threads(max(1, threads))
+    data = location_data(manifest_path, spec["num_train"], spec["num_test"])
+    borders = tqdm(spec["borders"], desc=f"location {spec['padding']}/{spec['init']}", file=sys.stderr)
+    rows = [
+        run_border(spec["padding"], spec["init"], int(spec["seed"]), int(b), data, spec, borders)
+        for b in borders
+    ]
+    return pd.DataFrame(rows)[RESULT_COLUMNS]
+
+
+# ---------------------------------------------------------------- aggregation
+def location_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Test accuracy (%) per padding x init x border over seeds."""
+    from padpos.tables import summarize
+
+    out = summarize(runs, ["padding", "init", "border"], "accuracy")
+    out = out.rename(columns={"mean": "accuracy_mean", "std": "accuracy_std"})
+    return out.sort_values(["padding", "init", "border"], kind="stable").reset_index(drop=True)[
+        ["padding", "init", "border", "accuracy_mean", "accuracy_std", "n"]
+    ]
+
+
+def describe_scale(cfg: dict) -> str:
+    """'paper scale' or 'reduced: ...' naming what differs from the official setting."""
+    cfg = {**PAPER, **cfg}
+    parts = []
+    if cfg["width"] != PAPER["width"]:
+        parts.append(f"width {cfg['width']} (ResNet-18: 64)")
+    if (cfg["num_train"], cfg["num_test"]) != (PAPER["num_train"], PAPER["num_test"]):
+        parts.append(f"{cfg['num_train']}/{cfg['num_test']} train/test source images")
+    if cfg["epochs"] != PAPER["epochs"]:
+        parts.append(f"{cfg['epochs']} epoch{'s' if cfg['epochs'] != 1 else ''}")
+    if max(cfg["borders"]) < max(PAPER["borders"]):
+        parts.append(f"B up to {max(cfg['borders'])} (official {max(PAPER['borders'])})")
+    return "reduced: " + ", ".join(parts) if parts else "paper scale"

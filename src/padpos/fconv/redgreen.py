@@ -1,0 +1,324 @@
+"""Red-Green test of Kayhan & van Gemert 2020 (PROTOCOLS.md 4a).
+
+A 32 x 32 black image holds a red and a green 4 x 4 box. Class 0: red left of
+green, both near row 7; class 1: green left of red, both near row 23. The class
+is decided by the left-right order of the colours, which any translation-
+invariant net can read, but in the training data the class also coincides with
+the boxes' height in the image. A net that can encode absolute position (V-Conv,
+S-Conv with zero padding) may use the height instead; the "dissimilar" test set
+moves every box by 16 rows so that each class sits where the other one trained,
+and exposes that shortcut.
+
+This module holds the data generator, the 4-conv net built per conv type, the
+training loop (Adadelta, early stopping on the validation loss, best weights
+tested) and :func:`run_variant`, one job: every seed of one conv type.
+"""
+
+from __future__ import annotations
+
+import copy
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from padpos.padding import conv2d
+
+IMAGE_SIZE = 32
+BOX = 4
+OFF = IMAGE_SIZE - BOX  # 28: the last column / row a box can start at is OFF - 1
+LEFT_COLUMNS = OFF // 2 - BOX  # the left box starts in columns 0 .. 9
+ROW_JITTER = (-4, 3)  # inclusive: randint(-28/6, 28/6) of the official code
+BASE_ROW = (7, 23)  # per class
+MIN_GAP = BOX + 1  # |x1 - x2| >= 5: the boxes never touch
+SHIFT = 16  # rows the dissimilar set moves: +16 for class 0, -16 for class 1
+RED, GREEN = 0, 1  # channels
+
+# conv type -> (padpos padding scheme, per-side pad of every 3x3 conv)
+VARIANTS: dict[str, tuple[str, int]] = {
+    "valid": ("valid", 0),  # V-Conv
+    "zeros": ("zeros", 1),  # S-Conv, every same-size scheme
+    "reflect": ("reflect", 1),
+    "replicate": ("replicate", 1),
+    "circular": ("circular", 1),
+    "partial": ("partial", 1),
+    "none": ("none", 1),
+    "full": ("full", 2),  # F-Conv
+    "circular_pad2": ("circular", 2),  # the official code's circular variant
+}
+CONV_TYPE = {"valid": "V-Conv", "full": "F-Conv"}  # everything else is an S-Conv
+
+# the protocol's (and the official code's) settings: the paper scale
+PAPER = {
+    "sizes": {"train": 2000, "val": 1000, "test": 1000},
+    "max_epochs": 50,
+    "patience": 8,
+    "batch_size": 200,
+    "seeds": list(range(10)),
+}
+ADADELTA = {"lr": 1.0, "rho": 0.9, "eps": 1e-6, "weight_decay": 5e-5}
+DATA_SPLITS = ("train", "val", "test")
+SPLIT_IDS = {split: i for i, split in enumerate(DATA_SPLITS)}  # mixed into every image's seed
+TEST_SETS = ("similar", "dissimilar")
+
+
+def conv_type(variant: str) -> str:
+    """'V-Conv', 'S-Conv' or 'F-Conv' for a variant name."""
+    check_variant(variant)
+    return CONV_TYPE.get(variant, "S-Conv")
+
+
+def check_variant(variant: str) -> str:
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown Red-Green variant {variant!r}; allowed: {', '.join(VARIANTS)}")
+    return variant
+
+
+# ---------------------------------------------------------------- data
+@dataclass
+class BoxSet:
+    """Box positions of a set of images: rows ``(red_row, red_col, green_row, green_col)``
+    (top-left corners) and labels. Images are rendered from it on demand."""
+
+    boxes: np.ndarray  # N x 4 int
+    labels: np.ndarray  # N int64
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def render(self) -> torch.Tensor:
+        """Float images N x 3 x 32 x 32: black, red box = 1.0 in channel 0, green in channel 1."""
+        images = np.zeros((len(self), 3, IMAGE_SIZE, IMAGE_SIZE), dtype=np.float32)
+        for i, (rr, rc, gr, gc) in enumerate(self.boxes):
+            images[i, RED, rr : rr + BOX, rc : rc + BOX] = 1.0
+            images[i, GREEN, gr : gr + BOX, gc : gc + BOX] = 1.0
+        return torch.from_numpy(images)
+
+    def tensors(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.render(), torch.from_numpy(self.labels)
+
+    def keys(self) -> set[tuple[int, ...]]:
+        """One hashable key per distinct image (its box positions)."""
+        return {tuple(int(v) for v in row) for row in self.boxes}
+
+
+def _draw_one(rng: np.random.Generator, label: int) -> tuple[int, int, int, int]:
+    """One image's boxes as in the official generator: the left box at column
+    U{0..9}, the right one at U{x1..27} redrawn (with its row) until |x1-x2| >= 5."""
+    base = BASE_ROW[label]
+    lo, hi = ROW_JITTER
+    x1 = int(rng.integers(0, LEFT_COLUMNS))
+    y1 = base + int(rng.integers(lo, hi + 1))
+    while True:
+        x2 = int(rng.integers(x1, OFF))
+        y2 = base + int(rng.integers(lo, hi + 1))
+        if abs(x1 - x2) >= MIN_GAP:
+            break
+    if label == 0:  # red left of green
+        return (y1, x1, y2, x2)
+    return (y2, x2, y1, x1)  # green left of red
+
+
+def draw_boxes(seed: int, split: str, n: int, exclude: set | frozenset = frozenset()) -> BoxSet:
+    """``n`` images of ``split``, classes alternating (even index class 0).
+
+    Image i is drawn from its own random stream (seed, split, i), so the splits
+    are independent and an image does not depend on how many others were drawn.
+    An image identical to one in ``exclude`` (the images of earlier splits) is
+    redrawn from the same stream, so that no image is shared between splits
+    (independent draws from this small space would collide by the dozen)."""
+    split_id = SPLIT_IDS[split]
+    boxes = np.zeros((n, 4), dtype=np.int64)
+    labels = np.arange(n, dtype=np.int64) % 2
+    for i in range(n):
+        rng = np.random.default_rng([seed, split_id, i])
+        while True:
+            row = _draw_one(rng, int(labels[i]))
+            if row not in exclude:
+                break
+        boxes[i] = row
+    return BoxSet(boxes, labels)
+
+
+def dissimilar(similar: BoxSet) -> BoxSet:
+    """The dissimilar test set: every box of class 0 moved 16 rows down, of class 1
+    16 rows up, so that each class sits where the other class was trained."""
+    shift = np.where(similar.labels == 0, SHIFT, -SHIFT)[:, None]
+    boxes = similar.boxes.copy()
+    boxes[:, [0, 2]] += shift
+    return BoxSet(boxes, similar.labels.copy())
+
+
+def make_box_sets(data_seed: int, sizes: dict) -> dict[str, BoxSet]:
+    """Train, val and similar test sets from separate random streams (the official
+    code reuses one seed, so its splits overlap), plus the dissimilar test set.
+    A later split never repeats an image of an earlier one."""
+    sets: dict[str, BoxSet] = {}
+    seen: set = set()
+    for split in DATA_SPLITS:
+        sets[split] = draw_boxes(data_seed, split, int(sizes[split]), frozenset(seen))
+        seen |= sets[split].keys()
+    sets["similar"] = sets.pop("test")
+    sets["dissimilar"] = dissimilar(sets["similar"])
+    return sets
+
+
+# ---------------------------------------------------------------- network
+class RedGreenNet(nn.Module):
+    """Four 3x3 convs without bias (3->32 s1, 32->32 s2, 32->64 s2, 64->64 s2),
+    ReLU after each, global max pooling, linear 64->2; every conv uses the
+    variant's padding scheme and pad."""
+
+    LAYERS = ((3, 32, 1), (32, 32, 2), (32, 64, 2), (64, 64, 2))
+
+    def __init__(self, variant: str):
+        super().__init__()
+        scheme, pad = VARIANTS[check_variant(variant)]
+        self.variant = variant
+        self.convs = nn.ModuleList(
+            conv2d(i, o, 3, stride=s, padding=pad, bias=False, scheme=scheme)
+            for i, o, s in self.LAYERS
+        )
+        self.fc = nn.Linear(self.LAYERS[-1][1], 2)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The last conv's feature map (before global pooling)."""
+        for conv in self.convs:
+            x = F.relu(conv(x))
+        return x
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(torch.amax(self.features(x), dim=(2, 3)))
+
+
+# ---------------------------------------------------------------- training
+@torch.no_grad()
+def evaluate(net: nn.Module, X: torch.Tensor, y: torch.Tensor, batch_size: int = 500):
+    """(mean cross-entropy, accuracy in %) of ``net`` in eval mode."""
+    net.eval()
+    loss, correct = 0.0, 0
+    for i in range(0, len(y), batch_size):
+        logits = net(X[i : i + batch_size])
+        loss += F.cross_entropy(logits, y[i : i + batch_size], reduction="sum").item()
+        correct += (logits.argmax(1) == y[i : i + batch_size]).sum().item()
+    return loss / len(y), 100.0 * correct / len(y)
+
+
+def train_epoch(net, optimizer, X, y, batch_size: int) -> float:
+    """One pass over the training set in its fixed order (the official code does
+    not shuffle; classes alternate, so every batch is balanced). Returns the mean loss."""
+    net.train()
+    total = 0.0
+    for i in range(0, len(y), batch_size):
+        loss = F.cross_entropy(net(X[i : i + batch_size]), y[i : i + batch_size])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * len(y[i : i + batch_size])
+    return total / len(y)
+
+
+def fit(net, data: dict, max_epochs: int, patience: int, batch_size: int, progress=None) -> dict:
+    """Train with Adadelta; stop when the validation loss has not improved for
+    ``patience`` epochs; load the weights of the best validation loss into ``net``.
+    Returns the training history summary."""
+    optimizer = torch.optim.Adadelta(net.parameters(), **ADADELTA)
+    (Xtr, ytr), (Xval, yval) = data["train"], data["val"]
+    best = {"val_loss": float("inf"), "epoch": 0, "state": copy.deepcopy(net.state_dict())}
+    epochs_run = 0
+    for epoch in range(1, max_epochs + 1):
+        train_loss = train_epoch(net, optimizer, Xtr, ytr, batch_size)
+        val_loss, val_acc = evaluate(net, Xval, yval)
+        epochs_run = epoch
+        if val_loss < best["val_loss"]:
+            best = {"val_loss": val_loss, "epoch": epoch, "state": copy.deepcopy(net.state_dict())}
+        if progress is not None:
+            progress.set_postfix(ep=epoch, train=f"{train_loss:.3f}", val=f"{val_loss:.3f}")
+        if epoch - best["epoch"] >= patience:
+            break
+    net.load_state_dict(best["state"])
+    return {"best_epoch": best["epoch"], "epochs_run": epochs_run, "val_loss": best["val_loss"]}
+
+
+def run_seed(variant: str, seed: int, data: dict, cfg: dict, progress=None) -> list[dict]:
+    """Train one net (``seed`` sets the initialisation) and test it on both test
+    sets; one result row per test set."""
+    t0 = time.time()
+    torch.manual_seed(seed)
+    net = RedGreenNet(variant)
+    history = fit(net, data, cfg["max_epochs"], cfg["patience"], cfg["batch_size"], progress)
+    _, val_acc = evaluate(net, *data["val"])
+    rows = []
+    for test_set in TEST_SETS:
+        _, acc = evaluate(net, *data[test_set])
+        rows.append({"test_set": test_set, "accuracy": acc})
+    seconds = time.time() - t0
+    for row in rows:
+        row.update(
+            padding=variant, conv_type=conv_type(variant), seed=seed, val_accuracy=val_acc,
+            train_seconds=round(seconds, 2), **history,
+        )  # fmt: skip
+    return rows
+
+
+RESULT_COLUMNS = [
+    "padding", "conv_type", "seed", "test_set", "accuracy", "val_accuracy", "val_loss",
+    "best_epoch", "epochs_run", "train_seconds",
+]  # fmt: skip
+
+
+def spec_with_defaults(spec: dict) -> dict:
+    """A job spec: ``variant`` plus the ``fconv.redgreen`` settings (paper-scale defaults)."""
+    if "variant" not in spec:
+        raise ValueError("Red-Green spec lacks 'variant'")
+    check_variant(spec["variant"])
+    out = {**copy.deepcopy(PAPER), "data_seed": 0, **spec}
+    out["sizes"] = {**PAPER["sizes"], **spec.get("sizes", {})}
+    return out
+
+
+def run_variant(spec: dict, threads: int = 1) -> pd.DataFrame:
+    """Every seed of one variant on the same data: a long table, one row per
+    seed x test set (accuracy in %)."""
+    spec = spec_with_defaults(spec)
+    torch.set_num_threads(max(1, threads))
+    sets = make_box_sets(spec["data_seed"], spec["sizes"])
+    data = {name: s.tensors() for name, s in sets.items()}
+    rows = []
+    seeds = tqdm(spec["seeds"], desc=f"red-green {spec['variant']}", file=sys.stderr)
+    for seed in seeds:
+        rows += run_seed(spec["variant"], int(seed), data, spec, progress=seeds)
+    return pd.DataFrame(rows)[RESULT_COLUMNS]
+
+
+# ---------------------------------------------------------------- aggregation
+def redgreen_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Accuracy (%) per padding x test set over seeds: padding, test_set,
+    accuracy_mean, accuracy_std, n."""
+    from padpos.tables import summarize
+
+    out = summarize(runs, ["padding", "test_set"], "accuracy")
+    return out.rename(columns={"mean": "accuracy_mean", "std": "accuracy_std"})[
+        ["padding", "test_set", "accuracy_mean", "accuracy_std", "n"]
+    ]
+
+
+def describe_scale(cfg: dict) -> str:
+    """'paper scale' or 'reduced: ...' naming the training settings that differ from
+    the protocol (figure titles; the number of seeds is shown separately)."""
+    cfg = {**PAPER, **cfg}
+    sizes = {**PAPER["sizes"], **cfg.get("sizes", {})}
+    parts = []
+    if cfg["max_epochs"] != PAPER["max_epochs"] or cfg["patience"] != PAPER["patience"]:
+        parts.append(f"max {cfg['max_epochs']} epochs, patience {cfg['patience']}")
+    if sizes != PAPER["sizes"]:
+        parts.append("{train}/{val}/{test} train/val/test images".format(**sizes))
+    if cfg["batch_size"] != PAPER["batch_size"]:
+        parts.append(f"batch {cfg['batch_size']}")
+    return "reduced: " + ", ".join(parts) if parts else "paper scale"

@@ -1,0 +1,133 @@
+"""F-Conv test figures: figures/fconv_redgreen.png and figures/fconv_location.png."""
+
+from __future__ import annotations
+
+import argparse
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from padpos.plots.style import apply_style, order_paddings, padding_palette, save_figure
+from padpos.tables import read_runs
+
+TEST_SET_COLOURS = {"similar": "#3b6ea5", "dissimilar": "#e08a2c"}
+CHANCE = 50.0
+
+
+def _variant_order(variants) -> list:
+    from padpos.fconv.redgreen import VARIANTS
+
+    return [v for v in VARIANTS if v in set(variants)] + sorted(set(variants) - set(VARIANTS))
+
+
+def _variant_label(variant: str) -> str:
+    from padpos.fconv.redgreen import VARIANTS, conv_type
+
+    if variant not in VARIANTS:
+        return variant
+    scheme, pad = VARIANTS[variant]
+    return f"{variant}\n{conv_type(variant)}, pad {pad}"
+
+
+def plot_redgreen(runs: pd.DataFrame, scale: str = ""):
+    """Accuracy (%) per conv type on the similar and the dissimilar test set:
+    bars = mean over seeds, whiskers = std, dots = single seeds."""
+    apply_style()
+    variants = _variant_order(runs["padding"].unique())
+    fig, ax = plt.subplots(figsize=(max(9.0, 1.15 * len(variants) + 1.5), 4.6))
+    width = 0.38
+    rng = np.random.default_rng(0)  # dot jitter only
+    for j, test_set in enumerate(("similar", "dissimilar")):
+        sub = runs[runs["test_set"] == test_set]
+        stats = sub.groupby("padding")["accuracy"].agg(["mean", "std"]).reindex(variants)
+        x = np.arange(len(variants)) + (j - 0.5) * width
+        colour = TEST_SET_COLOURS[test_set]
+        ax.bar(x, stats["mean"], width, yerr=stats["std"].fillna(0), color=colour, alpha=0.85,
+               capsize=3, label=f"{test_set} test set", edgecolor="white")  # fmt: skip
+        for xi, variant in zip(x, variants):
+            acc = sub.loc[sub["padding"] == variant, "accuracy"].to_numpy()
+            ax.scatter(xi + rng.uniform(-0.08, 0.08, len(acc)), acc, s=7, color="black",
+                       alpha=0.55, zorder=3, linewidths=0)  # fmt: skip
+    ax.axhline(CHANCE, color="grey", ls="--", lw=1, label="chance")
+    ax.set_xticks(np.arange(len(variants)), [_variant_label(v) for v in variants], fontsize=8)
+    ax.set_ylim(0, 104)
+    ax.set_ylabel("test accuracy (%)")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, frameon=False)
+    n_seeds = runs.groupby("padding")["seed"].nunique().max()
+    fig.suptitle(
+        "Red-Green test [KAY20]: does the net read the boxes' order or their height?\n"
+        f"{scale} | bars: mean over {n_seeds} seeds, whiskers: std, dots: single seeds",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    return fig
+
+
+def plot_location(runs: pd.DataFrame, scale: str = ""):
+    """Held-out accuracy (%) vs extra border B, one line per padding, one panel
+    per initialisation; the band spans min..max over seeds."""
+    from padpos.fconv.location import INITS
+
+    apply_style()
+    inits = [i for i in INITS if i in set(runs["init"])]
+    borders = sorted(runs["border"].unique())
+    pos = {b: i for i, b in enumerate(borders)}  # equally spaced: B grows geometrically
+    paddings = order_paddings(runs["padding"].unique())
+    palette = padding_palette(paddings)
+    fig, axes = plt.subplots(1, len(inits), figsize=(5.2 * len(inits), 4.2), squeeze=False, sharey=True)
+    for ax, init in zip(axes[0], inits):
+        sub = runs[runs["init"] == init]
+        for padding in paddings:
+            g = sub[sub["padding"] == padding].groupby("border")["accuracy"]
+            stats = g.agg(["mean", "min", "max"])
+            if stats.empty:
+                continue
+            x = [pos[b] for b in stats.index]
+            ax.plot(x, stats["mean"], marker="o", ms=4, label=padding, color=palette[padding])
+            ax.fill_between(x, stats["min"], stats["max"], alpha=0.15, color=palette[padding])
+        ax.axhline(CHANCE, color="grey", ls="--", lw=1)
+        ax.set_xticks(range(len(borders)), [str(b) for b in borders])
+        ax.set_xlabel("extra border B (pixels added around the 120 px canvas)")
+        ax.set_title(init)
+    lowest = runs.groupby(["padding", "init", "border"])["accuracy"].min().min()
+    axes[0][0].set_ylim(min(40.0, lowest - 5.0), 102)
+    axes[0][0].set_ylabel("held-out accuracy (%)  (50 = no position)")
+    axes[0][-1].legend(title="padding", fontsize=8, loc="upper right")
+    n_seeds = runs.groupby(["padding", "init"])["seed"].nunique().max()
+    fig.suptitle(
+        "Location test [KAY20]: top-left vs bottom-right, ResNet-18 layout, global max pooling\n"
+        f"{scale} | line: mean over {n_seeds} seed{'s' if n_seeds != 1 else ''}, band: min..max",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------------- commands
+def _configure(p: argparse.ArgumentParser) -> None:
+    from padpos.cli import json_arg
+
+    p.add_argument("--runs", nargs="+", required=True, help="per-run CSV files")
+    p.add_argument("--spec", type=json_arg, default={}, help="JSON: the study's settings (for the title)")
+    p.add_argument("--output", required=True, help="figure path (.png or .pdf)")
+
+
+def _run_redgreen(args: argparse.Namespace) -> None:
+    from padpos.fconv.redgreen import describe_scale
+
+    save_figure(plot_redgreen(read_runs(args.runs), describe_scale(args.spec)), args.output)
+
+
+def _run_location(args: argparse.Namespace) -> None:
+    from padpos.fconv.location import describe_scale
+
+    save_figure(plot_location(read_runs(args.runs), describe_scale(args.spec)), args.output)
+
+
+from padpos.cli import Command  # noqa: E402
+
+CLI = {
+    "plot-fconv-redgreen": Command(_configure, _run_redgreen, "Red-Green accuracy per conv type"),
+    "plot-fconv-location": Command(_configure, _run_location, "location-test accuracy vs border"),
+}

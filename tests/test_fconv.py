@@ -1,0 +1,291 @@
+"""F-Conv tests (PROTOCOLS.md 4): Red-Green generator and nets, location-test data and border sweep."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from padpos.fconv import location as loc
+from padpos.fconv import redgreen as rg
+
+SIZES = {"train": 400, "val": 200, "test": 200}
+
+
+@pytest.fixture(scope="module")
+def box_sets():
+    return rg.make_box_sets(3, SIZES)
+
+
+# ---------------------------------------------------------------- Red-Green data
+def _box_columns(images: torch.Tensor, channel: int) -> np.ndarray:
+    """Left column of the box in ``channel`` of each image (from the pixels)."""
+    cols = images[:, channel].amax(dim=1)  # N x W: which columns hold the box
+    return cols.argmax(dim=1).numpy()
+
+
+def _box_rows(images: torch.Tensor, channel: int) -> np.ndarray:
+    return images[:, channel].amax(dim=2).argmax(dim=1).numpy()
+
+
+def test_sizes_and_alternating_classes(box_sets):
+    for split, n in (("train", 400), ("val", 200), ("similar", 200), ("dissimilar", 200)):
+        assert len(box_sets[split]) == n
+        assert (box_sets[split].labels == np.arange(n) % 2).all()
+
+
+def test_class_rule_red_left_of_green_for_class_0(box_sets):
+    images, labels = box_sets["train"].tensors()
+    red, green = _box_columns(images, rg.RED), _box_columns(images, rg.GREEN)
+    labels = labels.numpy()
+    assert (red[labels == 0] < green[labels == 0]).all()
+    assert (green[labels == 1] < red[labels == 1]).all()
+    assert (np.abs(red - green) >= 5).all()
+    assert images[:, 2].abs().sum() == 0  # blue channel stays black
+    assert torch.equal(images[:, :2].sum(dim=(2, 3)), torch.full((len(images), 2), 16.0))
+
+
+def test_positions_within_protocol_ranges(box_sets):
+    s = box_sets["train"]
+    rr, rc, gr, gc = s.boxes.T
+    left_col = np.where(s.labels == 0, rc, gc)
+    right_col = np.where(s.labels == 0, gc, rc)
+    assert left_col.min() >= 0 and left_col.max() <= 9
+    assert right_col.max() <= 27 and (right_col - left_col >= 5).all()
+    for label, base in ((0, 7), (1, 23)):
+        rows = np.concatenate([rr[s.labels == label], gr[s.labels == label]])
+        assert rows.min() >= base - 4 and rows.max() <= base + 3
+    # the jitter really spans its range with 400 images
+    assert set(rr[s.labels == 0]) == set(range(3, 11))
+
+
+def test_dissimilar_is_the_similar_set_shifted_by_16_rows(box_sets):
+    sim, labels = box_sets["similar"].tensors()
+    dis, labels_d = box_sets["dissimilar"].tensors()
+    assert torch.equal(labels, labels_d)
+    down = labels == 0
+    assert torch.equal(dis[down], torch.roll(sim[down], 16, dims=2))
+    assert torch.equal(dis[~down], torch.roll(sim[~down], -16, dims=2))
+    # each class now sits where the other class was trained
+    assert _box_rows(dis[down], rg.RED).min() >= 19
+    assert _box_rows(dis[~down], rg.GREEN).max() <= 10
+
+
+def test_splits_share_no_image(box_sets):
+    keys = {name: box_sets[name].keys() for name in ("train", "val", "similar", "dissimilar")}
+    names = list(keys)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            assert not keys[a] & keys[b], (a, b)
+    # and pixel-wise, not just by box coordinates
+    flat = {n: {x.numpy().tobytes() for x in box_sets[n].render()} for n in ("train", "similar")}
+    assert not flat["train"] & flat["similar"]
+
+
+def test_splits_come_from_separate_streams():
+    a = rg.make_box_sets(0, SIZES)
+    b = rg.make_box_sets(0, {**SIZES, "train": 50})
+    c = rg.make_box_sets(1, SIZES)
+    # the training set is not a prefix-copy of another split (the official code's overlap)
+    assert not (a["train"].boxes[:200] == a["val"].boxes).all(axis=1).any()
+    # same seed -> same data; other seed -> other data
+    assert (rg.make_box_sets(0, SIZES)["similar"].boxes == a["similar"].boxes).all()
+    assert not (c["train"].boxes == a["train"].boxes).all()
+    # a validation image does not depend on the training set's size, except for
+    # the few that had to be redrawn because they were in the larger training set
+    same = (a["val"].boxes == b["val"].boxes).all(axis=1).mean()
+    assert 0.9 < same < 1
+
+
+def test_draw_boxes_excludes_given_images():
+    first = rg.draw_boxes(0, "train", 300)
+    unrestricted = rg.draw_boxes(0, "val", 300)
+    second = rg.draw_boxes(0, "val", 300, frozenset(first.keys()))
+    assert first.keys() & unrestricted.keys()  # collisions are common without exclusion
+    assert not first.keys() & second.keys()
+
+
+# ---------------------------------------------------------------- Red-Green net
+@pytest.mark.parametrize(
+    "variant, final_size",
+    [("valid", 2), ("zeros", 4), ("reflect", 4), ("replicate", 4), ("circular", 4),
+     ("partial", 4), ("none", 4), ("full", 6), ("circular_pad2", 6)],
+)  # fmt: skip
+def test_redgreen_net_shapes(variant, final_size):
+    net = rg.RedGreenNet(variant)
+    x = torch.rand(3, 3, 32, 32)
+    assert net.features(x).shape == (3, 64, final_size, final_size)
+    assert net(x).shape == (3, 2)
+    assert sum(p.numel() for p in net.parameters()) == 27 * 32 + 9 * 32 * 32 + 9 * 32 * 64 + 9 * 64 * 64 + 130
+    assert all(conv.bias is None for conv in net.convs)
+
+
+def test_unknown_variant_is_named():
+    with pytest.raises(ValueError, match="circular_pad3"):
+        rg.RedGreenNet("circular_pad3")
+
+
+def test_circular_net_cannot_tell_similar_from_dissimilar(box_sets):
+    # a 16-row shift is a multiple of the net's total stride (8) on a 32-row torus:
+    # the circular net's max-pooled features are exactly invariant to it
+    torch.manual_seed(0)
+    net = rg.RedGreenNet("circular").eval()
+    sim, _ = box_sets["similar"].tensors()
+    dis, _ = box_sets["dissimilar"].tensors()
+    with torch.no_grad():
+        assert torch.allclose(net(sim[:20]), net(dis[:20]), atol=1e-5)
+
+
+def test_fit_stops_early_and_restores_best_weights(monkeypatch):
+    sets = rg.make_box_sets(0, {"train": 20, "val": 10, "test": 10})
+    data = {k: s.tensors() for k, s in sets.items()}
+    # scripted validation losses: best at epoch 3, then 2 epochs without improvement
+    losses = iter([0.6, 0.5, 0.3, 0.35, 0.31, 0.2, 0.1])
+    snapshots = []
+
+    def fake_evaluate(net, X, y, batch_size=500):
+        snapshots.append({k: v.clone() for k, v in net.state_dict().items()})
+        return next(losses), 50.0
+
+    monkeypatch.setattr(rg, "evaluate", fake_evaluate)
+    torch.manual_seed(0)
+    net = rg.RedGreenNet("zeros")
+    history = rg.fit(net, data, max_epochs=7, patience=2, batch_size=10)
+    assert history == {"best_epoch": 3, "epochs_run": 5, "val_loss": 0.3}
+    best = snapshots[2]
+    assert all(torch.equal(best[k], v) for k, v in net.state_dict().items())
+    assert not torch.equal(snapshots[4]["fc.weight"], best["fc.weight"])  # it did train on
+
+
+def test_run_variant_rows_and_table():
+    spec = {"variant": "zeros", "seeds": [0, 1], "max_epochs": 1, "patience": 1,
+            "batch_size": 50, "sizes": {"train": 100, "val": 50, "test": 50}}  # fmt: skip
+    runs = rg.run_variant(spec)
+    assert list(runs.columns) == rg.RESULT_COLUMNS
+    assert len(runs) == 4 and set(runs["test_set"]) == {"similar", "dissimilar"}
+    assert runs["accuracy"].between(0, 100).all()
+    table = rg.redgreen_table(runs)
+    assert list(table.columns) == ["padding", "test_set", "accuracy_mean", "accuracy_std", "n"]
+    assert (table["n"] == 2).all()
+    sim = runs[runs.test_set == "similar"]["accuracy"]
+    assert table.loc[table.test_set == "similar", "accuracy_mean"].item() == pytest.approx(sim.mean())
+
+
+def test_describe_scale():
+    assert rg.describe_scale({}) == "paper scale"
+    text = rg.describe_scale({"max_epochs": 8, "patience": 3})
+    assert text.startswith("reduced:") and "8 epochs" in text
+
+
+# ---------------------------------------------------------------- location test
+def test_paste_on_canvas_corners_and_labels():
+    patches = torch.rand(3, 3, 56, 56) + 0.1
+    X, y = loc.paste_on_canvas(patches)
+    assert X.shape == (6, 3, 120, 120) and y.tolist() == [0, 0, 0, 1, 1, 1]
+    assert torch.equal(X[0, :, :56, :56], patches[0])
+    assert torch.equal(X[3, :, 64:, 64:], patches[0])
+    assert X[0, :, 56:, :].abs().sum() == 0 and X[0, :, :, 56:].abs().sum() == 0
+    assert X[3, :, :64, :].abs().sum() == 0 and X[3, :, :, :64].abs().sum() == 0
+
+
+@pytest.mark.parametrize("padding", ["zeros", "circular", "reflect", "full"])
+def test_border_grows_first_conv_padding(padding):
+    net = loc.location_resnet18(padding, width=4)
+    base = loc.input_size_after_border(net)
+    for border in (16, 32):
+        loc.set_border(net, border)
+        # conv1 is 7x7 stride 2: 2*border more input pixels -> border more outputs
+        assert loc.input_size_after_border(net) == base + border
+    loc.set_border(net, 0)
+    assert loc.input_size_after_border(net) == base
+    assert net(torch.rand(2, 3, 120, 120)).shape == (2, 2)
+
+
+def test_location_resnet18_layout():
+    net = loc.location_resnet18("zeros", width=8)
+    assert [len(getattr(net, f"layer{i}")) for i in range(1, 5)] == [2, 2, 2, 2]
+    assert net.layer4[-1].conv2.out_channels == 64 and net.fc.in_features == 64
+    assert isinstance(net.avgpool, torch.nn.AdaptiveMaxPool2d)
+    full = loc.location_resnet18("zeros", width=64)
+    assert full.layer4[-1].conv2.out_channels == 512
+
+
+@pytest.fixture(scope="module")
+def synthetic_manifest(tmp_path_factory):
+    from padpos.data import prepare_data
+
+    out = tmp_path_factory.mktemp("data")
+    spec = {"dataset": "synthetic", "image_size": 32, "num_train": 12, "num_test": 8, "seed": 5}
+    prepare_data(spec, out)
+    return out / "manifest.json"
+
+
+def test_location_train_and_test_images_are_disjoint(synthetic_manifest):
+    data = loc.location_data(synthetic_manifest, 12, 8)
+    (Xtr, ytr), (Xte, yte) = data["train"], data["test"]
+    assert Xtr.shape == (24, 3, 120, 120) and Xte.shape == (16, 3, 120, 120)
+    assert (ytr == 0).sum() == 12 and (yte == 1).sum() == 8
+    train_src = loc.image_digests(Xtr[:12, :, :56, :56])
+    test_src = loc.image_digests(Xte[:8, :, :56, :56])
+    assert len(train_src) == 12 and len(test_src) == 8
+    assert not train_src & test_src
+    # every source image appears once per corner: content carries no label
+    assert loc.image_digests(Xtr[12:, :, 64:, 64:]) == train_src
+
+
+def test_location_sources_are_56px_in_unit_range(synthetic_manifest):
+    x = loc.source_images(synthetic_manifest, "train", 4)
+    assert x.shape == (4, 3, 56, 56) and 0 <= x.min() and x.max() <= 1 and x.std() > 0.01
+    with pytest.raises(ValueError, match="num_test"):
+        loc.source_images(synthetic_manifest, "test", 9)
+
+
+def test_run_location_border_sweep(synthetic_manifest):
+    spec = {"padding": "zeros", "init": "scratch", "seed": 0, "borders": [0, 8],
+            "num_train": 4, "num_test": 4, "epochs": 1, "width": 4, "batch_size": 4, "lr": 0.01}  # fmt: skip
+    runs = loc.run_location(spec, synthetic_manifest)
+    assert list(runs.columns) == loc.RESULT_COLUMNS
+    assert runs["border"].tolist() == [0, 8]
+    assert runs["first_conv_size"].diff().iloc[1] == 8
+    frozen = loc.run_location({**spec, "init": "random-frozen"}, synthetic_manifest)
+    assert frozen["accuracy"].between(0, 100).all() and (frozen["epochs"] == 0).all()
+    table = loc.location_table(pd.concat([runs, frozen]))
+    assert list(table.columns) == ["padding", "init", "border", "accuracy_mean", "accuracy_std", "n"]
+    assert len(table) == 4
+
+
+def test_frozen_init_trains_only_the_head(synthetic_manifest):
+    data = loc.location_data(synthetic_manifest, 4, 2)
+    torch.manual_seed(0)
+    net = loc.location_resnet18("zeros", width=4)
+    before = {k: v.clone() for k, v in net.state_dict().items() if "weight" in k and "fc" not in k}
+    model = loc.train_frozen_head(net, *data["train"], {"batch_size": 4})
+    after = model.backbone.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert model(data["test"][0]).shape == (4, 2)
+
+
+# ---------------------------------------------------------------- configuration
+def test_schema_defaults_are_the_paper_scale():
+    from padpos.config import validate_config
+
+    cfg = validate_config({})["fconv"]
+    red = cfg["redgreen"]
+    assert red["sizes"] == rg.PAPER["sizes"]
+    assert {k: red[k] for k in ("max_epochs", "patience", "batch_size", "seeds")} == {
+        k: rg.PAPER[k] for k in ("max_epochs", "patience", "batch_size", "seeds")
+    }
+    assert red["variants"] == list(rg.VARIANTS)
+    assert rg.describe_scale(red) == "paper scale"
+    location = cfg["location"]
+    assert {k: location[k] for k in loc.PAPER} == loc.PAPER
+    assert loc.describe_scale(location) == "paper scale"
+    assert location["inits"] == list(loc.INITS)
+
+
+def test_bad_variant_in_config_names_the_key():
+    from padpos.config import ConfigError, validate_config
+
+    with pytest.raises(ConfigError, match="fconv.redgreen.variants"):
+        validate_config({"fconv": {"redgreen": {"variants": ["circular_pad3"]}}})
