@@ -15,7 +15,6 @@ tables ``table-fconv-redgreen`` / ``table-fconv-location``.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 import time
@@ -120,4 +119,4 @@ CLI = {
     "table-fconv-location": Command(_configure_table, _run_table_location, "location test accuracy table"),
 }
 
-__all__ = ["CLI", "provenance", "json"]
+__all__ = ["CLI", "provenance"]

@@ -27,7 +27,8 @@ def _variant_label(variant: str) -> str:
     if variant not in VARIANTS:
         return variant
     scheme, pad = VARIANTS[variant]
-    return f"{variant}\n{conv_type(variant)}, pad {pad}"
+    kind = "official 'cir'" if variant == "circular_pad2" else conv_type(variant)
+    return f"{variant}\n{kind}, pad {pad}"
 
 
 def plot_redgreen(runs: pd.DataFrame, scale: str = ""):
@@ -93,14 +94,17 @@ def plot_location(runs: pd.DataFrame, scale: str = ""):
     lowest = runs.groupby(["padding", "init", "border"])["accuracy"].min().min()
     axes[0][0].set_ylim(min(40.0, lowest - 5.0), 102)
     axes[0][0].set_ylabel("held-out accuracy (%)  (50 = no position)")
-    axes[0][-1].legend(title="padding", fontsize=8, loc="upper right")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, title="padding", loc="lower center", ncol=len(paddings),
+               bbox_to_anchor=(0.5, -0.02), frameon=False)  # fmt: skip
     n_seeds = runs.groupby(["padding", "init"])["seed"].nunique().max()
+    seeds = "1 seed" if n_seeds == 1 else f"line: mean over {n_seeds} seeds, band: min..max"
     fig.suptitle(
         "Location test [KAY20]: top-left vs bottom-right, ResNet-18 layout, global max pooling\n"
-        f"{scale} | line: mean over {n_seeds} seed{'s' if n_seeds != 1 else ''}, band: min..max",
+        f"{scale} | {seeds}",
         fontsize=10,
     )
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     return fig
 
 
