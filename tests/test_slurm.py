@@ -47,7 +47,8 @@ WORKFLOW_FILES = [
 FAILING_WORKFLOW = REPO / "tests/data/slurm_fail/Snakefile"
 
 # rules that get a GPU on a real cluster (profiles/slurm set-resources)
-GPU_RULES = ("train", "ppp", "posenet", "posenet_alone", "fconv_redgreen", "fconv_location")
+GPU_RULES = ("train", "ppp", "posenet", "posenet_alone")
+CPU_RULES = ("fconv_redgreen", "fconv_location")  # tiny nets, CPU code: no GPU request
 # rules that must run on the submit host: cheap, and downloads need the internet
 LOCAL_RULE_PREFIXES = ("download_", "table_", "figure")
 
@@ -111,6 +112,9 @@ def test_slurm_profile_requests_a_gpu_for_every_gpu_rule():
         res = profile["set-resources"].get(rule)
         assert res, f"profiles/slurm: set-resources has no entry for GPU rule '{rule}'"
         assert res.get("gpu", 0) >= 1 or "gpu" in str(res.get("gres", "")), f"'{rule}' requests no GPU"
+    for rule in CPU_RULES:
+        res = profile["set-resources"].get(rule, {})
+        assert not res.get("gpu") and "gpu" not in str(res.get("gres", "")), f"'{rule}' would idle a GPU"
     assert profile["retries"] >= 1 and profile["rerun-incomplete"] is True
 
 
