@@ -138,3 +138,12 @@ def test_measured_margin_is_sufficient_and_tight_for_a_padded_net():
 def test_central_region_rejects_a_margin_off_the_stride_grid():
     with pytest.raises(ValueError, match="multiple of the total stride"):
         central_region(torch.zeros(1, 1, 10, 10), 6, 4, (1, 1, 2, 2))
+
+
+def test_feature_sizes_probe_the_model_on_its_own_device():
+    # "meta" (shapes only) stands in for a GPU: a device that is not the CPU
+    net = strided_net(padding=1).to("meta")
+    seen = []
+    net.register_forward_pre_hook(lambda _m, inputs: seen.append(inputs[0].device))
+    assert feature_sizes(net, LAYERS, 32) == {"1": 32, "3": 16, "4": 8, "5": 8}
+    assert seen == [torch.device("meta")]

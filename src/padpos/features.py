@@ -175,7 +175,7 @@ def layer_geometry(
     A central unit's field is measured on an input that grows (doubling from
     ``start_size``) until the field lies strictly inside it; each layer is measured
     at the smallest size that holds its field. The model is run as it is (call it
-    in eval mode); nothing in it is changed.
+    in eval mode), on its own device (CPU or GPU); nothing in it is changed.
     """
     generator = torch.Generator().manual_seed(seed)
     strides = _total_strides(model, layers, start_size, in_channels, generator)
@@ -250,7 +250,9 @@ def feature_sizes(model: nn.Module, layers: Iterable[str], size: int, in_channel
     """Spatial size (width) of each layer's map for a ``size`` x ``size`` input."""
     layers = list(layers)
     p = next(iter(model.parameters()), None)
-    x = torch.zeros(1, in_channels, size, size, dtype=p.dtype if p is not None else None)
+    # the model's dtype and device (a model on a GPU needs its input there)
+    x = torch.zeros(1, in_channels, size, size, dtype=p.dtype if p is not None else None,
+                    device=p.device if p is not None else None)
     with torch.no_grad():
         feats = layer_features(model, x, layers)
     return {name: int(feats[name].shape[-1]) for name in layers}
