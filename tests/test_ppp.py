@@ -302,6 +302,20 @@ def test_an_epoch0_snapshot_gets_its_batchnorm_statistics_estimated(tiny_study):
     assert model.bn1.running_mean.abs().sum() > 0  # no longer the initial zeros
 
 
+def test_ppp_command_asks_for_cuda_and_records_the_cpu_without_one(tiny_study, tmp_path, monkeypatch):
+    from padpos.cli import main
+
+    asked = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: asked.append(True) or False)
+    spec = '{"study": "t", "num_images": 4, "bn_images": 8, "batch_size": 4}'
+    main(["ppp", "--checkpoint", str(tiny_study / "snapshot_e0.pt"),
+          "--data", str(tiny_study / "data" / "manifest.json"), "--spec", spec,
+          "--output-csv", str(tmp_path / "e0.csv"), "--output-npz", str(tmp_path / "e0.npz")])
+    assert asked
+    with np.load(tmp_path / "e0.npz") as z:
+        assert str(z["device"]) == "cpu"
+
+
 # ---------------------------------------------------------------- tables
 def run_rows(archs=("small_resnet",)):
     import pandas as pd

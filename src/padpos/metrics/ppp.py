@@ -15,7 +15,9 @@ references f_l*(x) (see :mod:`padpos.features`):
     heat map        = channel-RMS of PPP, h x w
 
 Everything is accumulated in float64 running sums over batches, so no feature
-map of more than one batch is ever held.
+map of more than one batch is ever held. The ``ppp`` command computes on a CUDA
+GPU when one is present (``padpos.train.select_device``), sums included, with
+TF32 off so that float32 features are as exact as on the CPU.
 """
 
 from __future__ import annotations
@@ -138,7 +140,7 @@ def reach_px(heat: Tensor, stride: int, fraction: float = REACH_FRACTION) -> flo
     peak = float(heat.max())
     if peak <= 0.0:
         return 0.0
-    rings = border_distance(*heat.shape)
+    rings = border_distance(*heat.shape).to(heat.device)
     strong = rings[heat >= fraction * peak]
     return float((int(strong.max()) + 1) * stride)
 
@@ -153,12 +155,14 @@ def layer_metrics(stats: PatternStats, stride: int) -> dict[str, float]:
 
 
 def accumulate_ppp(model, batches, layers, margin, strides, progress=None) -> dict[str, PatternStats]:
-    """Stream (x, x_plus) batches through ``model`` and accumulate PatternStats per layer."""
+    """Stream (x, x_plus) batches through ``model`` and accumulate PatternStats per layer
+    (on the model's device: each batch is moved there, the sums stay there)."""
     from padpos.features import feature_pairs
 
+    device = next(model.parameters()).device
     stats = {name: PatternStats() for name in layers}
     for x, x_plus in batches:
-        pairs = feature_pairs(model, x, x_plus, layers, margin, strides)
+        pairs = feature_pairs(model, x.to(device), x_plus.to(device), layers, margin, strides)
         for name, (f, f_ref) in pairs.items():
             stats[name].update(f, f_ref)
         if progress is not None:
@@ -186,12 +190,14 @@ def _first_images(manifest, split: str, count: int) -> Tensor:
     return torch.stack([ds[i][0] for i in range(_split_size(manifest, split, count))])
 
 
-def prepare_model(checkpoint, manifest, bn_images: int, batch_size: int):
-    """Load a checkpoint in eval mode; estimate its BatchNorm statistics if never done."""
+def prepare_model(checkpoint, manifest, bn_images: int, batch_size: int, device="cpu"):
+    """Load a checkpoint onto ``device`` in eval mode; estimate its BatchNorm statistics
+    (on that device) if never done."""
     from padpos.models import load_checkpoint
     from padpos.train import recalibrate_batchnorm
 
     model, meta = load_checkpoint(checkpoint, map_location="cpu")
+    model.to(device)
     if not meta.get("bn_estimated", True):
         # an untrained net's BN running stats are the init values (0 mean, unit var):
         # deep features would be unnormalised and the pattern meaningless
@@ -200,9 +206,10 @@ def prepare_model(checkpoint, manifest, bn_images: int, batch_size: int):
     return model.eval(), meta
 
 
-def measure_checkpoint(checkpoint, manifest, spec: dict):
+def measure_checkpoint(checkpoint, manifest, spec: dict, device="cpu"):
     """PPP of every feature layer of one checkpoint on the first ``num_images`` held-out
-    images (the same images for every checkpoint, so epochs and schemes are paired).
+    images (the same images for every checkpoint, so epochs and schemes are paired),
+    computed on ``device``.
 
     Returns (meta, stats per layer, geometry per layer, margin in px)."""
     from tqdm import tqdm
@@ -211,7 +218,7 @@ def measure_checkpoint(checkpoint, manifest, spec: dict):
     from padpos.features import context_margin, feature_sizes, layer_geometry
     from padpos.models import feature_layers
 
-    model, meta = prepare_model(checkpoint, manifest, spec["bn_images"], spec["batch_size"])
+    model, meta = prepare_model(checkpoint, manifest, spec["bn_images"], spec["batch_size"], device)
     layers = feature_layers(meta["arch"])
     size = int(meta["image_size"])
     geometry = layer_geometry(model, layers)
@@ -249,14 +256,15 @@ def result_rows(study: str, meta: dict, stats: dict, geometry: dict) -> list[dic
     return rows
 
 
-def heat_map_arrays(meta: dict, stats: dict, geometry: dict, margin: int) -> dict:
-    """Arrays for the .npz: the run's identity, and per layer (index i in ``layers``) the
-    heat map, the image-feature std (its natural scale), stride and receptive-field radius."""
+def heat_map_arrays(meta: dict, stats: dict, geometry: dict, margin: int, device: str = "cpu") -> dict:
+    """Arrays for the .npz: the run's identity, the device it was computed on, and per
+    layer (index i in ``layers``) the heat map, the image-feature std (its natural
+    scale), stride and receptive-field radius."""
     out = {key: np.array(meta[key]) for key in ("arch", "padding", "seed", "epoch")}
     out.update(layers=np.array(list(stats)), margin_px=np.array(margin),
-               num_images=np.array(next(iter(stats.values())).n))
+               num_images=np.array(next(iter(stats.values())).n), device=np.array(str(device)))
     for i, (layer, st) in enumerate(stats.items()):
-        out[f"heat_{i}"] = st.heat_map().numpy()
+        out[f"heat_{i}"] = st.heat_map().cpu().numpy()
         out[f"feature_std_{i}"] = np.array(math.sqrt(st.feature_variance()))
         out[f"stride_{i}"] = np.array(geometry[layer].stride)
         out[f"rf_radius_{i}"] = np.array(geometry[layer].rf_radius)
@@ -290,22 +298,34 @@ def _check_spec(spec: dict) -> dict:
     return spec
 
 
+def _ieee_float32_on_gpu(device: torch.device) -> None:
+    """Turn TF32 off for convs and matmuls on CUDA: its 10-bit mantissa would add a
+    rounding difference between f(x) and f(x_plus) of ~1e-3, a fake pattern far above
+    the float32 floor that the CPU reaches (and that nets without padding must show)."""
+    if device.type == "cuda":
+        torch.backends.cudnn.conv.fp32_precision = "ieee"
+        torch.backends.cuda.matmul.fp32_precision = "ieee"
+
+
 def _run_ppp(args: argparse.Namespace) -> None:
     import pandas as pd
 
     from padpos.io import atomic_path, write_csv
+    from padpos.train import select_device
 
     torch.set_num_threads(args.threads)
     spec = _check_spec(args.spec)
-    meta, stats, geometry, margin = measure_checkpoint(args.checkpoint, args.data, spec)
+    device = select_device()
+    _ieee_float32_on_gpu(device)
+    meta, stats, geometry, margin = measure_checkpoint(args.checkpoint, args.data, spec, device)
     n_images = next(iter(stats.values())).n
-    print(f"ppp: {args.checkpoint}: margin {margin} px, {n_images} images, "
+    print(f"ppp: {args.checkpoint} on {device}: margin {margin} px, {n_images} images, "
           + ", ".join(f"{k}: s={g.stride} rf={g.rf_radius}" for k, g in geometry.items()),
           file=sys.stderr)
     write_csv(args.output_csv, pd.DataFrame(result_rows(spec["study"], meta, stats, geometry)))
     with atomic_path(args.output_npz) as tmp:
         with open(tmp, "wb") as fh:
-            np.savez(fh, **heat_map_arrays(meta, stats, geometry, margin))
+            np.savez(fh, **heat_map_arrays(meta, stats, geometry, margin, str(device)))
 
 
 # ---------------------------------------------------------------- tables over seeds
