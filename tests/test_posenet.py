@@ -265,3 +265,46 @@ def test_pixel_space_inputs_keep_black_exactly_zero():
     inputs = pn.evaluation_inputs(natural, [0.4, 0.5, 0.6], [0.2, 0.25, 0.3], 2, 0.25, pixels=True)
     assert (inputs["black"] == 0).all() and (inputs["white"] == 1).all()
     assert inputs["natural"].min() >= -1e-6 and inputs["natural"].max() <= 1 + 1e-6
+
+
+@pytest.fixture(scope="module")
+def tiny_study(tmp_path_factory):
+    """A tiny synthetic data set and a small_resnet checkpoint (untrained, BN estimated)."""
+    from padpos.data import prepare_data
+    from padpos.io import save_torch
+    from padpos.models import build_model, checkpoint_dict
+
+    root = tmp_path_factory.mktemp("posenet")
+    prepare_data(
+        {"dataset": "synthetic", "path": None, "download_dir": "unused", "url": None,
+         "image_size": 16, "num_train": 16, "num_test": 8, "seed": 5},
+        root / "data",
+    )
+    torch.manual_seed(0)
+    meta = {"arch": "small_resnet", "padding": "zeros", "num_classes": 10, "width": 4,
+            "seed": 0, "epoch": 1, "image_size": 16}
+    save_torch(root / "model.pt", checkpoint_dict(build_model("small_resnet", "zeros", 10, width=4), meta))
+    return root
+
+
+@pytest.mark.parametrize("command", ["posenet", "posenet-alone"])
+def test_commands_ask_for_cuda_and_record_the_cpu_without_one(command, tiny_study, tmp_path, monkeypatch):
+    import json
+
+    from padpos.cli import main
+
+    asked = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: asked.append(True) or False)
+    spec = {"study": "t", "seed": 0, "epochs": 1, "batch_size": 8, "noise_images": 2}
+    if command == "posenet":
+        spec.update(arch="small_resnet", padding="zeros")
+        extra = ["--checkpoint", str(tiny_study / "model.pt")]
+    else:
+        spec.update(readout_padding=1)
+        extra = []
+    outputs = {k: str(tmp_path / f"run.{k}") for k in ("output", "predictions", "provenance")}
+    main([command, "--spec", json.dumps(spec), "--data", str(tiny_study / "data" / "manifest.json"),
+          *extra, *[a for k, v in outputs.items() for a in (f"--{k}", v)]])
+    assert asked
+    assert json.loads(open(outputs["provenance"]).read())["device"] == "cpu"
+    assert pd.read_csv(outputs["output"])["value"].notna().all()

@@ -13,7 +13,9 @@ to the grid, with its own zero padding 0, 1 or 2: with padding 0 a readout has
 no position cue but the content; with padding the border itself is one.
 
 The backbone is frozen, so features are extracted once and cached; only the
-tiny readout is trained (seconds on a CPU). Project choices (documented in
+tiny readout is trained (seconds on a CPU). The commands compute on a CUDA GPU
+when one is present (``padpos.train.select_device``): features, readout and
+its float64 evaluation all stay on that device. Project choices (documented in
 docs/posenet.md): grid size for small images, antialiased resizing, the pixel
 definition of the synthetic inputs, and the tie tolerance of SPC.
 """
@@ -113,12 +115,11 @@ def tie_ranks(x: torch.Tensor, tol: float = 0.0) -> torch.Tensor:
     starts = torch.ones_like(values, dtype=torch.bool)
     starts[:, 1:] = (values[:, 1:] - values[:, :-1]) > tol
     # one id per tie group, unique across rows
-    group = starts.long().cumsum(-1) - 1 + torch.arange(rows)[:, None] * n
-    position = torch.arange(1, n + 1, dtype=torch.float64).expand(rows, n)
-    total = torch.zeros(rows * n, dtype=torch.float64).index_add_(0, group.flatten(), position.flatten())
-    count = torch.zeros(rows * n, dtype=torch.float64).index_add_(
-        0, group.flatten(), torch.ones(rows * n, dtype=torch.float64)
-    )
+    f64 = {"dtype": torch.float64, "device": flat.device}
+    group = starts.long().cumsum(-1) - 1 + torch.arange(rows, device=flat.device)[:, None] * n
+    position = torch.arange(1, n + 1, **f64).expand(rows, n)
+    total = torch.zeros(rows * n, **f64).index_add_(0, group.flatten(), position.flatten())
+    count = torch.zeros(rows * n, **f64).index_add_(0, group.flatten(), torch.ones(rows * n, **f64))
     sorted_ranks = (total / count.clamp(min=1))[group]
     ranks = torch.empty_like(sorted_ranks).scatter_(-1, order, sorted_ranks)
     return ranks.reshape(x.shape)
@@ -173,20 +174,23 @@ def multilevel_features(
     batch_size: int = 256,
 ) -> torch.Tensor:
     """Features of the frozen ``model`` at ``layers``, each resized to the grid and
-    concatenated along channels: N x sum(C_l) x grid x grid (the model's dtype)."""
+    concatenated along channels: N x sum(C_l) x grid x grid (the model's dtype and
+    device; ``images`` may be elsewhere, each batch is moved to the model)."""
     from padpos.models import extract_features
 
     model.eval()
+    device = next(model.parameters()).device
     out = []
     for start in range(0, len(images), batch_size):
-        feats = extract_features(model, images[start : start + batch_size], layers)
+        feats = extract_features(model, images[start : start + batch_size].to(device), layers)
         out.append(torch.cat([resize_to_grid(feats[name], grid) for name in layers], 1))
     return torch.cat(out)
 
 
 def backbone_featurizer(model: nn.Module, layers: Sequence[str], grid: int):
     """``images -> multilevel features`` in the images' dtype: float32 for training the
-    readout, float64 for evaluation (a float64 copy of the backbone; see ``predict``)."""
+    readout, float64 for evaluation (a float64 copy of the backbone; see ``predict``);
+    on the model's device."""
     models = {torch.float32: model.float().eval(), torch.float64: copy.deepcopy(model).double().eval()}
     return lambda x: multilevel_features(models[x.dtype], x, layers, grid)
 
@@ -239,10 +243,14 @@ def train_readout(
 ) -> PosENet:
     """Train a :class:`PosENet` on cached ``features`` (N x C x g x g) to predict
     ``targets`` (5 x H x W, the same for every image): pixel-wise MSE, SGD with
-    momentum, lr x 0.1 after 2/3 of the steps. Returns it in eval mode."""
+    momentum, lr x 0.1 after 2/3 of the steps. Trains on the features' device;
+    returns the readout there, in eval mode."""
     torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed)
-    readout = PosENet(features.shape[1], padding, targets.shape[0])
+    gen = torch.Generator().manual_seed(seed)  # on the CPU: the same batches on any device
+    device = features.device
+    # initialised on the CPU, then moved: the same start on every device
+    readout = PosENet(features.shape[1], padding, targets.shape[0]).to(device)
+    targets = targets.to(device)
     params = [p for p in readout.parameters() if p.requires_grad]
     buffers = [torch.zeros_like(p) for p in params]
     drop_at = round(2 / 3 * epochs * math.ceil(len(features) / batch_size))
@@ -253,7 +261,7 @@ def train_readout(
         for idx in torch.randperm(len(features), generator=gen).split(batch_size):
             if len(idx) < 2:  # BatchNorm needs more than one value per channel
                 continue
-            pred = readout(features[idx], size)
+            pred = readout(features[idx.to(device)], size)
             loss = F.mse_loss(pred, targets.expand_as(pred))
             readout.zero_grad(set_to_none=True)
             loss.backward()
@@ -391,7 +399,7 @@ def readout_experiment(
         for metric in METRICS:
             for k, name in enumerate(TARGETS):
                 rows.append((name, kind, metric, float(scores[metric][:, k].mean())))
-        examples[f"pred_{kind}"] = pred[: spec["num_examples"]].float().numpy()
+        examples[f"pred_{kind}"] = pred[: spec["num_examples"]].float().cpu().numpy()
     return pd.DataFrame(rows, columns=["target", "input", "metric", "value"]), examples
 
 
@@ -405,12 +413,12 @@ def _write_run(table: pd.DataFrame, ids: dict, examples: dict, out: dict, proven
     write_json(out["provenance"], provenance)
 
 
-def _provenance(spec: dict, started: float, **extra) -> dict:
+def _provenance(spec: dict, started: float, device: torch.device, **extra) -> dict:
     return {
         "spec": spec,
         **extra,
         "versions": {"python": platform.python_version(), "torch": torch.__version__},
-        "device": "cpu",
+        "device": str(device),
         "wall_time_s": round(time.time() - started, 2),
     }
 
@@ -419,10 +427,13 @@ def run_backbone_readout(spec: dict, checkpoint: str | Path, manifest: str | Pat
     """PosENet on the frozen backbone in ``checkpoint``; writes out['output'] (CSV),
     out['predictions'] (.npz) and out['provenance'] (JSON)."""
     from padpos.models import feature_layers, load_checkpoint
+    from padpos.train import select_device
 
     started = time.time()
     spec = spec_with_defaults(spec)
+    device = select_device()
     model, meta = load_checkpoint(checkpoint)
+    model.to(device)
     for key in ("arch", "padding"):
         if key in spec and spec[key] != meta[key]:
             raise ValueError(f"checkpoint {checkpoint} is {key}={meta[key]!r}, spec says {spec[key]!r}")
@@ -436,7 +447,7 @@ def run_backbone_readout(spec: dict, checkpoint: str | Path, manifest: str | Pat
     )
     examples["images"] = to_pixels(test_x[: spec["num_examples"]], mean, std).clamp(0, 1).numpy()
     ids = {"study": spec.get("study", ""), "arch": meta["arch"], "padding": meta["padding"], "seed": spec["seed"]}
-    _write_run(table, ids, examples, out, _provenance(spec, started, grid=grid, layers=layers))
+    _write_run(table, ids, examples, out, _provenance(spec, started, device, grid=grid, layers=layers))
 
 
 def run_alone_readout(spec: dict, manifest: str | Path, out: dict) -> None:
@@ -447,8 +458,11 @@ def run_alone_readout(spec: dict, manifest: str | Path, out: dict) -> None:
     backbones see images: zero padding = the mean colour) or 'pixels' ([0, 1]
     pixel values: zero padding = black).
     """
+    from padpos.train import select_device
+
     started = time.time()
     spec = spec_with_defaults(spec)
+    device = select_device()
     padding, space = int(spec["readout_padding"]), spec["alone_input"]
     if space not in ALONE_INPUTS:
         raise ValueError(f"posenet.alone_input {space!r} is not allowed; allowed: {', '.join(ALONE_INPUTS)}")
@@ -461,11 +475,11 @@ def run_alone_readout(spec: dict, manifest: str | Path, out: dict) -> None:
     )
     train_x = to_pixels(train_x, mean, std) if pixels else train_x
     table, examples = readout_experiment(
-        lambda x: resize_to_grid(x, grid), train_x, images, spec, padding, spec["seed"]
+        lambda x: resize_to_grid(x.to(device), grid), train_x, images, spec, padding, spec["seed"]
     )
     examples["images"] = to_pixels(test_x[: spec["num_examples"]], mean, std).clamp(0, 1).numpy()
     ids = {"study": spec.get("study", ""), "readout_padding": padding, "seed": spec["seed"]}
-    _write_run(table, ids, examples, out, _provenance(spec, started, grid=grid))
+    _write_run(table, ids, examples, out, _provenance(spec, started, device, grid=grid))
 
 
 def to_pixels(images: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
