@@ -303,10 +303,10 @@ def runs(slurm_cluster, ci_profile_dir, tmp_path_factory) -> dict:
     local = start_snakemake(local_work, ["figures/all", "--cores", "2", *STUDY_ARGS], niceness=10)
     try:
         args = ["figures/all", "--workflow-profile", str(ci_profile_dir), *STUDY_ARGS]
-        code, slurm_text = run_snakemake(slurm_work, args, timeout=900)
+        code, slurm_text = run_snakemake(slurm_work, args, timeout=1800)
         assert code == 0, f"the SLURM run failed:\n{slurm_text[-6000:]}"
         print(f"test study through SLURM in {time.time() - t0:.0f} s")
-        code, local_text = finish_snakemake(local, local_work, timeout=600)
+        code, local_text = finish_snakemake(local, local_work, timeout=1200)
         assert code == 0, f"the local run failed:\n{local_text[-6000:]}"
         print(f"... and locally, alongside, in {time.time() - t0:.0f} s")
     finally:
