@@ -12,6 +12,15 @@ LOGS = f"logs/{STUDY}"
 # (relative to the rule files in workflow/rules/)
 ENV = "../../environment.yml"
 
+# what every figure title says about the study (synthetic = the reduced CPU-sized protocol)
+STUDY_TITLE = (
+    f"{STUDY} study"
+    + (" (reduced)" if config["data"]["dataset"] == "synthetic" else "")
+    + f": {config['data']['dataset']} {config['data']['image_size']} px, "
+    + f"{', '.join(config['archs'])}, {config['train']['epochs']} epochs, "
+    + f"{len(config['seeds'])} seeds"
+)
+
 # Every stage appends the figures and tables it builds; figures/all depends on all of them.
 ALL_TARGETS = []
 

@@ -17,7 +17,7 @@ rule figure_training:
     conda:
         ENV
     params:
-        title=f"study '{STUDY}'",
+        title=STUDY_TITLE,
     shell:
         "python -m padpos plot-training --metrics {input.metrics:q} --title {params.title:q} "
         "--output {output:q} 2> {log:q}"

@@ -8,11 +8,8 @@ POSENET_CODE = code("metrics/posenet.py", "data.py")
 POSENET_ALONE_ONLY = ("alone_paddings", "alone_input")
 POSENET_SPEC = {k: v for k, v in config["posenet"].items() if k not in POSENET_ALONE_ONLY}
 POSENET_TITLE = (
-    f"{STUDY} study"
-    + (" (reduced)" if config["data"]["dataset"] == "synthetic" else "")
-    + f": {config['data']['dataset']} {config['data']['image_size']} px, "
-    + f"{', '.join(config['archs'])}, {config['train']['epochs']} epochs; readout "
-    + f"{config['posenet']['epochs']} epochs on {config['posenet']['num_train_images']} images, "
+    f"{STUDY_TITLE}; readout {config['posenet']['epochs']} epochs on "
+    + f"{config['posenet']['num_train_images']} images, "
     + f"scored on {config['posenet']['num_test_images']} held-out images"
 )
 

@@ -8,13 +8,7 @@ PPP_EPOCHS = sorted(set(config["train"]["snapshot_epochs"]) | {PPP_FINAL_EPOCH})
 PPP_CHECKPOINT = {
     e: "model.pt" if e == PPP_FINAL_EPOCH else f"snapshot_e{e}.pt" for e in PPP_EPOCHS
 }
-PPP_TITLE = (
-    f"{STUDY} study"
-    + (" (reduced)" if config["data"]["dataset"] == "synthetic" else "")
-    + f": {config['data']['dataset']} {config['data']['image_size']} px, "
-    + f"{', '.join(config['archs'])}, {config['train']['epochs']} epochs, "
-    + f"{len(config['seeds'])} seeds, PPP on {config['ppp']['num_images']} held-out images"
-)
+PPP_TITLE = f"{STUDY_TITLE}, PPP on {config['ppp']['num_images']} held-out images"
 
 
 rule ppp:

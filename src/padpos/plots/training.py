@@ -29,7 +29,9 @@ def plot_training(metrics, title: str = ""):
         ax.set_title(arch)
         ax.set_ylim(0, 100)
     axes[0][-1].legend(title="padding", loc="lower right", fontsize=8)
-    fig.suptitle(f"Training: held-out accuracy per epoch ({title}; band = min..max over {n_seeds} seeds)")
+    fig.suptitle(
+        f"Training: held-out accuracy per epoch (band = min..max over {n_seeds} seeds)\n{title}"
+    )
     fig.tight_layout()
     return fig
 
