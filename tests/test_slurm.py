@@ -69,8 +69,8 @@ CLUSTER_SPECIFIC = {
     "gpu_model",
     "cpus_per_gpu",
 }
-# Small enough that two jobs fit the CI node at once.
-CI_JOB_SIZE = {"mem_mb": 1500, "runtime": "10 * attempt"}
+# Small enough that two jobs fit the CI node (2 CPUs) at once.
+CI_JOB_SIZE = {"mem_mb": 1500, "runtime": "10 * attempt", "cpus_per_task": 1}
 
 # config/test.yaml with one seed: every rule still runs, with fewer jobs (each SLURM job
 # costs ~30 s of submission and status polling here, whatever its size)
@@ -130,6 +130,8 @@ def test_ci_profile_only_turns_the_gpu_off_and_shrinks_jobs():
     ci = ci_profile(real)
     assert set(ci["set-resources"]) == set(real["set-resources"])
     assert all(res["gpu"] == 0 for res in ci["set-resources"].values())
+    # a job asking for more CPUs than the CI node has would pend forever (PartitionConfig)
+    assert all(res["cpus_per_task"] == 1 for res in ci["set-resources"].values())
     unchanged = set(real) - set(CI_CLUSTER_SETTINGS) - {"default-resources", "set-resources", "set-threads"}
     assert {k: ci[k] for k in unchanged} == {k: real[k] for k in unchanged}
 
