@@ -190,9 +190,6 @@ def extract_features(model: nn.Module, x: torch.Tensor, layers: Sequence[str]) -
 
 
 # ---------------------------------------------------------------- checkpoints
-MODEL_META_KEYS = ("arch", "padding", "num_classes", "width", "arch_kwargs")
-
-
 def checkpoint_dict(model: nn.Module, meta: dict) -> dict:
     """What a model file holds: the weights and everything needed to rebuild the model."""
     missing = [k for k in ("arch", "padding", "num_classes") if k not in meta]

@@ -29,7 +29,7 @@ from torch import nn
 from tqdm import tqdm
 
 from padpos import __version__
-from padpos.io import save_torch, write_csv, write_json
+from padpos.io import atomic_path, save_torch, write_csv, write_json
 from padpos.models import build_model, checkpoint_dict
 
 # keys of the train spec that change the trained weights (hashed for resume safety)
@@ -238,7 +238,8 @@ def train_model(
     torch.set_num_threads(max(1, threads))
     device = select_device()
     seed_everything(spec["seed"], device)
-    run_hash = spec_hash(spec, _manifest_sha(manifest))
+    manifest_sha = _manifest_sha(manifest)
+    run_hash = spec_hash(spec, manifest_sha)
 
     generator = torch.Generator().manual_seed(spec["seed"])
     train_batches, test_batches, num_classes = load_training_data(manifest, spec, device, generator)
@@ -348,7 +349,8 @@ def train_model(
         src = resume_dir / f"snapshot_e{epoch}.pt"
         if not src.is_file():
             raise FileNotFoundError(f"snapshot for epoch {epoch} missing in {resume_dir}")
-        save_torch(out_dir / f"snapshot_e{epoch}.pt", torch.load(src, weights_only=False))
+        with atomic_path(out_dir / f"snapshot_e{epoch}.pt") as tmp:
+            shutil.copyfile(src, tmp)  # already a finished checkpoint file: copy, don't re-pickle
     final_meta = {**meta, "epoch": spec["epochs"], "bn_estimated": spec["epochs"] > 0}
     save_torch(out_dir / "model.pt", checkpoint_dict(model.cpu(), final_meta))
     write_csv(out_dir / "metrics.csv", pd.DataFrame(history))
@@ -356,7 +358,7 @@ def train_model(
         "spec": spec,
         "run_hash": run_hash,
         "data_manifest": str(manifest),
-        "data_manifest_sha256": _manifest_sha(manifest),
+        "data_manifest_sha256": manifest_sha,
         "device": str(device) + (f" ({torch.cuda.get_device_name()})" if device.type == "cuda" else ""),
         "amp": bool(spec["amp"] and device.type == "cuda"),
         "threads": torch.get_num_threads(),
