@@ -32,6 +32,7 @@ include: "workflow/rules/figures.smk"
 include: "workflow/rules/ppp.smk"
 include: "workflow/rules/posenet.smk"
 include: "workflow/rules/fconv.smk"
+include: "workflow/rules/canvas.smk"
 # stages add their include above this line; all.smk must stay last
 include: "workflow/rules/all.smk"
 

@@ -54,6 +54,13 @@ COMMAND_MODULES: dict[str, dict[str, str]] = {
         "plot-fconv-redgreen": "Red-Green accuracy on the similar and dissimilar test sets",
         "plot-fconv-location": "location-test accuracy vs extra border per padding and init",
     },
+    "padpos.commands.canvas": {
+        "canvas": "canvas location test and border distance of one trained run (Islam et al. 2021)",
+        "table-canvas-location": "canvas location accuracy per padding x canvas colour x ring over seeds",
+        "table-border-distance": "accuracy per padding x distance to the border over seeds",
+        "plot-canvas-location": "canvas location test: per-cell heat maps and accuracy per ring",
+        "plot-border-distance": "classification accuracy versus the object's distance to the border",
+    },
     "padpos.plots.training": {"plot-training": "held-out accuracy per epoch per padding"},
     "padpos.report": {"figures-index": "write figures/all: the list of every figure built"},
 }

@@ -359,11 +359,18 @@ def render_scenes(
     the plain render exactly (every pixel is a function of its absolute scene
     coordinates, computed in float64 and rounded to uint8).
     """
+    return render_scene_params(scene_params(seed, split, indices), size, margin)
+
+
+def render_scene_params(
+    p: dict[str, np.ndarray], size: int, margin: int = 0
+) -> tuple["torch.Tensor", "torch.Tensor"]:
+    """Render scenes from their parameters (:func:`scene_params`, possibly edited, e.g.
+    an object moved to a chosen distance from the border): like :func:`render_scenes`."""
     import torch
 
     if margin < 0:
         raise ValueError(f"margin must be >= 0, got {margin}")
-    p = scene_params(seed, split, indices)
     background = _background(p, size, margin)
     cover = _object_coverage(p, size, margin)[:, None]
     color = torch.from_numpy(p["color"])[..., None, None]
@@ -383,6 +390,19 @@ def _render_in_chunks(seed: int, split: str, n: int, size: int, chunk: int = 500
         images.append(x)
         labels.append(y)
     return torch.cat(images), torch.cat(labels)
+
+
+def random_subset(n_available: int, n_wanted: int | None, seed: int, stream: int = 0) -> np.ndarray:
+    """Sorted indices of a seeded random subset of ``n_wanted`` of ``n_available`` items
+    (all of them when ``n_wanted`` is None or not smaller). Never "the first N": an
+    ImageFolder split (and many archives) is sorted by class. The subset depends only
+    on (``seed``, ``stream``), so every network compared sees the same images."""
+    if n_wanted is None or n_wanted >= n_available:
+        return np.arange(n_available)
+    if n_wanted < 0:
+        raise ValueError(f"cannot draw {n_wanted} items")
+    rng = np.random.default_rng([int(seed), int(stream), 31])
+    return np.sort(rng.permutation(n_available)[:n_wanted])
 
 
 # ---------------------------------------------------------------- CIFAR

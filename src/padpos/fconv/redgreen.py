@@ -46,13 +46,17 @@ VARIANTS: dict[str, tuple[str, int]] = {
     "zeros": ("zeros", 1),  # S-Conv, every same-size scheme
     "reflect": ("reflect", 1),
     "replicate": ("replicate", 1),
+    # the official S-Conv circular ([KAY20]'s README row 'S-Conv Cir'): its code writes
+    # padding=2, padding_mode='circular', which PyTorch < 1.5 applied as one pixel per side
     "circular": ("circular", 1),
     "partial": ("partial", 1),
     "none": ("none", 1),
     "full": ("full", 2),  # F-Conv
-    "circular_pad2": ("circular", 2),  # the official code's circular variant
+    # this project's extension, never run by the authors: a true pad-2 circular conv
+    # (maps grow by 2 per conv and wrap around a torus larger than the image)
+    "circular_pad2": ("circular", 2),
 }
-CONV_TYPE = {"valid": "V-Conv", "full": "F-Conv"}  # everything else is an S-Conv
+CONV_TYPE = {"valid": "V-Conv", "full": "F-Conv", "circular_pad2": "extension"}  # others: S-Conv
 
 # the protocol's (and the official code's) settings: the paper scale
 PAPER = {
@@ -69,7 +73,8 @@ TEST_SETS = ("similar", "dissimilar")
 
 
 def conv_type(variant: str) -> str:
-    """'V-Conv', 'S-Conv' or 'F-Conv' for a variant name."""
+    """'V-Conv', 'S-Conv' or 'F-Conv' for a variant name ('extension' for circular_pad2,
+    a pad-2 circular conv that [KAY20] never ran)."""
     check_variant(variant)
     return CONV_TYPE.get(variant, "S-Conv")
 

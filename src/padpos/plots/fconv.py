@@ -27,7 +27,9 @@ def _variant_label(variant: str) -> str:
     if variant not in VARIANTS:
         return variant
     scheme, pad = VARIANTS[variant]
-    kind = "official 'cir'" if variant == "circular_pad2" else conv_type(variant)
+    kind = {"circular": "S-Conv (official cir)", "circular_pad2": "extension (ours)"}.get(
+        variant, conv_type(variant)
+    )
     return f"{variant}\n{kind}, pad {pad}"
 
 
