@@ -44,6 +44,10 @@ REGISTRY: dict[str, tuple[str, str]] = {
         "padpos.commands.fconv",
         "F-Conv location test: border sweep of one padding x init x seed",
     ),
+    "table": (
+        "padpos.commands.table",
+        "one summary table over seeds (mean, std, n, ci95, n_failed) -> .csv/.md/.tex",
+    ),
     "plot-training": ("padpos.commands.plots", "held-out accuracy per epoch per padding"),
     "plot-ppp-maps": ("padpos.commands.plots", "PPP heat maps: padding schemes x network depth"),
     "plot-ppp-by-padding": (
