@@ -254,7 +254,7 @@ def test_examples_figure_from_the_files_a_run_writes(tmp_path):
         ids = {"study": "t", "arch": "small_resnet", "padding": padding, "seed": 0}
         pn._write_run(table, ids, examples, out, {"spec": spec})
         assert list(pd.read_csv(out["output"]).columns[:4]) == ["study", "arch", "padding", "seed"]
-        runs.append(plots._load_examples(out["predictions"]))
+        runs.append(plots.load_examples(out["predictions"]))
     fig = plots.plot_examples(runs, "test study")
     assert len(fig.axes) == 3 * 12 + 1  # rows x (label, image, 2 x 5 maps) + colour bar
     assert runs[1]["meta"]["padding"] == "circular"

@@ -21,7 +21,6 @@ all ``torch.utils.data.DataLoader`` and ``Subset`` need.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import http.client
 import json
@@ -918,51 +917,3 @@ def _imagefolder_context(
         else:
             crops.append(_mosaic(manifest, split, i, margin, ds.uint8))
     return torch.stack(crops)
-
-
-# ---------------------------------------------------------------- command line
-def _configure_download(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--url", required=True, help="http(s):// or file:// URL")
-    p.add_argument("--md5", required=True, help="expected md5 checksum of the file")
-    p.add_argument("--output", required=True, help="where the verified file is placed")
-
-
-def _run_download(args: argparse.Namespace) -> None:
-    download(args.url, args.md5, args.output)
-
-
-def _configure_prepare(p: argparse.ArgumentParser) -> None:
-    from padpos.cli import json_arg
-
-    p.add_argument("--spec", required=True, type=json_arg, help="the study's data: config as JSON")
-    p.add_argument(
-        "--out-dir", required=True, help="directory for the cache files and manifest.json"
-    )
-
-
-def _run_prepare(args: argparse.Namespace) -> None:
-    import torch
-
-    torch.set_num_threads(
-        1
-    )  # the rule runs single-threaded; more threads only contend on small tensors
-    manifest = prepare_data(args.spec, args.out_dir)
-    sizes = ", ".join(f"{s} {manifest['splits'][s]['size']}" for s in SPLITS)
-    print(
-        f"prepared {manifest['dataset']}: {sizes} images, {manifest['num_classes']} classes",
-        file=sys.stderr,
-    )
-
-
-from padpos.cli import Command  # noqa: E402  (cli imports modules lazily; no cycle at import)
-
-CLI = {
-    "download": Command(
-        _configure_download, _run_download, "download a file and verify its checksum"
-    ),
-    "prepare-data": Command(
-        _configure_prepare,
-        _run_prepare,
-        "generate or download a study's data set into a checksummed cache",
-    ),
-}

@@ -173,7 +173,7 @@ def train_scratch(net, X, y, cfg: dict, seed: int, progress=None) -> nn.Module:
     its BatchNorm statistics re-estimated on the training canvases (after a short
     training the running averages lag behind the weights: a net that fits its
     training canvases could otherwise predict one class for every input)."""
-    from padpos.train import recalibrate_batchnorm
+    from padpos.runtime import recalibrate_batchnorm
 
     optimizer = torch.optim.SGD(net.parameters(), lr=cfg["lr"], **SGD)
     generator = torch.Generator().manual_seed(seed)
@@ -210,7 +210,7 @@ def train_frozen_head(net, X, y, cfg: dict) -> nn.Module:
     is trained. BatchNorm statistics are estimated on the training canvases, the
     pooled features are computed once, and the head is fitted to convergence as an
     L2-regularised logistic regression (L-BFGS). Returns the whole net."""
-    from padpos.train import recalibrate_batchnorm
+    from padpos.runtime import recalibrate_batchnorm
 
     for p in net.parameters():
         p.requires_grad_(False)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from padpos.plots.style import apply_style, order_paddings, padding_palette, save_figure
-from padpos.tables import read_runs
+from padpos.plots.style import apply_style, order_paddings, padding_palette
 
 TEST_SET_COLOURS = {"similar": "#3b6ea5", "dissimilar": "#e08a2c"}
 CHANCE = 50.0
@@ -106,32 +104,3 @@ def plot_location(runs: pd.DataFrame, scale: str = ""):
     )
     fig.tight_layout(rect=(0, 0.1, 1, 1))
     return fig
-
-
-# ---------------------------------------------------------------- commands
-def _configure(p: argparse.ArgumentParser) -> None:
-    from padpos.cli import json_arg
-
-    p.add_argument("--runs", nargs="+", required=True, help="per-run CSV files")
-    p.add_argument("--spec", type=json_arg, default={}, help="JSON: the study's settings (for the title)")
-    p.add_argument("--output", required=True, help="figure path (.png or .pdf)")
-
-
-def _run_redgreen(args: argparse.Namespace) -> None:
-    from padpos.fconv.redgreen import describe_scale
-
-    save_figure(plot_redgreen(read_runs(args.runs), describe_scale(args.spec)), args.output)
-
-
-def _run_location(args: argparse.Namespace) -> None:
-    from padpos.fconv.location import describe_scale
-
-    save_figure(plot_location(read_runs(args.runs), describe_scale(args.spec)), args.output)
-
-
-from padpos.cli import Command  # noqa: E402
-
-CLI = {
-    "plot-fconv-redgreen": Command(_configure, _run_redgreen, "Red-Green accuracy per conv type"),
-    "plot-fconv-location": Command(_configure, _run_location, "location-test accuracy vs border"),
-}

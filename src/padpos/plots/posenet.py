@@ -3,7 +3,6 @@ example predictions next to the ground-truth maps (posenet_examples.png)."""
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import matplotlib.pyplot as plt
@@ -11,7 +10,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from padpos.plots.style import apply_style, order_paddings, padding_palette, save_figure
+from padpos.plots.style import apply_style, order_paddings, padding_palette
 
 # (no import of padpos.metrics.posenet: it pulls in torch, seconds per plotting job;
 # target and input names come from the table, which lists them in canonical order)
@@ -106,7 +105,7 @@ def plot_spc(table: pd.DataFrame, title: str = "", scheme_col: str = "padding"):
 
 
 # ---------------------------------------------------------------- examples
-def _load_examples(path: str) -> dict:
+def load_examples(path: str) -> dict:
     with np.load(path) as data:
         out = {k: data[k] for k in data.files}
     out["meta"] = json.loads(str(out["meta"]))
@@ -114,7 +113,7 @@ def _load_examples(path: str) -> dict:
 
 
 def plot_examples(runs: list[dict], title: str = "", example: int = 0):
-    """Rows: ground truth, then one row per run (``_load_examples`` dicts). Columns: the
+    """Rows: ground truth, then one row per run (``load_examples`` dicts). Columns: the
     example image, the maps predicted from it, and the maps predicted from a black image."""
     apply_style()
     names = [str(n) for n in runs[0]["target_names"]]
@@ -158,34 +157,3 @@ def _run_label(meta: dict) -> str:
     if "readout_padding" in meta:
         return f"alone, pad {meta['readout_padding']}"
     return f"{meta['padding']}\n({meta['arch']}, seed {meta['seed']})"
-
-
-# ---------------------------------------------------------------- CLI
-def _configure_spc(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--table", required=True, help="results/tables/posenet.csv or posenet_alone.csv")
-    p.add_argument("--title", default="", help="what the study is (shown in the title)")
-    p.add_argument("--output", required=True, help="figure path (.png or .pdf)")
-
-
-def _run_spc(args: argparse.Namespace) -> None:
-    table = pd.read_csv(args.table)
-    scheme_col = "readout_padding" if "readout_padding" in table.columns else "padding"
-    save_figure(plot_spc(table, args.title, scheme_col), args.output)
-
-
-def _configure_examples(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--predictions", nargs="+", required=True, help="per-run predictions.npz files (one row each)")
-    p.add_argument("--title", default="", help="what the study is (shown in the title)")
-    p.add_argument("--output", required=True, help="figure path (.png or .pdf)")
-
-
-def _run_examples(args: argparse.Namespace) -> None:
-    save_figure(plot_examples([_load_examples(p) for p in args.predictions], args.title), args.output)
-
-
-from padpos.cli import Command  # noqa: E402
-
-CLI = {
-    "plot-posenet": Command(_configure_spc, _run_spc, "PosENet SPC per padding and target"),
-    "plot-posenet-examples": Command(_configure_examples, _run_examples, "PosENet example predictions"),
-}

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import LogNorm
 import pandas as pd
 
-from padpos.plots.style import apply_style, order_paddings, padding_palette, save_figure
+from padpos.plots.style import apply_style, order_paddings, padding_palette
 
 LABELS = {
     "ppp_snr_db": "PPP SNR (dB)",
@@ -186,40 +185,3 @@ def _one_arch(table: pd.DataFrame, title: str) -> tuple[pd.DataFrame, str]:
         return table, title
     arch = table["arch"].iloc[0]
     return table[table["arch"] == arch], f"{title} - shown: {arch}"
-
-
-# ---------------------------------------------------------------- CLI
-def _configure_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--title", default="", help="what the study is (shown in the title)")
-    p.add_argument("--output", required=True, help="figure path (.png or .pdf)")
-
-
-def _configure_maps(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--maps", nargs="+", required=True, help="per-run PPP .npz files")
-    _configure_common(p)
-
-
-def _configure_table(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--table", required=True, help="results/tables/ppp*.csv")
-    _configure_common(p)
-
-
-def _run_maps(args: argparse.Namespace) -> None:
-    save_figure(plot_maps(read_maps(args.maps), args.title), args.output)
-
-
-def _run_by_padding(args: argparse.Namespace) -> None:
-    save_figure(plot_by_padding(pd.read_csv(args.table), args.title), args.output)
-
-
-def _run_formation(args: argparse.Namespace) -> None:
-    save_figure(plot_formation(pd.read_csv(args.table), args.title), args.output)
-
-
-from padpos.cli import Command  # noqa: E402
-
-CLI = {
-    "plot-ppp-maps": Command(_configure_maps, _run_maps, "PPP heat maps: padding x depth"),
-    "plot-ppp-by-padding": Command(_configure_table, _run_by_padding, "PPP metrics per padding"),
-    "plot-ppp-formation": Command(_configure_table, _run_formation, "PPP metrics per epoch"),
-}
