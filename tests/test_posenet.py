@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from padpos.metrics import posenet as pn
+from padpos.tables import build_table
 
 
 # ---------------------------------------------------------------- targets
@@ -193,8 +194,8 @@ def _runs(scheme_col: str, schemes, archs=("small_resnet",)) -> pd.DataFrame:
 
 
 def test_posenet_table_columns_and_aggregation():
-    out = pn.posenet_table(_runs("padding", ["zeros", "circular"]))
-    assert list(out.columns) == ["padding", "target", "input", "metric", "mean", "std", "n"]
+    out = build_table("posenet", _runs("padding", ["zeros", "circular"]))
+    assert list(out.columns) == ["padding", "target", "input", "metric", "mean", "std", "n", "ci95", "n_failed"]
     assert len(out) == 2 * 5 * 4 * 2 and (out["n"] == 2).all()
     assert out["mean"].eq(1.0).all() and out["std"].round(6).eq(round(math.sqrt(0.5), 6)).all()
     assert list(out["padding"].unique()) == ["zeros", "circular"]  # config order kept
@@ -202,10 +203,11 @@ def test_posenet_table_columns_and_aggregation():
 
 
 def test_posenet_table_adds_arch_for_several_archs_and_readout_padding_for_alone():
-    several = pn.posenet_table(_runs("padding", ["zeros"], archs=("small_resnet", "small_vgg")))
+    several = build_table("posenet", _runs("padding", ["zeros"], archs=("small_resnet", "small_vgg")))
     assert list(several.columns)[:2] == ["arch", "padding"]
-    alone = pn.posenet_table(_runs("readout_padding", [0, 1, 2]))
-    assert list(alone.columns) == ["readout_padding", "target", "input", "metric", "mean", "std", "n"]
+    alone = build_table("posenet_alone", _runs("readout_padding", [0, 1, 2]))
+    assert list(alone.columns) == ["readout_padding", "target", "input", "metric", "mean", "std", "n", "ci95",
+                                   "n_failed"]
     assert list(alone["readout_padding"].unique()) == [0, 1, 2]
 
 
@@ -231,7 +233,7 @@ def test_sgd_step_matches_torch_optim_sgd():
 def test_spc_figure_has_labelled_panels_for_every_input():
     from padpos.plots import posenet as plots
 
-    fig = plots.plot_spc(pn.posenet_table(_runs("padding", ["zeros", "circular"])), "test study")
+    fig = plots.plot_spc(build_table("posenet", _runs("padding", ["zeros", "circular"])), "test study")
     titles = [ax.get_title() for ax in fig.axes]
     assert titles == [plots.INPUT_LABELS[i] for i in pn.INPUTS]
     assert all(ax.get_xlabel() == "position target" for ax in fig.axes)

@@ -334,10 +334,10 @@ def run_rows(archs=("small_resnet",)):
 
 
 def test_final_table_keeps_the_last_epoch_and_aggregates_over_seeds():
-    from padpos.metrics.ppp import ppp_table
+    from padpos.tables import build_table
 
-    table = ppp_table(run_rows(), by_epoch=False)
-    assert list(table.columns) == ["padding", "layer", "metric", "mean", "std", "n"]
+    table = build_table("ppp", run_rows())
+    assert list(table.columns) == ["padding", "layer", "metric", "mean", "std", "n", "ci95", "n_failed"]
     assert list(table["padding"].unique()) == ["zeros", "circular"]  # config order kept
     assert list(table["metric"][:3]) == ["ppp_snr_db", "ppp_consistency", "ppp_reach_px"]
     row = table[(table.padding == "zeros") & (table.layer == "layer1") & (table.metric == "ppp_snr_db")]
@@ -347,10 +347,11 @@ def test_final_table_keeps_the_last_epoch_and_aggregates_over_seeds():
 
 
 def test_formation_table_has_every_epoch_and_several_archs_get_an_arch_column():
-    from padpos.metrics.ppp import ppp_table
+    from padpos.tables import build_table
 
-    table = ppp_table(run_rows(("small_resnet", "small_vgg")), by_epoch=True)
-    assert list(table.columns) == ["arch", "padding", "epoch", "layer", "metric", "mean", "std", "n"]
+    table = build_table("ppp_formation", run_rows(("small_resnet", "small_vgg")))
+    assert list(table.columns) == ["arch", "padding", "epoch", "layer", "metric", "mean", "std", "n", "ci95",
+                                   "n_failed"]
     assert sorted(table["epoch"].unique()) == [0, 2]
     assert len(table) == 2 * 2 * 2 * 2 * 3
 
@@ -359,11 +360,11 @@ def test_formation_table_has_every_epoch_and_several_archs_get_an_arch_column():
 def test_figures_are_drawn_from_the_tables_and_maps(ppp_outputs, tmp_path):
     from padpos.cli import main
     from padpos.io import write_csv
-    from padpos.metrics.ppp import ppp_table
+    from padpos.tables import build_table
 
     maps = ppp_outputs[1]
-    write_csv(tmp_path / "final.csv", ppp_table(run_rows(), by_epoch=False))
-    write_csv(tmp_path / "formation.csv", ppp_table(run_rows(), by_epoch=True))
+    write_csv(tmp_path / "final.csv", build_table("ppp", run_rows()))
+    write_csv(tmp_path / "formation.csv", build_table("ppp_formation", run_rows()))
     main(["plot-ppp-maps", "--maps", str(maps), "--output", str(tmp_path / "maps.png")])
     main(["plot-ppp-by-padding", "--table", str(tmp_path / "final.csv"),
           "--output", str(tmp_path / "by.png")])

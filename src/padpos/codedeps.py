@@ -82,14 +82,39 @@ def _with_parents(module: str) -> list[str]:
     return [".".join(parts[:i]) for i in range(len(parts), 0, -1)]
 
 
-def _all_imports(root: Path, path: Path) -> set[str]:
-    """Every padpos module imported anywhere in ``path`` (module level and inside functions)."""
+def _all_imports(root: Path, path: Path, skip: frozenset = frozenset()) -> set[str]:
+    """Every padpos module imported anywhere in ``path`` (module level and inside functions),
+    except inside the top-level definitions named in ``skip``."""
     here = module_name(root, path)
+    tree = _parse(str(path))
+    skip = _only_used_by(tree, skip) if skip else skip
     mods = set()
-    for node in ast.walk(_parse(str(path))):
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            mods.update(m for m, _ in _resolve(root, here, _is_package(path), node))
+    for top in tree.body:
+        if getattr(top, "name", None) in skip:
+            continue
+        for node in ast.walk(top):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                mods.update(m for m, _ in _resolve(root, here, _is_package(path), node))
     return mods
+
+
+def _only_used_by(tree: ast.Module, skip: frozenset) -> frozenset:
+    """``skip`` plus the top-level definitions used only by skipped ones (their helpers)."""
+    defs = {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    users: dict[str, set] = {name: set() for name in defs}
+    for top in tree.body:
+        for name in _names(top) & defs.keys():
+            if name != getattr(top, "name", None):
+                users[name].add(getattr(top, "name", None))
+    skip = set(skip)
+    changed = True
+    while changed:
+        changed = False
+        for name, by in users.items():
+            if name not in skip and by and by <= skip:
+                skip.add(name)
+                changed = True
+    return frozenset(skip)
 
 
 def _names(node: ast.AST) -> set[str]:
@@ -140,10 +165,12 @@ def _command_imports(root: Path, path: Path, command: str) -> set[str]:
     return mods
 
 
-def closure(root: Path, modules) -> list[Path]:
+def closure(root: Path, modules, skip: dict | None = None) -> list[Path]:
     """Source files of ``modules`` and of every padpos module they import, transitively
-    (package ``__init__`` files included, the dispatch layer excluded), sorted."""
+    (package ``__init__`` files included, the dispatch layer excluded), sorted. ``skip``:
+    file -> names of its top-level definitions whose imports are not followed."""
     root = Path(root)
+    skip = {Path(k): frozenset(v) for k, v in (skip or {}).items()}
     seen: set[Path] = set()
     todo = [m for mod in modules for m in _with_parents(mod)]
     while todo:
@@ -151,7 +178,8 @@ def closure(root: Path, modules) -> list[Path]:
         if path is None or path in seen:
             continue
         seen.add(path)
-        todo.extend(m for mod in _all_imports(root, path) for m in _with_parents(mod))
+        imports = _all_imports(root, path, skip.get(path, frozenset()))
+        todo.extend(m for mod in imports for m in _with_parents(mod))
     dispatch = {root / d for d in DISPATCH}
     return sorted(p for p in seen if p not in dispatch)
 
@@ -166,9 +194,10 @@ def command_registry(root: Path) -> dict[str, str]:
     raise ValueError(f"{path} defines no REGISTRY")
 
 
-def command_files(root: Path, command: str, *modules: str) -> list[Path]:
+def command_files(root: Path, command: str, *modules: str, skip: dict | None = None) -> list[Path]:
     """Every package file that ``padpos <command>`` runs, plus ``modules`` (and what they
-    import: for modules the command imports by name at run time, such as a table's home)."""
+    import: for modules the command imports by name at run time, such as a table's home);
+    ``skip`` as in :func:`closure`."""
     root = Path(root)
     registry = command_registry(root)
     if command not in registry:
@@ -176,14 +205,39 @@ def command_files(root: Path, command: str, *modules: str) -> list[Path]:
     path = module_file(root, registry[command])
     if path is None:
         raise FileNotFoundError(f"command {command!r}: module {registry[command]} not found under {root}")
-    start = {registry[command], *_command_imports(root, path, command), *modules}
-    return closure(root, start)
+    # the command's module itself is read per command (not wholesale): add its file, follow
+    # only the imports that this command uses
+    own = {module_file(root, m) for m in _with_parents(registry[command])} - {None}
+    files = set(closure(root, {*_command_imports(root, path, command), *modules}, skip)) | own
+    dispatch = {root / d for d in DISPATCH}
+    return sorted(p for p in files if p not in dispatch)
+
+
+def table_files(root: Path, name: str) -> list[Path]:
+    """Every package file that ``padpos table <name>`` runs: the table command, the module
+    that registers the table and what they import, leaving out what only the *other*
+    tables' builders import (editing PosENet code re-runs the PosENet tables only)."""
+    root = Path(root)
+    builders = _table_builders(root)
+    if name not in builders:
+        raise KeyError(f"unknown table {name!r}; registered tables: {', '.join(sorted(builders))}")
+    home, _fn = builders[name]
+    skip: dict[Path, set] = {}
+    for other, (module, fn) in builders.items():
+        if other != name and builders[other][1] != builders[name][1]:
+            skip.setdefault(module_file(root, module), set()).add(fn)
+    return command_files(root, "table", home, skip=skip)
 
 
 def registered_tables(root: Path) -> dict[str, str]:
     """Table name -> module, from every ``@register_table("name")`` decorator in the package."""
+    return {name: module for name, (module, _fn) in _table_builders(root).items()}
+
+
+def _table_builders(root: Path) -> dict[str, tuple[str, str]]:
+    """Table name -> (module, builder function name), read from the decorators."""
     root = Path(root)
-    homes: dict[str, str] = {}
+    homes: dict[str, tuple[str, str]] = {}
     for path in sorted(root.rglob("*.py")):
         if "register_table" not in path.read_text():
             continue
@@ -194,5 +248,5 @@ def registered_tables(root: Path) -> dict[str, str]:
                 func = dec.func if isinstance(dec, ast.Call) else None
                 fname = getattr(func, "id", None) or getattr(func, "attr", None)
                 if fname == "register_table" and dec.args and isinstance(dec.args[0], ast.Constant):
-                    homes[dec.args[0].value] = module_name(root, path)
+                    homes[dec.args[0].value] = (module_name(root, path), node.name)
     return homes

@@ -226,3 +226,87 @@ def training_table(metrics: pd.DataFrame) -> pd.DataFrame:
     out = summarize(last, ["arch", "padding"], "test_acc", prefix="test_acc")
     out["epochs"] = last.groupby(["arch", "padding"], sort=False)["epoch"].max().values
     return out
+
+
+# ---------------------------------------------------------------- PPP (Lin et al. 2023)
+def _ppp_summary(runs: pd.DataFrame, by_epoch: bool) -> pd.DataFrame:
+    """Each PPP metric per (arch,) padding x (epoch x) layer over seeds; ``arch`` comes first
+    only when the study has several. Rows: paddings and layers in order of appearance
+    (config order, shallow to deep), epochs ascending, metrics in ``metrics.ppp.METRICS`` order."""
+    from padpos.metrics.ppp import METRICS
+
+    missing = {"arch", "padding", "seed", "epoch", "layer", "metric", "value"} - set(runs)
+    if missing:
+        raise ValueError(f"PPP results lack the column(s) {sorted(missing)}")
+    runs = runs[runs["metric"].isin(METRICS)].copy()
+    if not by_epoch:
+        last = runs.groupby(["arch", "padding", "seed"])["epoch"].transform("max")
+        runs = runs[runs["epoch"] == last]
+    keys = ["arch"] if runs["arch"].nunique() > 1 else []
+    keys += ["padding", "epoch", "layer", "metric"] if by_epoch else ["padding", "layer", "metric"]
+    rank = {key: {v: i for i, v in enumerate(dict.fromkeys(runs[key]))} for key in keys}
+    rank["metric"] = {m: i for i, m in enumerate(METRICS)}
+    runs = runs.sort_values(
+        keys, key=lambda col: col if col.name == "epoch" else col.map(rank[col.name]), kind="stable"
+    )
+    return summarize(runs, keys, "value")
+
+
+@register_table("ppp")
+def ppp_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """PPP metrics of each run's final epoch per padding x layer over seeds."""
+    return _ppp_summary(runs, by_epoch=False)
+
+
+@register_table("ppp_formation")
+def ppp_formation_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """PPP metrics per padding x epoch x layer over seeds (formation during training)."""
+    return _ppp_summary(runs, by_epoch=True)
+
+
+# ---------------------------------------------------------------- PosENet (Islam et al. 2020)
+def _posenet_summary(runs: pd.DataFrame) -> pd.DataFrame:
+    """SPC / MAE per (arch,) padding-or-readout_padding x target x input x metric over seeds;
+    ``arch`` comes first only when the runs hold several. Rows: archs and paddings in order of
+    appearance (config order), then metric, input, target in ``metrics.posenet`` order."""
+    from padpos.metrics.posenet import INPUTS, METRICS, TARGETS
+
+    scheme = "readout_padding" if "readout_padding" in runs.columns else "padding"
+    by = (["arch"] if "arch" in runs.columns and runs["arch"].nunique() > 1 else []) + [
+        scheme,
+        "target",
+        "input",
+        "metric",
+    ]
+    out = summarize(runs, by, "value")
+    orders = {c: list(dict.fromkeys(out[c])) for c in by if c not in ("target", "input", "metric")}
+    orders.update(target=list(TARGETS), input=list(INPUTS), metric=list(METRICS))
+    sort_keys = [c for c in by if c not in ("target", "input", "metric")] + ["metric", "input", "target"]
+    out = out.sort_values(sort_keys, key=lambda col: col.map({v: i for i, v in enumerate(orders[col.name])}))
+    return out.reset_index(drop=True)
+
+
+@register_table("posenet")
+def posenet_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """PosENet readout of every trained backbone, per padding x target x input x metric."""
+    return _posenet_summary(runs)
+
+
+@register_table("posenet_alone")
+def posenet_alone_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """PosENet alone on raw RGB, per readout padding x target x input x metric."""
+    return _posenet_summary(runs)
+
+
+# ---------------------------------------------------------------- F-Conv (Kayhan & van Gemert 2020)
+@register_table("fconv_redgreen")
+def redgreen_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Red-Green accuracy (%) per conv type (``padding``) x test set over seeds."""
+    return summarize(runs, ["padding", "test_set"], "accuracy", prefix="accuracy")
+
+
+@register_table("fconv_location")
+def location_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Location-test accuracy (%) per padding x init x border over seeds."""
+    out = summarize(runs, ["padding", "init", "border"], "accuracy", prefix="accuracy")
+    return out.sort_values(["padding", "init", "border"], kind="stable").reset_index(drop=True)

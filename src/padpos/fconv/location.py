@@ -290,18 +290,6 @@ def run_location(spec: dict, manifest_path, threads: int = 1) -> pd.DataFrame:
     return pd.DataFrame(rows)[RESULT_COLUMNS]
 
 
-# ---------------------------------------------------------------- aggregation
-def location_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """Test accuracy (%) per padding x init x border over seeds."""
-    from padpos.tables import summarize
-
-    out = summarize(runs, ["padding", "init", "border"], "accuracy")
-    out = out.rename(columns={"mean": "accuracy_mean", "std": "accuracy_std"})
-    return out.sort_values(["padding", "init", "border"], kind="stable").reset_index(drop=True)[
-        ["padding", "init", "border", "accuracy_mean", "accuracy_std", "n"]
-    ]
-
-
 def describe_scale(cfg: dict) -> str:
     """'paper scale' or 'reduced: ...' naming what differs from the official setting."""
     cfg = {**PAPER, **cfg}

@@ -474,29 +474,3 @@ def to_pixels(images: torch.Tensor, mean: Sequence[float], std: Sequence[float])
     m = torch.as_tensor(mean, dtype=images.dtype).view(1, -1, 1, 1)
     s = torch.as_tensor(std, dtype=images.dtype).view(1, -1, 1, 1)
     return images * s + m
-
-
-# ---------------------------------------------------------------- tables
-def posenet_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """Mean / std / n over seeds per (arch,) padding-or-readout_padding x target x input x metric.
-
-    ``arch`` is the first column only when the runs hold several archs.
-    """
-    from padpos.tables import summarize
-
-    scheme = "readout_padding" if "readout_padding" in runs.columns else "padding"
-    by = (["arch"] if "arch" in runs.columns and runs["arch"].nunique() > 1 else []) + [
-        scheme,
-        "target",
-        "input",
-        "metric",
-    ]
-    out = summarize(runs, by, "value")
-    # row order: archs and paddings as first seen (config order), then metric, input, target
-    # in the order defined here
-    orders = {c: list(dict.fromkeys(out[c])) for c in by if c not in ("target", "input", "metric")}
-    orders.update(target=list(TARGETS), input=list(INPUTS), metric=list(METRICS))
-    sort_keys = [c for c in by if c in orders and c not in ("target", "input", "metric")]
-    sort_keys += ["metric", "input", "target"]
-    out = out.sort_values(sort_keys, key=lambda col: col.map({v: i for i, v in enumerate(orders[col.name])}))
-    return out.reset_index(drop=True)

@@ -312,32 +312,3 @@ def run_ppp(checkpoint, manifest, spec: dict, output_csv, output_npz) -> None:
     prov = runtime.provenance(spec, started, device, checkpoint=str(checkpoint),
                               data_manifest=str(manifest), margin_px=margin, num_images=n_images)  # fmt: skip
     runtime.write_provenance(runtime.provenance_path(output_csv), prov)
-
-
-# ---------------------------------------------------------------- tables over seeds
-def ppp_table(runs, by_epoch: bool):
-    """Mean, std, n over seeds of each metric per padding x layer (x epoch).
-
-    ``by_epoch=False`` keeps each run's final epoch only. Columns: ``padding, layer,
-    metric, mean, std, n`` (``padding, epoch, layer, ...`` by epoch); an ``arch``
-    column comes first when the study has several archs. Row order: paddings and
-    layers as they come in (config order, shallow to deep), epochs ascending.
-    """
-    from padpos.tables import summarize
-
-    missing = {"arch", "padding", "seed", "epoch", "layer", "metric", "value"} - set(runs)
-    if missing:
-        raise ValueError(f"PPP results lack the column(s) {sorted(missing)}")
-    runs = runs[runs["metric"].isin(METRICS)].copy()
-    if not by_epoch:
-        last = runs.groupby(["arch", "padding", "seed"])["epoch"].transform("max")
-        runs = runs[runs["epoch"] == last]
-    keys = ["arch"] if runs["arch"].nunique() > 1 else []
-    keys += ["padding", "epoch", "layer", "metric"] if by_epoch else ["padding", "layer", "metric"]
-    # order of appearance (config order, shallow to deep), epochs ascending, METRICS order
-    rank = {key: {v: i for i, v in enumerate(dict.fromkeys(runs[key]))} for key in keys}
-    rank["metric"] = {m: i for i, m in enumerate(METRICS)}
-    runs = runs.sort_values(
-        keys, key=lambda col: col if col.name == "epoch" else col.map(rank[col.name]), kind="stable"
-    )
-    return summarize(runs, keys, "value")
