@@ -29,17 +29,9 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.modules.utils import _pair
 
-SCHEMES: tuple[str, ...] = (
-    "zeros",
-    "reflect",
-    "replicate",
-    "circular",
-    "partial",
-    "none",
-    "valid",
-    "full",
-)
-SAME_SIZE_SCHEMES: tuple[str, ...] = SCHEMES[:6]
+from padpos.names import PADDING_SCHEMES, SAME_SIZE_SCHEMES  # noqa: F401  (re-exported)
+
+SCHEMES: tuple[str, ...] = PADDING_SCHEMES  # the names live in padpos.names (torch-free)
 
 # schemes whose border is F.pad(x, pads, mode=...) followed by a valid op
 _PAD_MODES = {"reflect": "reflect", "replicate": "replicate", "circular": "circular"}

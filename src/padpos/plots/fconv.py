@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from padpos.names import REDGREEN_VARIANTS as VARIANTS
+from padpos.names import conv_type
 from padpos.plots.style import apply_style, order_paddings, padding_palette
 
 TEST_SET_COLOURS = {"similar": "#3b6ea5", "dissimilar": "#e08a2c"}
@@ -14,14 +15,10 @@ CHANCE = 50.0
 
 
 def _variant_order(variants) -> list:
-    from padpos.fconv.redgreen import VARIANTS
-
     return [v for v in VARIANTS if v in set(variants)] + sorted(set(variants) - set(VARIANTS))
 
 
 def _variant_label(variant: str) -> str:
-    from padpos.fconv.redgreen import VARIANTS, conv_type
-
     if variant not in VARIANTS:
         return variant
     scheme, pad = VARIANTS[variant]

@@ -10,9 +10,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from padpos.io import save_figure  # noqa: E402,F401  (re-exported for plot modules)
+from padpos.names import PADDING_SCHEMES  # noqa: E402
 
 # fixed order and colours so that a padding scheme looks the same in every figure
-PADDING_ORDER = ["zeros", "reflect", "replicate", "circular", "partial", "none", "valid", "full"]
+PADDING_ORDER = list(PADDING_SCHEMES)
 _COLOURS = sns.color_palette("tab10", len(PADDING_ORDER))
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import matplotlib.pyplot as plt
 
 from padpos.plots.style import apply_style, order_paddings, padding_palette
