@@ -20,6 +20,7 @@ SAME_SIZE_SCHEMES: tuple[str, ...] = (
     "circular",
     "partial",
     "none",
+    "symmetric",
 )
 # schemes that change the map size: valid shrinks (V-Conv), full grows (F-Conv)
 SIZE_CHANGING_SCHEMES: tuple[str, ...] = ("valid", "full")
