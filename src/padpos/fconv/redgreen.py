@@ -281,18 +281,6 @@ def run_variant(spec: dict, threads: int = 1) -> pd.DataFrame:
     return pd.DataFrame(rows)[RESULT_COLUMNS]
 
 
-# ---------------------------------------------------------------- aggregation
-def redgreen_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """Accuracy (%) per padding x test set over seeds: padding, test_set,
-    accuracy_mean, accuracy_std, n."""
-    from padpos.tables import summarize
-
-    out = summarize(runs, ["padding", "test_set"], "accuracy")
-    return out.rename(columns={"mean": "accuracy_mean", "std": "accuracy_std"})[
-        ["padding", "test_set", "accuracy_mean", "accuracy_std", "n"]
-    ]
-
-
 def describe_scale(cfg: dict) -> str:
     """'paper scale' or 'reduced: ...' naming the training settings that differ from
     the protocol (figure titles; the number of seeds is shown separately)."""
