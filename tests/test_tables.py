@@ -143,3 +143,40 @@ def test_one_run_has_empty_std_in_every_format(tmp_path):
     assert back["std"].isna().all() and back["ci95"].isna().all()
     assert "nan" not in (tmp_path / "t.md").read_text().lower()
     assert "nan" not in (tmp_path / "t.tex").read_text().lower()
+
+
+# ---------------------------------------------------------------- figures: one seed
+def _finite_error_segments(fig) -> list:
+    """Error-bar segments with finite ends in every axes of ``fig``."""
+    from matplotlib.collections import LineCollection
+
+    segs = []
+    for ax in fig.axes:
+        for coll in ax.collections:
+            if isinstance(coll, LineCollection):
+                segs += [s for s in coll.get_segments() if len(s) and np.isfinite(s).all()]
+    return segs
+
+
+def test_figures_say_one_seed_and_draw_no_zero_error_bar():
+    from padpos.plots.fconv import plot_redgreen
+    from padpos.plots.ppp import plot_by_padding
+
+    runs = pd.DataFrame([{"study": "t", "arch": "small_resnet", "padding": p, "seed": 0, "epoch": 2,
+                          "layer": layer, "metric": m, "value": 1.0 + k}
+                         for p in ("zeros", "circular") for layer in ("layer1", "layer2")
+                         for k, m in enumerate(("ppp_snr_db", "ppp_consistency", "ppp_reach_px"))])
+    table = tables.build_table("ppp", runs)
+    assert table["std"].isna().all()
+    fig = plot_by_padding(table, "one seed")
+    assert "1 seed" in fig._suptitle.get_text()
+    assert _finite_error_segments(fig) == []
+
+    rg = pd.DataFrame([{"padding": v, "seed": 0, "test_set": t, "accuracy": 60.0}
+                       for v in ("valid", "zeros") for t in ("similar", "dissimilar")])
+    fig = plot_redgreen(rg, "reduced")
+    assert "1 seed" in fig._suptitle.get_text()
+    assert _finite_error_segments(fig) == []
+    # two seeds: whiskers drawn
+    fig = plot_redgreen(pd.concat([rg, rg.assign(seed=1, accuracy=70.0)]), "reduced")
+    assert "over 2 seeds" in fig._suptitle.get_text() and _finite_error_segments(fig)

@@ -8,7 +8,7 @@ import pandas as pd
 
 from padpos.names import REDGREEN_VARIANTS as VARIANTS
 from padpos.names import conv_type
-from padpos.plots.style import apply_style, order_paddings, padding_palette
+from padpos.plots.style import apply_style, order_paddings, padding_palette, spread_label
 
 TEST_SET_COLOURS = {"similar": "#3b6ea5", "dissimilar": "#e08a2c"}
 CHANCE = 50.0
@@ -39,7 +39,8 @@ def plot_redgreen(runs: pd.DataFrame, scale: str = ""):
         stats = sub.groupby("padding")["accuracy"].agg(["mean", "std"]).reindex(variants)
         x = np.arange(len(variants)) + (j - 0.5) * width
         colour = TEST_SET_COLOURS[test_set]
-        ax.bar(x, stats["mean"], width, yerr=stats["std"].fillna(0), color=colour, alpha=0.85,
+        # one seed: std is NaN and no whisker is drawn (never a zero error bar)
+        ax.bar(x, stats["mean"], width, yerr=stats["std"].to_numpy(float), color=colour, alpha=0.85,
                capsize=3, label=f"{test_set} test set", edgecolor="white")  # fmt: skip
         for xi, variant in zip(x, variants):
             acc = sub.loc[sub["padding"] == variant, "accuracy"].to_numpy()
@@ -53,7 +54,7 @@ def plot_redgreen(runs: pd.DataFrame, scale: str = ""):
     n_seeds = runs.groupby("padding")["seed"].nunique().max()
     fig.suptitle(
         "Red-Green test [KAY20]: does the net read the boxes' order or their height?\n"
-        f"{scale} | bars: mean over {n_seeds} seeds, whiskers: std, dots: single seeds",
+        f"{scale} | bars: {spread_label(n_seeds, 'mean over {n} seeds, whiskers: std')}, dots: single seeds",
         fontsize=10,
     )
     fig.tight_layout()

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from padpos.plots.style import apply_style, order_paddings, padding_palette
+from padpos.plots.style import apply_style, order_paddings, padding_palette, spread_label
 
 # (no import of padpos.metrics.posenet: it pulls in torch, seconds per plotting job;
 # target and input names come from the table, which lists them in canonical order)
@@ -41,13 +41,13 @@ def _bars(ax, spc: pd.DataFrame, scheme_col: str, order: list, colours: dict, la
         rows = spc[spc[scheme_col] == scheme].set_index("target").reindex(targets)
         xs = x + (i - (len(order) - 1) / 2) * width
         # an exact 0 (a position-free prediction in every seed) would be an invisible bar
-        exact = ((rows["mean"] == 0) & (rows["std"] == 0)).to_numpy()
+        exact = ((rows["mean"] == 0) & (rows["std"].fillna(0) == 0)).to_numpy()
         ax.plot(xs[exact], np.zeros(exact.sum()), "o", ms=3.5, color=colours[scheme], zorder=3)
         ax.bar(
             xs,
             rows["mean"],
             width,
-            yerr=rows["std"],
+            yerr=rows["std"].to_numpy(float),  # NaN (one seed): no error bar
             capsize=2,
             color=colours[scheme],
             label=label_fmt.format(scheme),
@@ -97,7 +97,7 @@ def plot_spc(table: pd.DataFrame, title: str = "", scheme_col: str = "padding"):
     what = "backbone features" if scheme_col == "padding" else "raw RGB, readout's own zero padding"
     fig.suptitle(
         f"PosENet readout ({what}): SPC with the position targets\n"
-        f"{title}\nbars = mean over {n} seeds, error bars = std; 0 = no position information, "
+        f"{title}\nbars: {spread_label(n, 'mean over {n} seeds, error bars = std')}; 0 = no position information, "
         "dot = exactly 0 in every seed (position-free prediction)"
     )
     fig.tight_layout()

@@ -31,6 +31,12 @@ def padding_palette(paddings=None) -> dict:
     return out
 
 
+def spread_label(n: int, template: str = "mean \u00b1 std over {n} seeds") -> str:
+    """How a figure states its spread over ``n`` seeds: ``template`` filled in, or
+    ``"1 seed, no error bars"`` (tables leave std empty for one run: never a zero bar)."""
+    return "1 seed, no error bars" if n < 2 else template.format(n=n)
+
+
 def order_paddings(paddings) -> list:
     """Paddings in the canonical order, unknown names last (sorted)."""
     known = [p for p in PADDING_ORDER if p in set(paddings)]
