@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 import torch
 
+from padpos.data.pixels import normalise_pixels, to_pixels
 from padpos.metrics import posenet as pn
 from padpos.tables import build_table
 
@@ -251,7 +252,7 @@ def test_examples_figure_from_the_files_a_run_writes(tmp_path):
     runs = []
     for padding in ("zeros", "circular"):
         table, examples = pn.readout_experiment(lambda x: pn.resize_to_grid(x, 6), images, inputs, spec, 0, 0)
-        examples["images"] = pn.to_pixels(images[:2], [0.5] * 3, [0.25] * 3).clamp(0, 1).numpy()
+        examples["images"] = to_pixels(images[:2], [0.5] * 3, [0.25] * 3).clamp(0, 1).numpy()
         out = {k: tmp_path / f"{padding}.{k}" for k in ("output", "predictions", "provenance")}
         ids = {"study": "t", "arch": "small_resnet", "padding": padding, "seed": 0}
         pn._write_run(table, ids, examples, out, {"spec": spec})
@@ -263,7 +264,7 @@ def test_examples_figure_from_the_files_a_run_writes(tmp_path):
 
 
 def test_pixel_space_inputs_keep_black_exactly_zero():
-    natural = pn.normalise(torch.rand(2, 3, 8, 8), [0.4, 0.5, 0.6], [0.2, 0.25, 0.3])
+    natural = normalise_pixels(torch.rand(2, 3, 8, 8), [0.4, 0.5, 0.6], [0.2, 0.25, 0.3])
     inputs = pn.evaluation_inputs(natural, [0.4, 0.5, 0.6], [0.2, 0.25, 0.3], 2, 0.25, pixels=True)
     assert (inputs["black"] == 0).all() and (inputs["white"] == 1).all()
     assert inputs["natural"].min() >= -1e-6 and inputs["natural"].max() <= 1 + 1e-6

@@ -74,11 +74,10 @@ def source_images(manifest_path, split: str, n: int, size: int = PATCH) -> torch
         )
     if manifest["dataset"] == "synthetic":
         images, _ = data.render_scenes(int(manifest["seed"]), split, range(n), size)
-        return images.to(torch.float32) / 255.0
+        return data.uint8_to_pixels(images)
     ds = data.load_split(manifest_path, split)
-    mean = torch.tensor(ds.mean, dtype=torch.float32)[:, None, None]
-    std = torch.tensor(ds.std, dtype=torch.float32)[:, None, None]
-    images = torch.stack([ds[i][0] * std + mean for i in range(n)]).clamp(0.0, 1.0)
+    images = torch.stack([data.to_pixels(ds[i][0], ds.mean, ds.std) for i in range(n)])
+    images = images.clamp(0.0, 1.0)
     if images.shape[-1] != size:
         images = F.interpolate(images, size=(size, size), mode="bilinear", antialias=True)
     return images.clamp(0.0, 1.0)

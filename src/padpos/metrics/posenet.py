@@ -38,6 +38,7 @@ from torch import nn
 from tqdm import tqdm
 
 from padpos import runtime
+from padpos.data.pixels import normalise_pixels, to_pixels
 from padpos.io import atomic_path, write_csv, write_json
 
 TARGETS: tuple[str, ...] = ("H", "V", "G", "HS", "VS")
@@ -309,13 +310,6 @@ def synthetic_images(kind: str, size: int, n_noise: int = 8, noise_std: float = 
     raise ValueError(f"unknown synthetic input {kind!r}; allowed: black, white, noise")
 
 
-def normalise(images: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
-    """Pixel-space images -> the data set's normalisation (0 = the mean colour)."""
-    m = torch.as_tensor(mean, dtype=torch.float32).view(1, -1, 1, 1)
-    s = torch.as_tensor(std, dtype=torch.float32).view(1, -1, 1, 1)
-    return (images - m) / s
-
-
 def evaluation_inputs(
     natural: torch.Tensor,
     mean,
@@ -332,7 +326,7 @@ def evaluation_inputs(
     out = {"natural": to_pixels(natural, mean, std) if pixels else natural}
     for kind in INPUTS[1:]:
         images = synthetic_images(kind, size, n_noise, noise_std, seed)
-        out[kind] = images if pixels else normalise(images, mean, std)
+        out[kind] = images if pixels else normalise_pixels(images, mean, std)
     return out
 
 
@@ -467,10 +461,3 @@ def run_alone_readout(spec: dict, manifest: str | Path, out: dict) -> None:
     examples["images"] = to_pixels(test_x[: spec["num_examples"]], mean, std).clamp(0, 1).numpy()
     ids = {"study": spec.get("study", ""), "readout_padding": padding, "seed": spec["seed"]}
     _write_run(table, ids, examples, out, runtime.provenance(spec, started, device, grid=grid))
-
-
-def to_pixels(images: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
-    """Normalised images back to pixel values (inverse of :func:`normalise`)."""
-    m = torch.as_tensor(mean, dtype=images.dtype).view(1, -1, 1, 1)
-    s = torch.as_tensor(std, dtype=images.dtype).view(1, -1, 1, 1)
-    return images * s + m
