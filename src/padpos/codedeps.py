@@ -168,9 +168,13 @@ def _command_imports(root: Path, path: Path, command: str) -> set[str]:
 def closure(root: Path, modules, skip: dict | None = None) -> list[Path]:
     """Source files of ``modules`` and of every padpos module they import, transitively
     (package ``__init__`` files included, the dispatch layer excluded), sorted. ``skip``:
-    file -> names of its top-level definitions whose imports are not followed."""
+    file -> names of its top-level definitions whose imports are not followed; by default
+    every registered table builder (a table's own code is a dependency of that table only,
+    see :func:`table_files`)."""
     root = Path(root)
-    skip = {Path(k): frozenset(v) for k, v in (skip or {}).items()}
+    if skip is None:
+        skip = _builder_skips(root)
+    skip = {Path(k): frozenset(v) for k, v in skip.items()}
     seen: set[Path] = set()
     todo = [m for mod in modules for m in _with_parents(mod)]
     while todo:
@@ -221,12 +225,18 @@ def table_files(root: Path, name: str) -> list[Path]:
     builders = _table_builders(root)
     if name not in builders:
         raise KeyError(f"unknown table {name!r}; registered tables: {', '.join(sorted(builders))}")
-    home, _fn = builders[name]
+    return command_files(root, "table", builders[name][0], skip=_builder_skips(root, keep=name))
+
+
+def _builder_skips(root: Path, keep: str | None = None) -> dict:
+    """File -> the table builder functions in it, except the builder of table ``keep``."""
+    builders = _table_builders(root)
+    kept = builders.get(keep)
     skip: dict[Path, set] = {}
-    for other, (module, fn) in builders.items():
-        if other != name and builders[other][1] != builders[name][1]:
+    for module, fn in builders.values():
+        if (module, fn) != kept:
             skip.setdefault(module_file(root, module), set()).add(fn)
-    return command_files(root, "table", home, skip=skip)
+    return skip
 
 
 def registered_tables(root: Path) -> dict[str, str]:
