@@ -1,4 +1,4 @@
-"""F-Conv test figures: figures/fconv_redgreen.png and figures/fconv_location.png."""
+"""F-Conv test figures: figures/<study>/fconv_redgreen.png and fconv_location.png."""
 
 from __future__ import annotations
 

@@ -63,7 +63,7 @@ def _bars(ax, spc: pd.DataFrame, scheme_col: str, order: list, colours: dict, la
 def plot_spc(table: pd.DataFrame, title: str = "", scheme_col: str = "padding"):
     """SPC per scheme and target: natural images on top, black / white / noise below.
 
-    ``table`` is results/tables/posenet.csv (or posenet_alone.csv with
+    ``table`` is results/<study>/tables/posenet.csv (or posenet_alone.csv with
     ``scheme_col='readout_padding'``); one block of panels per arch if it has an arch column.
     """
     apply_style()

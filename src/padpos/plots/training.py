@@ -1,4 +1,4 @@
-"""figures/training.png: held-out accuracy per epoch, one line per padding scheme."""
+"""figures/<study>/training.png: held-out accuracy per epoch, one line per padding scheme."""
 
 from __future__ import annotations
 
