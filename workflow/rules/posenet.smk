@@ -99,7 +99,7 @@ rule figure_posenet:
         "--output {output:q} 2> {log:q}"
 
 
-rule figure_posenet_alone:
+use rule figure_posenet as figure_posenet_alone with:
     input:
         table=table("posenet_alone"),
         code=code("plot-posenet"),
@@ -107,13 +107,8 @@ rule figure_posenet_alone:
         report(figure("posenet_alone"), caption="../report/posenet_alone.rst", category="PosENet"),
     log:
         f"{LOGS}/figure_posenet_alone.log",
-    conda:
-        ENV
     params:
         title=POSENET_TITLE + f"; {config['posenet']['alone_input']} RGB input",
-    shell:
-        "python -m padpos plot-posenet --table {input.table:q} --title {params.title:q} "
-        "--output {output:q} 2> {log:q}"
 
 
 rule figure_posenet_examples:
