@@ -1,5 +1,6 @@
 """PPP metrics: exact values on constructed nets, and the properties of PROTOCOLS.md section 2."""
 
+import json
 import math
 
 import numpy as np
@@ -291,6 +292,9 @@ def test_ppp_command_writes_the_run_table_and_heat_maps(ppp_outputs):
         assert [z[f"heat_{i}"].shape for i in range(4)] == [(16, 16), (8, 8), (4, 4), (2, 2)]
         assert [int(z[f"stride_{i}"]) for i in range(4)] == [1, 2, 4, 8]
         assert int(z["margin_px"]) == 24 and int(z["num_images"]) == 20
+    prov = json.loads(csv.with_suffix(".provenance.json").read_text())
+    assert prov["spec"]["num_images"] == 20 and prov["device"] == "cpu"
+    assert prov["margin_px"] == 24 and "torch" in prov["versions"] and prov["wall_time_s"] > 0
 
 
 def test_an_epoch0_snapshot_gets_its_batchnorm_statistics_estimated(tiny_study):
