@@ -12,8 +12,8 @@ FIGURES = f"figures/{STUDY}"
 LOGS = f"logs/{STUDY}"
 PKG = Path(workflow.basedir) / "src" / "padpos"
 # every rule runs the padpos package; its software is the project's one environment
-# (relative to the rule files in workflow/rules/)
-ENV = "../../environment.yml"
+# (an absolute path: rules live in the Snakefile and in workflow/rules/)
+ENV = str(Path(workflow.basedir) / "environment.yml")
 
 # what every figure title says about the study (synthetic = the reduced CPU-sized protocol)
 STUDY_TITLE = (
@@ -40,6 +40,16 @@ def code(command, *modules):
 def table_code(name):
     """Package files that `padpos table <name>` runs (its builder, not the other tables')."""
     return [str(p) for p in codedeps.table_files(PKG, name)]
+
+
+def table_runs(wildcards):
+    """Input function of the `table` rule: the per-run files of table `wildcards.table`."""
+    if wildcards.table not in TABLE_RUNS:
+        raise ValueError(
+            f"table {wildcards.table!r} is registered in padpos.tables but no rule file "
+            f"declares its runs (TABLE_RUNS); declared: {', '.join(TABLE_RUNS)}"
+        )
+    return TABLE_RUNS[wildcards.table]
 
 
 def table(name):

@@ -5,7 +5,7 @@
 
 rule table:
     input:
-        runs=lambda w: TABLE_RUNS[w.table],
+        runs=table_runs,
         code=lambda w: table_code(w.table),
     output:
         multiext(f"{TABLES}/{{table}}", csv=".csv", md=".md", tex=".tex"),
