@@ -206,6 +206,7 @@ def test_run_boundary_writes_both_tables_and_provenance(manifest, tmp_path):
             "num_test": 4, "epochs": 1, "batch_size": 8, "lr": 1e-3,
             "border_distance": {"num_images": 8, "distances": [0, 4]}}
     prov = cv.run_boundary(spec, tmp_path / "model.pt", manifest, out)
+    assert prov["wall_time_s"] >= prov["border_wall_time_s"] and prov["versions"]["torch"]
     loc, border = pd.read_csv(out["canvas"]), pd.read_csv(out["border"])
     assert list(loc.columns[:5]) == ["study", "arch", "padding", "seed", "cell_size"]
     assert len(loc) == 2 * 9 and (loc["padding"] == "reflect").all() and (loc["seed"] == 1).all()
@@ -230,9 +231,10 @@ def _location_runs():
 
 
 def test_canvas_table_averages_cells_per_ring_then_seeds():
-    out = cv.canvas_location_table(_location_runs())
-    assert list(out.columns[:3]) == ["padding", "canvas", "ring"]
-    assert {"mean", "std", "n"} <= set(out.columns)
+    from padpos.tables import build_table
+
+    out = build_table("canvas_location", _location_runs())
+    assert list(out.columns) == ["padding", "canvas", "ring", "mean", "std", "n", "ci95", "n_failed"]
     row = out[(out.padding == "zeros") & (out.canvas == "black") & (out.ring == "interior")].iloc[0]
     assert row["mean"] == pytest.approx(95.5) and row["n"] == 2
     row = out[(out.padding == "zeros") & (out.canvas == "black") & (out.ring == "all")].iloc[0]
@@ -246,11 +248,17 @@ def test_border_table_per_padding_and_distance():
         {"study": "t", "arch": "a", "padding": p, "seed": s, "failed": False, "method": "scene",
          "distance_px": d, "accuracy": 50.0 + d + s, "n": 10}
         for p in ("zeros", "none") for s in (0, 1) for d in (0, 3)])  # fmt: skip
-    out = cv.border_distance_table(runs)
+    from padpos.tables import build_table
+
+    runs.loc[(runs.padding == "none") & (runs.seed == 1), "failed"] = True
+    out = build_table("border_distance", runs)
     assert list(out.columns[:3]) == ["padding", "method", "distance_px"]
     assert list(out["distance_px"]) == [0, 3, 0, 3]
-    assert out["mean"].tolist() == pytest.approx([50.5, 53.5, 50.5, 53.5])
-    assert math.isfinite(out["std"].iloc[0])
+    assert out["mean"].tolist() == pytest.approx([50.5, 53.5, 50.0, 53.0])
+    assert math.isfinite(out["std"].iloc[0]) and out["ci95"].iloc[0] > 0
+    # the failed backbone's runs are counted, not averaged in; one seed left: no spread
+    none = out[out.padding == "none"]
+    assert (none["n"] == 1).all() and (none["n_failed"] == 1).all() and none["std"].isna().all()
 
 
 def test_too_large_distances_name_the_config_key(manifest):
@@ -268,7 +276,7 @@ def test_figures_draw_several_seeds_one_seed_and_failed_runs():
     runs = _location_runs()
     runs["grid"], runs["epoch_reported"] = 3, "final"
     fig = plot_canvas_location(runs, "t")
-    assert "final epoch" in fig._suptitle.get_text() and "2 seeds" in fig._suptitle.get_text()
+    assert "final epoch" in fig._suptitle.get_text() and "over 2 seeds" in fig._suptitle.get_text()
     fig = plot_canvas_location(runs[runs.seed == 0], "t")
     assert "1 seed" in fig._suptitle.get_text()
     border = pd.DataFrame([

@@ -145,11 +145,10 @@ def source_pixels(manifest_path, split: str, indices: Sequence[int], size: int) 
     indices = [int(i) for i in indices]
     if manifest["dataset"] == "synthetic":
         images, _ = data.render_scenes(int(manifest["seed"]), split, indices, size)
-        return images.to(torch.float32) / 255.0
+        return data.uint8_to_pixels(images)
     ds = data.load_split(manifest_path, split)
-    mean = torch.tensor(ds.mean, dtype=torch.float32)[:, None, None]
-    std = torch.tensor(ds.std, dtype=torch.float32)[:, None, None]
-    images = torch.stack([ds[i][0] * std + mean for i in indices]).clamp(0.0, 1.0)
+    images = torch.stack([data.to_pixels(ds[i][0], ds.mean, ds.std) for i in indices])
+    images = images.clamp(0.0, 1.0)
     if images.shape[-1] != size:
         images = F.interpolate(images, size=(size, size), mode="bilinear", antialias=True)
     return images.clamp(0.0, 1.0)
@@ -166,9 +165,10 @@ def subset(manifest_path, split: str, n: int | None, purpose: str) -> np.ndarray
 
 
 def normalised(pixels: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
-    m = torch.as_tensor(mean, dtype=pixels.dtype).view(1, -1, 1, 1)
-    s = torch.as_tensor(std, dtype=pixels.dtype).view(1, -1, 1, 1)
-    return (pixels - m) / s
+    """[0, 1] pixels -> model inputs (the data set's normalisation)."""
+    from padpos.data import normalise_pixels
+
+    return normalise_pixels(pixels, mean, std)
 
 
 # ---------------------------------------------------------------- optimiser
@@ -219,7 +219,7 @@ def train_location(
 ) -> dict:
     """Train ``model`` to predict the cell of each training image on the canvas; the
     cells are redrawn every epoch. Returns the last epoch's training loss / accuracy."""
-    from padpos.train import recalibrate_batchnorm
+    from padpos.runtime import recalibrate_batchnorm
 
     gen = torch.Generator().manual_seed(seed)
     n = len(train_pixels)
@@ -318,7 +318,7 @@ def canvas_location(
 def max_scene_distance(size: int) -> int:
     """Largest gap (px) between an object and the border that every synthetic object
     allows when it is centred along the side (the largest radius bounds it)."""
-    from padpos.data import RADIUS_RANGE
+    from padpos.data.synthetic import RADIUS_RANGE
 
     return int(math.floor((0.5 - RADIUS_RANGE[1]) * size))
 
@@ -448,8 +448,9 @@ def run_boundary(spec: dict, checkpoint, manifest_path, out: dict) -> dict:
     of the trained backbone in ``checkpoint``. Writes ``out['canvas']`` and
     ``out['border']`` (CSV) and ``out['provenance']`` (JSON); returns the provenance."""
     from padpos import data
-    from padpos.io import write_csv, write_json
+    from padpos.io import write_csv
     from padpos.models import load_checkpoint
+    from padpos.runtime import provenance, write_provenance
 
     started = time.time()
     spec = spec_with_defaults(spec)
@@ -484,56 +485,18 @@ def run_boundary(spec: dict, checkpoint, manifest_path, out: dict) -> dict:
 
     write_csv(out["canvas"], location)
     write_csv(out["border"], border)
-    provenance = {
-        "spec": spec,
-        "checkpoint": str(checkpoint),
-        "data_manifest": str(manifest_path),
-        "cell_size": cell,
-        "canvas_side": cell * int(spec["grid"]),
-        "epoch_reported": EPOCH_REPORTED,
-        "versions": {"torch": torch.__version__},
-        "device": "cpu",
-        "threads": torch.get_num_threads(),
-        "canvas_wall_time_s": round(canvas_s, 2),
-        "border_wall_time_s": round(border_s, 2),
-        "wall_time_s": round(time.time() - started, 2),
-    }
-    write_json(out["provenance"], provenance)
-    return provenance
-
-
-# ---------------------------------------------------------------- tables
-def canvas_location_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """Accuracy (%) per (arch,) padding x canvas x ring (plus 'all' cells): the per-run
-    mean over the ring's cells, then mean / std / n (/ ci95) over seeds."""
-    from padpos.tables import summarize
-
-    by_run = [c for c in ("study", "arch", "padding", "seed", "canvas") if c in runs.columns]
-    per_ring = runs.groupby(by_run + ["ring"], sort=False)["accuracy"].mean().reset_index()
-    per_all = runs.groupby(by_run, sort=False)["accuracy"].mean().reset_index()
-    per_all["ring"] = "all"
-    per_run = pd.concat([per_ring, per_all], ignore_index=True)
-    by = (["arch"] if runs["arch"].nunique() > 1 else []) + ["padding", "canvas", "ring"]
-    out = summarize(per_run, by, "accuracy")
-    order = {"ring": list(RINGS) + ["all"], "canvas": list(COLOURS)}
-    order["padding"] = list(dict.fromkeys(runs["padding"]))
-    if "arch" in by:
-        order["arch"] = list(dict.fromkeys(runs["arch"]))
-    keys = [c for c in by]
-    out = out.sort_values(keys, key=lambda col: col.map({v: i for i, v in enumerate(order[col.name])}))
-    return out.reset_index(drop=True)
-
-
-def border_distance_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """Accuracy (%) per (arch,) padding x method x distance: mean / std / n over seeds
-    (runs flagged ``failed`` are handled by ``summarize``)."""
-    from padpos.tables import summarize
-
-    by = (["arch"] if runs["arch"].nunique() > 1 else []) + ["padding", "method", "distance_px"]
-    out = summarize(runs, by, "accuracy")
-    order = {c: list(dict.fromkeys(runs[c])) for c in ("arch", "padding", "method") if c in by}
-    keys = [c for c in by if c in order]
-    out = out.sort_values(keys + ["distance_px"], kind="stable",
-                          key=lambda col: col.map({v: i for i, v in enumerate(order[col.name])})
-                          if col.name in order else col)  # fmt: skip
-    return out.reset_index(drop=True)
+    prov = provenance(
+        spec,
+        started,
+        "cpu",
+        checkpoint=str(checkpoint),
+        data_manifest=str(manifest_path),
+        cell_size=cell,
+        canvas_side=cell * int(spec["grid"]),
+        epoch_reported=EPOCH_REPORTED,
+        backbone_failed=failed,
+        canvas_wall_time_s=round(canvas_s, 2),
+        border_wall_time_s=round(border_s, 2),
+    )
+    write_provenance(out["provenance"], prov)
+    return prov

@@ -4,10 +4,10 @@
 
 CANVAS = f"{RUNS}/canvas/{{arch}}/{{padding}}/seed{{seed}}"
 CANVAS_CFG = config["canvas"]
-CANVAS_CODE = code("canvas.py", "commands/canvas.py", "data.py", "io.py", "tables.py")
 CANVAS_TITLE = (
     f"{STUDY_TITLE}; location nets {CANVAS_CFG['epochs']} epochs on "
-    + f"{CANVAS_CFG['num_train'] or 'all'} images, {CANVAS_CFG['cell_size'] or config['data']['image_size']} px cells"
+    + f"{CANVAS_CFG['num_train'] or 'all'} images, "
+    + f"{CANVAS_CFG['cell_size'] or config['data']['image_size']} px cells"
 )
 
 
@@ -15,7 +15,7 @@ rule canvas:
     input:
         checkpoint=rules.train.output.model,
         data=rules.prepare_data.output[0],
-        code=CANVAS_CODE + code("models.py", "padding.py", "train.py"),
+        code=code("canvas"),
     output:
         canvas=f"{CANVAS}/canvas_location.csv",
         border=f"{CANVAS}/border_distance.csv",
@@ -34,91 +34,44 @@ rule canvas:
         "--threads {threads} 2> {log:q}"
 
 
-rule table_canvas_location:
-    input:
-        runs=runs_of(f"{CANVAS}/canvas_location.csv"),
-        code=code("canvas.py", "commands/canvas.py", "tables.py"),
-    output:
-        csv=f"{TABLES}/canvas_location.csv",
-        md=f"{TABLES}/canvas_location.md",
-        tex=f"{TABLES}/canvas_location.tex",
-    log:
-        f"{LOGS}/table_canvas_location.log",
-    localrule: True
-    conda:
-        ENV
-    shell:
-        "python -m padpos table-canvas-location --runs {input.runs:q} --output {output.csv:q} "
-        "2> {log:q}"
-
-
-rule table_border_distance:
-    input:
-        runs=runs_of(f"{CANVAS}/border_distance.csv"),
-        code=code("canvas.py", "commands/canvas.py", "tables.py"),
-    output:
-        csv=f"{TABLES}/border_distance.csv",
-        md=f"{TABLES}/border_distance.md",
-        tex=f"{TABLES}/border_distance.tex",
-    log:
-        f"{LOGS}/table_border_distance.log",
-    localrule: True
-    conda:
-        ENV
-    shell:
-        "python -m padpos table-border-distance --runs {input.runs:q} --output {output.csv:q} "
-        "2> {log:q}"
+TABLE_RUNS["canvas_location"] = runs_of(f"{CANVAS}/canvas_location.csv")
+TABLE_RUNS["border_distance"] = runs_of(f"{CANVAS}/border_distance.csv")
 
 
 rule figure_canvas_location:
     input:
-        runs=rules.table_canvas_location.input.runs,
-        code=code("plots/canvas.py", "plots/style.py", "commands/canvas.py", "canvas.py"),
+        runs=TABLE_RUNS["canvas_location"],
+        code=code("plot-canvas-location"),
     output:
         report(
-            "figures/canvas_location.png",
+            figure("canvas_location"),
             caption="../report/canvas_location.rst",
             category="Boundary effects",
         ),
     log:
         f"{LOGS}/figure_canvas_location.log",
-    localrule: True
     conda:
         ENV
     params:
+        command="plot-canvas-location",
         title=CANVAS_TITLE,
     shell:
-        "python -m padpos plot-canvas-location --runs {input.runs:q} --title {params.title:q} "
+        "python -m padpos {params.command} --runs {input.runs:q} --title {params.title:q} "
         "--output {output:q} 2> {log:q}"
 
 
-rule figure_border_distance:
+use rule figure_canvas_location as figure_border_distance with:
     input:
-        runs=rules.table_border_distance.input.runs,
-        code=code("plots/canvas.py", "plots/style.py", "commands/canvas.py"),
+        runs=TABLE_RUNS["border_distance"],
+        code=code("plot-border-distance"),
     output:
         report(
-            "figures/border_distance.png",
+            figure("border_distance"),
             caption="../report/border_distance.rst",
             category="Boundary effects",
         ),
     log:
         f"{LOGS}/figure_border_distance.log",
-    localrule: True
-    conda:
-        ENV
     params:
+        command="plot-border-distance",
         title=STUDY_TITLE,
-    shell:
-        "python -m padpos plot-border-distance --runs {input.runs:q} --title {params.title:q} "
-        "--output {output:q} 2> {log:q}"
-
-
-ALL_TARGETS.extend(
-    [
-        rules.table_canvas_location.output.csv,
-        rules.table_border_distance.output.csv,
-        rules.figure_canvas_location.output[0],
-        rules.figure_border_distance.output[0],
-    ]
-)

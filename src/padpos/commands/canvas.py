@@ -1,20 +1,17 @@
 """Commands of the boundary-effect stage ([ISL21], PROTOCOLS.md 5): argparse glue only;
-the science is in :mod:`padpos.canvas`, the figures in :mod:`padpos.plots.canvas`."""
+the science is in :mod:`padpos.canvas`, the figures in :mod:`padpos.plots.canvas`, the
+tables (``canvas_location``, ``border_distance``) in :mod:`padpos.tables`."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-
-def _json(text: str):
-    from padpos.cli import json_arg
-
-    return json_arg(text)
+from padpos.commands import Command, json_arg
 
 
 def configure_canvas(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--spec", type=_json, required=True,
+    p.add_argument("--spec", type=json_arg, required=True,
                    help="JSON: study, seed + the canvas settings (config section canvas)")  # fmt: skip
     p.add_argument("--checkpoint", required=True, help="the trained backbone's model.pt")
     p.add_argument("--data", required=True, help="data manifest.json of the study")
@@ -35,25 +32,6 @@ def run_canvas(args: argparse.Namespace) -> None:
     print(f"canvas test + border distance in {prov['wall_time_s']:.1f}s "
           f"(canvas {prov['canvas_wall_time_s']:.1f}s, border {prov['border_wall_time_s']:.1f}s)",
           file=sys.stderr)  # fmt: skip
-
-
-def configure_table(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--runs", nargs="+", required=True, help="per-run CSV files")
-    p.add_argument("--output", required=True, help="CSV path (.md and .tex written beside it)")
-
-
-def run_table_location(args: argparse.Namespace) -> None:
-    from padpos.canvas import canvas_location_table
-    from padpos.tables import read_runs, write_table
-
-    write_table(canvas_location_table(read_runs(args.runs)), args.output)
-
-
-def run_table_border(args: argparse.Namespace) -> None:
-    from padpos.canvas import border_distance_table
-    from padpos.tables import read_runs, write_table
-
-    write_table(border_distance_table(read_runs(args.runs)), args.output)
 
 
 def configure_plot(p: argparse.ArgumentParser) -> None:
@@ -78,12 +56,8 @@ def run_plot_border(args: argparse.Namespace) -> None:
     save_figure(plot_border_distance(read_runs(args.runs), args.title), args.output)
 
 
-from padpos.cli import Command  # noqa: E402  (cli imports modules lazily; no cycle at import)
-
-CLI = {
-    "canvas": Command(configure_canvas, run_canvas, "canvas location test + border distance of one run"),
-    "table-canvas-location": Command(configure_table, run_table_location, "canvas location accuracy per ring"),
-    "table-border-distance": Command(configure_table, run_table_border, "accuracy per border distance"),
-    "plot-canvas-location": Command(configure_plot, run_plot_location, "canvas location heat maps and rings"),
-    "plot-border-distance": Command(configure_plot, run_plot_border, "accuracy versus border distance"),
+COMMANDS = {
+    "canvas": Command(configure_canvas, run_canvas),
+    "plot-canvas-location": Command(configure_plot, run_plot_location),
+    "plot-border-distance": Command(configure_plot, run_plot_border),
 }

@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from padpos.plots.style import apply_style, order_paddings, padding_palette
+from padpos.plots.style import apply_style, order_paddings, padding_palette, spread_label
 
 RING_COLOURS = {"corner": "#b2182b", "edge": "#ef8a62", "interior": "#67a9cf"}
 
@@ -15,10 +15,6 @@ RING_COLOURS = {"corner": "#b2182b", "edge": "#ef8a62", "interior": "#67a9cf"}
 def _ordered(values, order) -> list:
     present = list(dict.fromkeys(values))
     return [v for v in order if v in present] + [v for v in present if v not in order]
-
-
-def _seed_note(n_seeds: int, what: str) -> str:
-    return "1 seed (no spread)" if n_seeds == 1 else f"{what} over {n_seeds} seeds"
 
 
 def plot_canvas_location(runs: pd.DataFrame, title: str = ""):
@@ -94,7 +90,7 @@ def plot_canvas_location(runs: pd.DataFrame, title: str = ""):
     fig.suptitle(
         f"Canvas location test [ISL21]: which of {k} x {k} cells holds the image? ({arch[0]}, "
         f"global average pooling, {epoch} epoch)\n{title} | heat maps: mean per cell, "
-        f"{_seed_note(n_seeds, 'mean')}; chance {chance:.0f} %",
+        f"{spread_label(n_seeds, 'bars: mean +- std over {n} seeds')}; chance {chance:.0f} %",
         fontsize=9,
     )
     fig.subplots_adjust(left=0.06, right=0.91, top=0.9, bottom=0.16, hspace=0.35, wspace=0.25)
@@ -135,7 +131,7 @@ def plot_border_distance(runs: pd.DataFrame, title: str = ""):
     axes[0][-1].legend(title="padding", fontsize=7, loc="lower right")
     fig.suptitle(
         "Boundary effect on semantics [ISL21]: classification accuracy versus distance to "
-        f"the border\n{title} | {_seed_note(n_seeds, 'line: mean, band: +-std')}",
+        f"the border\n{title} | {spread_label(n_seeds, 'line: mean, band: +-std over {n} seeds')}",
         fontsize=9,
     )
     fig.tight_layout()
