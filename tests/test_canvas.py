@@ -140,7 +140,7 @@ def test_moved_scenes_put_every_object_at_the_distance_on_its_side():
     from padpos.data import render_scene_params, scene_params
 
     params = scene_params(3, "test", range(8))
-    for d in (0, 3, 6):
+    for d in (0, 1, cv.max_scene_distance(32)):
         moved = cv.moved_scene_params(params, d, 32)
         np.testing.assert_allclose(cv.object_border_gap(moved, 32), d, atol=1e-9)
         # only the centre moves: shape, size, colour and background are the same scene
@@ -153,13 +153,16 @@ def test_moved_scenes_put_every_object_at_the_distance_on_its_side():
     assert moved["center"][2, 1] > 0.5 and moved["center"][3, 0] < 0.5
     images, labels = render_scene_params(moved, 32)
     assert images.shape == (8, 3, 32, 32) and torch.equal(labels, torch.from_numpy(params["label"]))
-    with pytest.raises(ValueError, match="largest allowed: 6 px"):
+    with pytest.raises(ValueError, match=f"largest allowed: {cv.max_scene_distance(32)} px"):
         cv.moved_scene_params(params, 12, 32)
 
 
 def test_default_distances_fit_the_largest_object():
-    assert cv.default_distances(32) == [0, 1, 2, 3, 4, 5, 6]
-    assert cv.max_scene_distance(64) == 12
+    from padpos.data.synthetic import RADIUS_RANGE
+
+    largest = cv.max_scene_distance(32)
+    assert cv.default_distances(32) == list(range(largest + 1)) and largest >= 2
+    assert largest <= (0.5 - RADIUS_RANGE[1]) * 32 < largest + 1
 
 
 def test_paste_at_distance_sets_the_gap_to_the_nearest_canvas_border():
@@ -179,8 +182,8 @@ def test_border_distance_rows_for_scenes(manifest):
     from padpos.models import build_model
 
     model = build_model("small_resnet", "zeros", 10, width=2).eval()
-    df = cv.border_distance(model, manifest, {"num_images": 12, "distances": [0, 2, 6]})
-    assert list(df["distance_px"]) == [0, 2, 6] and (df["method"] == "scene").all()
+    df = cv.border_distance(model, manifest, {"num_images": 12, "distances": [0, 2]})
+    assert list(df["distance_px"]) == [0, 2] and (df["method"] == "scene").all()
     assert (df["n"] == 12).all() and df["accuracy"].between(0, 100).all()
 
 
@@ -204,14 +207,16 @@ def test_run_boundary_writes_both_tables_and_provenance(manifest, tmp_path):
            (("canvas", "csv"), ("border", "csv"), ("provenance", "json"))}  # fmt: skip
     spec = {"study": "t", "colours": ["black", "white"], "cell_size": 8, "num_train": 16,
             "num_test": 4, "epochs": 1, "batch_size": 8, "lr": 1e-3,
-            "border_distance": {"num_images": 8, "distances": [0, 4]}}
-    prov = cv.run_boundary(spec, tmp_path / "model.pt", manifest, out)
+            "border_distance": {"num_images": 8, "distances": [0, 2]}}
+    (tmp_path / "train_provenance.json").write_text('{"failed": true}')
+    prov = cv.run_boundary(spec, tmp_path / "model.pt", manifest, out, tmp_path / "train_provenance.json")
     assert prov["wall_time_s"] >= prov["border_wall_time_s"] and prov["versions"]["torch"]
     loc, border = pd.read_csv(out["canvas"]), pd.read_csv(out["border"])
     assert list(loc.columns[:5]) == ["study", "arch", "padding", "seed", "cell_size"]
     assert len(loc) == 2 * 9 and (loc["padding"] == "reflect").all() and (loc["seed"] == 1).all()
     assert list(border.columns[:5]) == ["study", "arch", "padding", "seed", "failed"]
-    assert list(border["distance_px"]) == [0, 4] and not border["failed"].any()
+    # the backbone's training provenance flags it failed: every border row says so
+    assert list(border["distance_px"]) == [0, 2] and border["failed"].all() and prov["backbone_failed"]
     assert prov["spec"]["width"] == 2 and prov["canvas_side"] == 24
 
 
@@ -286,3 +291,12 @@ def test_figures_draw_several_seeds_one_seed_and_failed_runs():
     fig = plot_border_distance(border, "t")
     labels = fig.axes[0].get_legend_handles_labels()[1]
     assert "none (failed run)" in labels and "zeros" in labels
+
+
+def test_backbone_failed_reads_the_training_provenance_first(tmp_path):
+    assert cv.backbone_failed({}) is False
+    assert cv.backbone_failed({"failed": True}) is True
+    prov = tmp_path / "provenance.json"
+    prov.write_text('{"failed": false}')
+    assert cv.backbone_failed({"failed": True}, prov) is False
+    assert cv.backbone_failed({}, tmp_path / "missing.json") is False
