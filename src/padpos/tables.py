@@ -8,20 +8,12 @@ from typing import Iterable, Sequence
 
 import pandas as pd
 
-from padpos.io import write_csv, write_text
+from padpos.io import read_csv, write_csv, write_text
 
 
 def read_runs(paths: Iterable[str | Path]) -> pd.DataFrame:
-    """Concatenate per-run CSV files; a missing or empty file is an error naming it."""
-    frames = []
-    for p in paths:
-        p = Path(p)
-        if not p.is_file():
-            raise FileNotFoundError(f"per-run result {p} does not exist")
-        df = pd.read_csv(p)
-        if df.empty:
-            raise ValueError(f"per-run result {p} is empty")
-        frames.append(df)
+    """Concatenate per-run CSV files; a missing, empty or truncated file is an error naming it."""
+    frames = [read_csv(p, "per-run result") for p in paths]
     if not frames:
         raise ValueError("no per-run result files given")
     return pd.concat(frames, ignore_index=True)
