@@ -5,7 +5,10 @@
 #
 # Science lives in the padpos package (src/padpos); every rule calls one of its commands.
 
+import sys
+
 from padpos.config import validate_config
+from padpos.failures import failure_summary
 
 
 configfile: "config.yaml"
@@ -40,3 +43,9 @@ rule all:
     default_target: True
     input:
         "figures/all",
+
+
+onerror:
+    # one list of the failed jobs and their error lines at the very end (with --keep-going
+    # the failures are otherwise scattered among the other jobs' output)
+    print(failure_summary(log), file=sys.stderr)
