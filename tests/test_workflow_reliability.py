@@ -52,7 +52,7 @@ TINY = {
 # ---------------------------------------------------------------- paths (the one place to port)
 def table(name: str) -> str:
     """A table of the study, relative to the workflow folder (also a Snakemake target)."""
-    return f"results/tables/{name}.csv"
+    return f"results/{STUDY}/tables/{name}.csv"
 
 
 def run_dir(work: Path, seed: int, padding: str = "zeros") -> Path:
@@ -202,7 +202,7 @@ def test_sigkill_mid_epoch_then_rerun_resumes_and_matches(reference, tmp_path):
     # a killed Snakemake leaves its lock: --unlock (what its message says), then the same command
     snakemake(work, "--unlock", TARGET, cores=1)
     rerun = snakemake(work, TARGET, cores=1)
-    assert planned_jobs(rerun.stdout + rerun.stderr) == {"train": 1, "table_training": 1}, rerun.stdout
+    assert planned_jobs(rerun.stdout + rerun.stderr) == {"train": 1, "table": 1}, rerun.stdout
     assert mtimes(finished) == before, "finished jobs were redone"
     log = train_log(work, killed_seed).read_text()
     assert re.search(r"resuming from epoch [12] ", log), log[-2000:]
@@ -227,7 +227,7 @@ def test_sigint_then_rerun_completes_without_half_written_outputs(reference, tmp
     before = mtimes(finished)
 
     rerun = snakemake(work, TARGET, cores=1)  # Snakemake released its lock on the interrupt
-    assert planned_jobs(rerun.stdout + rerun.stderr) == {"train": 1, "table_training": 1}, rerun.stdout
+    assert planned_jobs(rerun.stdout + rerun.stderr) == {"train": 1, "table": 1}, rerun.stdout
     assert mtimes(finished) == before, "finished jobs were redone"
     assert "resuming from epoch" in train_log(work, stopped_seed).read_text()
     assert (work / TARGET).read_bytes() == reference

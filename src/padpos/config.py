@@ -23,6 +23,8 @@ from typing import Any
 import jsonschema
 import yaml
 
+from padpos.names import RESIDUAL_ARCHS
+
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 
 
@@ -129,9 +131,6 @@ def coerce_strings(instance: Any, schema: dict) -> Any:
             return _coerce_scalar(instance, types)
     return instance
 
-
-# archs built from residual blocks: 'valid' cannot keep their additions aligned
-RESIDUAL_ARCHS = {"small_resnet", "resnet18", "resnet50"}
 
 
 def validate_config(config: dict, schema_path: Path | str | None = None) -> dict:
