@@ -408,3 +408,20 @@ def test_failure_summary_lists_each_failed_job_once_with_its_error_line(tmp_path
     assert "logs/s/train/small_resnet_zeros_seed1.log: padpos train: error: training diverged" in summary
     assert "logs/s/ppp/a.log: KeyError: 'meta'" in summary
     assert failure_summary([str(tmp_path / "missing.log")]) == ""
+
+
+def test_figures_name_a_truncated_npz_they_read(tmp_path):
+    from padpos.plots.posenet import load_examples
+    from padpos.plots.ppp import read_maps
+
+    maps = tmp_path / "maps.npz"
+    with open(maps, "wb") as fh:
+        np.savez(fh, layers=np.array(["layer1"]), arch="small_resnet", padding="zeros", seed=0, epoch=2,
+                 stride_0=1, heat_0=np.ones((8, 8)), feature_std_0=2.0)  # fmt: skip
+    rows = read_maps([maps])
+    assert len(rows) == 1 and rows["map"].iloc[0].max() == 0.5 and rows["padding"].iloc[0] == "zeros"
+    for reader, name in [(lambda p: read_maps([p]), "heat_maps.npz"), (load_examples, "predictions.npz")]:
+        bad = damaged_copy(maps, tmp_path / "bad" / name, 0.6)
+        with pytest.raises(CorruptFileError) as err:
+            reader(bad)
+        assert_names_file_and_fix(err.value, bad)
