@@ -50,9 +50,21 @@ def provenance(spec: dict, wall_time_s: float, threads: int, **extra) -> dict:
     }
 
 
+def _device_name(device) -> str:
+    import torch
+
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    return str(device)
+
+
 def _write_run(df, output: str, spec: dict, t0: float, threads: int) -> None:
+    from padpos.train import select_device
+
     write_csv(output, df)
-    prov = provenance(spec, time.time() - t0, threads, rows=len(df))
+    # the device run_variant / run_location chose (they select it the same way)
+    device = _device_name(select_device())
+    prov = provenance(spec, time.time() - t0, threads, rows=len(df), device=device)
     write_json(Path(output).with_suffix(".provenance.json"), prov)
 
 
