@@ -12,6 +12,8 @@ are built with schemes directly through the :func:`conv2d` factory (like timm's
 Scheme summary (see docs/padding.md for the full table):
 
 - ``zeros`` / ``reflect`` / ``replicate`` / ``circular``: pad with that mode, valid conv.
+- ``symmetric``: mirror padding that repeats the edge pixel (numpy's / TensorFlow's
+  SYMMETRIC: ``c b a | a b c d | d c b``), valid conv.
 - ``partial``: zero padding, outputs rescaled by k*k / (real pixels under the
   kernel), bias added after the rescale (Liu et al. 2018, arXiv 1811.11718).
 - ``none``: no padding; the input is bilinearly resized by the pad amount, then a
@@ -30,20 +32,17 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.modules.utils import _pair
 
-SCHEMES: tuple[str, ...] = (
-    "zeros",
-    "reflect",
-    "replicate",
-    "circular",
-    "partial",
-    "none",
-    "valid",
-    "full",
-)
-SAME_SIZE_SCHEMES: tuple[str, ...] = SCHEMES[:6]
+from padpos.names import PADDING_SCHEMES, SAME_SIZE_SCHEMES  # noqa: F401  (re-exported)
+
+SCHEMES: tuple[str, ...] = PADDING_SCHEMES  # the names live in padpos.names (torch-free)
 
 # schemes whose border is F.pad(x, pads, mode=...) followed by a valid op
-_PAD_MODES = {"reflect": "reflect", "replicate": "replicate", "circular": "circular"}
+_PAD_MODES = {
+    "reflect": "reflect",
+    "replicate": "replicate",
+    "circular": "circular",
+    "symmetric": "symmetric",
+}
 
 # (left, right, top, bottom), the order F.pad takes for the last two dims
 Pads = tuple[int, int, int, int]
@@ -83,7 +82,8 @@ def pad_border(x: torch.Tensor, pads: Pads, scheme: str) -> torch.Tensor:
     For ``reflect`` / ``circular`` a pad that is not smaller than the map (e.g. a
     1 x 1 map deep in a ResNet on 32 px inputs) is beyond ``F.pad``; then the
     reflection / wrap-around is repeated as numpy.pad does (a 1-pixel map reflects
-    to itself).
+    to itself). ``symmetric`` (not an ``F.pad`` mode) is ``F.pad(mode="replicate")``
+    for pads of at most 1 (the same values) and gathers by index beyond.
 
     On the CPU the pad is a :class:`_BorderPad` (same values; its backward copies
     the interior gradient once and adds the thin border strips back, instead of
@@ -144,7 +144,9 @@ def _pad_values(x: torch.Tensor, pads: Pads, mode: str) -> torch.Tensor:
     """The padded tensor (no autograd of its own needed: F.pad or two gathers)."""
     left, right, top, bottom = pads
     height, width = x.shape[-2:]
-    if mode == "replicate" or not _too_large(pads, height, width):
+    if mode == "symmetric" and max(pads) <= 1:
+        mode = "replicate"  # a 1-pixel symmetric border repeats the edge pixel
+    if mode == "replicate" or (mode != "symmetric" and not _too_large(pads, height, width)):
         return F.pad(x, pads, mode=mode)
     rows = _border_indices(height, top, bottom, mode, x.device)
     cols = _border_indices(width, left, right, mode, x.device)
@@ -165,6 +167,9 @@ def _border_indices_uncached(n: int, before: int, after: int, mode: str, device)
         return i.clamp(0, n - 1)
     if mode == "circular":
         return i % n
+    if mode == "symmetric":  # reflect repeating the edge: .. 1 0 | 0 1 .. n-1 | n-1 n-2 ..
+        i = i % (2 * n)
+        return torch.where(i < n, i, 2 * n - 1 - i)
     if n == 1:
         return torch.zeros_like(i)
     period = 2 * (n - 1)  # reflect without repeating the edge: 0 1 .. n-1 n-2 .. 1 | 0 ..
