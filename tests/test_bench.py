@@ -74,6 +74,26 @@ def test_median_ratio_is_the_median_of_per_repeat_ratios():
     assert bench_mod.median_ratio([1.0, 1.0, 5.0], [2.0, 2.0, 9.0]) == pytest.approx(0.5)
 
 
+def test_command_defaults_equal_the_science_defaults():
+    from padpos.commands.bench import _DEFAULTS
+
+    assert _DEFAULTS == {k: bench_mod.DEFAULTS[k] for k in _DEFAULTS}
+
+
+def test_every_same_size_scheme_is_benched_by_default():
+    from padpos.names import SAME_SIZE_SCHEMES
+
+    assert bench_mod.DEFAULTS["schemes"] == list(SAME_SIZE_SCHEMES)
+    assert "symmetric" in SAME_SIZE_SCHEMES
+
+
+def test_allocator_tuning_leaves_a_users_malloc_settings_alone(monkeypatch):
+    from padpos import runtime
+
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "0")
+    assert runtime.tune_cpu_allocator() is False
+
+
 def test_bare_model_is_the_unconverted_architecture():
     from padpos.models import build_model
 

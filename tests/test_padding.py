@@ -555,19 +555,28 @@ def test_pad_border_gradient_equals_f_pad(scheme, hw, pads):
     torch.testing.assert_close(g1, g2, rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("scheme,np_mode", [("reflect", "reflect"), ("circular", "wrap")])
-def test_pad_border_gradient_beyond_map_size_sums_every_copy(scheme, np_mode):
-    # the adjoint of padding: each input pixel's gradient is the sum over its copies
-    x = rand(1, 2, 3, 2, seed=2)
-    pads = (3, 1, 4, 2)
-    index = torch.arange(6.0, dtype=torch.float64).view(1, 1, 3, 2)
-    copies = np.pad(index.numpy(), ((0, 0), (0, 0), (4, 2), (3, 1)), mode=np_mode)
+@pytest.mark.parametrize(
+    "scheme,np_mode",
+    [("reflect", "reflect"), ("circular", "wrap"), ("replicate", "edge"), ("symmetric", "symmetric")],
+)
+@pytest.mark.parametrize("hw", [(3, 2), (12, 11)])  # GEMM path (beyond the map) and strip path
+@pytest.mark.parametrize("pads", [(3, 1, 4, 2), (1, 1, 1, 1)])
+def test_pad_border_gradient_sums_every_copy(scheme, np_mode, hw, pads):
+    # the adjoint of padding: each input pixel's value and gradient against numpy.pad's copies
+    h, w = hw
+    x = rand(1, 2, h, w, seed=2)
+    left, right, top, bottom = pads
+    index = torch.arange(float(h * w), dtype=torch.float64).view(1, 1, h, w)
+    copies = np.pad(index.numpy(), ((0, 0), (0, 0), (top, bottom), (left, right)), mode=np_mode)
+    source = torch.from_numpy(copies.reshape(-1)).long()
     x1 = x.clone().requires_grad_(True)
+    out = pad_border(x1, pads, scheme)
+    torch.testing.assert_close(out.reshape(1, 2, -1), x.reshape(1, 2, -1)[..., source], rtol=0, atol=0)
     g = rand(1, 2, *copies.shape[-2:], seed=3)
-    (grad,) = torch.autograd.grad(pad_border(x1, pads, scheme), x1, g)
-    expected = torch.zeros(1, 2, 6, dtype=torch.float64)
-    expected.index_add_(-1, torch.from_numpy(copies.reshape(-1)).long(), g.reshape(1, 2, -1))
-    torch.testing.assert_close(grad, expected.view(1, 2, 3, 2), rtol=0, atol=1e-12)
+    (grad,) = torch.autograd.grad(out, x1, g)
+    expected = torch.zeros(1, 2, h * w, dtype=torch.float64)
+    expected.index_add_(-1, source, g.reshape(1, 2, -1))
+    torch.testing.assert_close(grad, expected.view(1, 2, h, w), rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize("hw", [(12, 11), (9, 10), (5, 4), (1, 1)])  # separable and GEMM paths

@@ -134,10 +134,13 @@ def test_recalibrate_batchnorm_estimates_the_first_layer_statistics():
 
 # ---------------------------------------------------------------- device, autocast, syncs
 def test_select_device_prefers_cuda_when_present(monkeypatch):
+    from padpos import runtime
+
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    assert train_mod.select_device() == torch.device("cpu")
+    assert runtime.select_device() == torch.device("cpu")
+    assert train_mod.select_device is runtime.select_device  # training uses the one selection
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    assert train_mod.select_device() == torch.device("cuda")
+    assert runtime.select_device() == torch.device("cuda")
 
 
 @pytest.mark.filterwarnings("ignore:CUDA is not available")

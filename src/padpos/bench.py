@@ -30,7 +30,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from padpos.padding import SAME_SIZE_SCHEMES, check_scheme
+from padpos import runtime
+from padpos.names import SAME_SIZE_SCHEMES
+from padpos.padding import check_scheme
 
 NUM_CLASSES = 10
 
@@ -53,8 +55,6 @@ DEFAULTS = {
 def bench(device: str | torch.device | None = None, **settings) -> dict:
     """Run the benchmark; ``settings`` override :data:`DEFAULTS` (an unknown key is an
     error naming it). Returns a JSON-ready dict (see the module docstring)."""
-    from padpos.train import select_device
-
     unknown = sorted(set(settings) - set(DEFAULTS))
     if unknown:
         raise ValueError(f"bench: unknown setting(s) {unknown}; known: {sorted(DEFAULTS)}")
@@ -65,7 +65,7 @@ def bench(device: str | torch.device | None = None, **settings) -> dict:
     for key in ("steps", "repeats", "batch_size", "eval_images", "threads"):
         if int(cfg[key]) < 1:
             raise ValueError(f"bench: {key} must be at least 1, got {cfg[key]!r}")
-    device = torch.device(device) if device is not None else select_device()
+    device = torch.device(device) if device is not None else runtime.select_device()
     torch.set_num_threads(int(cfg["threads"]))
     amp = bool(cfg["amp"] and device.type == "cuda")
 
@@ -88,7 +88,7 @@ def bench(device: str | torch.device | None = None, **settings) -> dict:
     times = time_interleaved(runners, cfg["repeats"], device)
     img_s = {name: n / statistics.median(ts) for name, ts in times.items()}
     result = {
-        "device": describe_device(device),
+        "device": runtime.device_name(device),
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "amp_bf16": amp,
@@ -113,12 +113,6 @@ def bench(device: str | torch.device | None = None, **settings) -> dict:
         "ratios are medians of per-repeat ratios, images/s from median times"
     )
     return result
-
-
-def describe_device(device: torch.device) -> str:
-    if device.type == "cuda":
-        return f"cuda ({torch.cuda.get_device_name(device)})"
-    return str(device)
 
 
 def median_ratio(reference: Sequence[float], other: Sequence[float]) -> float:
@@ -168,17 +162,13 @@ def _sync(device: torch.device) -> None:
 
 # ---------------------------------------------------------------- training steps
 def bare_model(arch: str, width: int) -> nn.Module:
-    """``arch`` as plain PyTorch: the model ``build_model`` converts, left unconverted
-    (nn.Conv2d with its own zero padding)."""
-    from padpos import models
+    """``arch`` as plain PyTorch: the registered builder's zero-padded net, left
+    unconverted (nn.Conv2d with its own padding), i.e. what ``build_model`` converts."""
+    from padpos.models import MODELS
 
-    if arch == "small_resnet":
-        return models.SmallResNet(NUM_CLASSES, width=width)
-    if arch == "small_vgg":
-        return models.SmallVGG(NUM_CLASSES, width=width)
-    if arch in models.TORCHVISION_ARCHS:
-        return models._torchvision_model(arch, NUM_CLASSES)
-    raise ValueError(f"unknown arch {arch!r}; allowed: {', '.join(models.ARCHS)}")
+    if arch not in MODELS:
+        raise ValueError(f"unknown arch {arch!r}; allowed: {', '.join(MODELS)}")
+    return MODELS[arch].builder(NUM_CLASSES, width=width)
 
 
 def _optimizer(model: nn.Module) -> torch.optim.Optimizer:
@@ -315,40 +305,7 @@ def posenet_throughput(cfg: dict, device: torch.device) -> float:
     return _median_rate(run, len(images), cfg["repeats"], device)
 
 
-# ---------------------------------------------------------------- CLI (phase-1 style)
-def _configure(p) -> None:
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--output", help="also write the JSON object to this file (atomically)")
-    p.add_argument("--device", default=None, help="cpu or cuda (default: CUDA when present)")
-    p.add_argument("--arch", default=DEFAULTS["arch"])
-    p.add_argument("--width", type=int, default=DEFAULTS["width"])
-    p.add_argument("--image-size", type=int, default=DEFAULTS["image_size"])
-    p.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"])
-    p.add_argument("--steps", type=int, default=DEFAULTS["steps"], help="training steps per timing")
-    p.add_argument("--repeats", type=int, default=DEFAULTS["repeats"])
-    p.add_argument("--schemes", default=",".join(DEFAULTS["schemes"]), help="comma-separated")
-    p.add_argument("--threads", type=int, default=DEFAULTS["threads"], help="CPU threads for torch")
-    p.add_argument("--eval-images", type=int, default=DEFAULTS["eval_images"])
-    p.add_argument("--no-amp", dest="amp", action="store_false", help="no bf16 autocast on CUDA")
-    p.add_argument("--compile", action="store_true", help="also time the torch.compile-d step")
-
-
-def settings_from_args(args) -> dict:
-    return {
-        "arch": args.arch,
-        "width": args.width,
-        "image_size": args.image_size,
-        "batch_size": args.batch_size,
-        "steps": args.steps,
-        "repeats": args.repeats,
-        "schemes": [s.strip() for s in args.schemes.split(",") if s.strip()],
-        "threads": args.threads,
-        "amp": args.amp,
-        "compile": args.compile,
-        "eval_images": args.eval_images,
-    }
-
-
+# ---------------------------------------------------------------- report
 def format_result(result: dict) -> str:
     """A short human-readable summary of :func:`bench`'s result."""
     lines = [
@@ -368,19 +325,3 @@ def format_result(result: dict) -> str:
     lines.append(f"PPP {result['ppp_img_s']:.0f} img/s, PosENet eval {result['posenet_img_s']:.0f} img/s")
     lines.append(result["method"])
     return "\n".join(lines)
-
-
-def _run(args) -> None:
-    import json
-
-    from padpos.io import write_json
-
-    result = bench(args.device, **settings_from_args(args))
-    if args.output:
-        write_json(args.output, result)
-    print(json.dumps(result, indent=1) if args.json else format_result(result))
-
-
-from padpos.cli import Command  # noqa: E402
-
-CLI = {"bench": Command(_configure, _run, "throughput of training / PPP / PosENet on this device")}

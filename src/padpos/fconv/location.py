@@ -283,7 +283,7 @@ def run_border(padding, init, seed, border, data, cfg, progress=None) -> dict:
 def run_location(spec: dict, manifest_path, threads: int = 1, device=None) -> pd.DataFrame:
     """One (padding, init, seed): the whole border sweep; one row per border. Runs on
     ``device`` (default: CUDA when present)."""
-    from padpos.train import select_device
+    from padpos.runtime import select_device
 
     spec = spec_with_defaults(spec)
     torch.set_num_threads(max(1, threads))

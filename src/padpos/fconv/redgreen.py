@@ -273,7 +273,7 @@ def spec_with_defaults(spec: dict) -> dict:
 def run_variant(spec: dict, threads: int = 1, device=None) -> pd.DataFrame:
     """Every seed of one variant on the same data: a long table, one row per
     seed x test set (accuracy in %). Runs on ``device`` (default: CUDA when present)."""
-    from padpos.train import select_device
+    from padpos.runtime import select_device
 
     spec = spec_with_defaults(spec)
     torch.set_num_threads(max(1, threads))
