@@ -72,6 +72,10 @@ REGISTRY: dict[str, tuple[str, str]] = {
         "location-test accuracy vs extra border per padding and init",
     ),
     "figures-index": ("padpos.commands.report", "write figures/all: the list of every figure built"),
+    "bench": (
+        "padpos.commands.bench",
+        "throughput of training (pipeline vs bare loop, every padding scheme), PPP, PosENet",
+    ),
 }
 
 
