@@ -272,6 +272,9 @@ def _is_write(call: ast.Call) -> str | None:
             return None  # json.dumps-like use without a file
         return f.attr
     if isinstance(f, ast.Name) and f.id == "open":
+        target = call.args[0] if call.args else None
+        if isinstance(target, ast.Attribute) and target.attr == "devnull":
+            return None  # os.devnull: no file is written
         mode = call.args[1] if len(call.args) > 1 else next((k.value for k in call.keywords if k.arg == "mode"), None)
         if isinstance(mode, ast.Constant) and isinstance(mode.value, str) and set(mode.value) & set("wax+"):
             return f"open(..., {mode.value!r})"
@@ -320,6 +323,7 @@ def test_the_atomic_write_check_finds_a_raw_write(tmp_path, monkeypatch):
         "        df.to_csv(tmp)\n"
         "    with open(p, 'w') as fh:\n"
         "        fh.write('x')\n"
+        "    sink = open(os.devnull, 'w')\n"
     )
     monkeypatch.setattr(sys.modules[__name__], "SRC", src)
     found = unguarded_writes(src / "bad.py")
