@@ -24,7 +24,15 @@ from torch import nn
 from tqdm import tqdm
 
 from padpos import runtime
-from padpos.io import atomic_path, save_torch, write_csv, write_json
+from padpos.io import (
+    CorruptFileError,
+    ReportedError,
+    atomic_path,
+    load_torch,
+    save_torch,
+    write_csv,
+    write_json,
+)
 from padpos.models import build_model, checkpoint_dict
 from padpos.runtime import seed_everything, select_device
 
@@ -58,6 +66,26 @@ def spec_hash(spec: dict, manifest_sha: str) -> str:
     relevant = {k: v for k, v in spec.items() if k not in SPEED_ONLY_KEYS}
     blob = json.dumps({"spec": relevant, "data": manifest_sha}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+class TrainingDiverged(ReportedError, FloatingPointError):
+    """The training loss became NaN or infinite; the message names the run and the epoch."""
+
+
+def check_finite_loss(loss: float, spec: dict, epoch: int) -> None:
+    """Raise TrainingDiverged if an epoch's accumulated training loss is not finite.
+
+    Called once per epoch on the sum over its steps (a NaN or inf in any step
+    propagates into the sum), so the loop needs no per-step host synchronisation.
+    """
+    if math.isfinite(float(loss)):
+        return
+    raise TrainingDiverged(
+        f"training diverged: run {spec['arch']}/{spec['padding']}/seed{spec['seed']} "
+        f"(arch {spec['arch']}, padding {spec['padding']}, seed {spec['seed']}): the training "
+        f"loss of epoch {epoch} is {float(loss)}; no result was written. Lower train.lr "
+        f"(now {spec['lr']}) or check the data, then re-run; with --keep-going the other runs finish."
+    )
 
 
 # ---------------------------------------------------------------- data
@@ -220,6 +248,50 @@ def _manifest_sha(manifest: Path) -> str:
     return hashlib.sha256(Path(manifest).read_bytes()).hexdigest()
 
 
+RESUME_KEYS = ("run_hash", "epoch", "model", "optimizer", "scheduler", "generator", "torch_rng", "history")
+
+
+def trusted_resume_state(resume_dir: Path, run_hash: str, snapshot_epochs, device) -> dict | None:
+    """The resume state in ``resume_dir`` if it can be trusted, else None.
+
+    A state is discarded (the folder removed, with a message in the log) when it is
+    stale (another spec or data set: its run hash differs), when ``last.pt`` is
+    truncated or corrupt, or when a snapshot it has already passed is missing or
+    corrupt; training then starts from the beginning instead of trusting it.
+    """
+    state_path = resume_dir / "last.pt"
+    if not state_path.is_file():
+        return None
+    problem = None
+    try:
+        state = load_torch(state_path, "resume state", map_location=device, weights_only=False)
+    except CorruptFileError as err:
+        state, problem = None, f"it is truncated or corrupt ({err})"
+    if state is not None:
+        if not isinstance(state, dict) or not set(RESUME_KEYS) <= set(state):
+            problem = "it lacks parts of a resume state (written by another version?)"
+        elif state["run_hash"] != run_hash:
+            problem = "it is stale: the train spec or the data changed since it was written"
+        else:
+            for e in snapshot_epochs:
+                snap = resume_dir / f"snapshot_e{e}.pt"
+                if e > state["epoch"]:
+                    continue
+                try:
+                    load_torch(snap, "snapshot", map_location="cpu", weights_only=False)
+                except (CorruptFileError, FileNotFoundError) as err:
+                    problem = f"its snapshot of epoch {e} is unusable ({err})"
+                    break
+    if problem is None:
+        return state
+    print(
+        f"discarding resume state {state_path}: {problem}; training starts from the beginning",
+        file=sys.stderr,
+    )
+    shutil.rmtree(resume_dir)
+    return None
+
+
 def train_model(
     spec: dict,
     manifest: str | Path,
@@ -278,20 +350,26 @@ def train_model(
     state_path = resume_dir / "last.pt"
     history: list[dict] = []
     start_epoch, resumed_from = 1, None
-    if state_path.is_file():
-        state = torch.load(state_path, map_location=device, weights_only=False)
-        if state.get("run_hash") == run_hash:
+    state = trusted_resume_state(resume_dir, run_hash, spec["snapshot_epochs"], device)
+    if state is not None:
+        try:
             model.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
             scheduler.load_state_dict(state["scheduler"])
             generator.set_state(state["generator"])
             torch.set_rng_state(state["torch_rng"])
-            history, start_epoch = state["history"], state["epoch"] + 1
-            resumed_from = state["epoch"]
-            print(f"resuming from epoch {state['epoch']} ({state_path})", file=sys.stderr)
-        else:
-            print(f"ignoring stale resume state {state_path} (spec changed)", file=sys.stderr)
+        except (KeyError, RuntimeError, ValueError, TypeError) as err:
+            # a state from an incompatible version of the code: start over rather than guess
+            print(
+                f"discarding resume state {state_path}: it does not fit this model ({err}); "
+                "training starts from the beginning",
+                file=sys.stderr,
+            )
             shutil.rmtree(resume_dir)
+            return train_model(spec, manifest, out_dir, resume_dir, threads)
+        history, start_epoch = state["history"], state["epoch"] + 1
+        resumed_from = state["epoch"]
+        print(f"resuming from epoch {state['epoch']} ({state_path})", file=sys.stderr)
 
     def snapshot(epoch: int, bn_estimated: bool) -> None:
         if epoch in spec["snapshot_epochs"]:
@@ -341,8 +419,7 @@ def train_model(
             tr_loss, tr_acc = train_one_epoch(
                 step_model, train_batches, optimizer, scheduler, device, spec["amp"], progress
             )
-            if not math.isfinite(tr_loss):
-                raise FloatingPointError(f"{label}: training loss became {tr_loss} at epoch {epoch}")
+            check_finite_loss(tr_loss, spec, epoch)  # once per epoch, on the epoch's sum
             record(epoch, tr_loss, tr_acc)
             snapshot(epoch, bn_estimated=True)
             save_state(epoch)
