@@ -84,6 +84,10 @@ REGISTRY: dict[str, tuple[str, str]] = {
         "classification accuracy versus the object's distance to the border",
     ),
     "figures-index": ("padpos.commands.report", "write figures/all: the list of every figure built"),
+    "bench": (
+        "padpos.commands.bench",
+        "throughput of training (pipeline vs bare loop, every padding scheme), PPP, PosENet",
+    ),
 }
 
 
