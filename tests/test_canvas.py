@@ -211,6 +211,7 @@ def test_run_boundary_writes_both_tables_and_provenance(manifest, tmp_path):
     (tmp_path / "train_provenance.json").write_text('{"failed": true}')
     prov = cv.run_boundary(spec, tmp_path / "model.pt", manifest, out, tmp_path / "train_provenance.json")
     assert prov["wall_time_s"] >= prov["border_wall_time_s"] and prov["versions"]["torch"]
+    assert prov["device"] == "cpu"
     loc, border = pd.read_csv(out["canvas"]), pd.read_csv(out["border"])
     assert list(loc.columns[:5]) == ["study", "arch", "padding", "seed", "cell_size"]
     assert len(loc) == 2 * 9 and (loc["padding"] == "reflect").all() and (loc["seed"] == 1).all()
@@ -300,3 +301,26 @@ def test_backbone_failed_reads_the_training_provenance_first(tmp_path):
     prov.write_text('{"failed": false}')
     assert cv.backbone_failed({"failed": True}, prov) is False
     assert cv.backbone_failed({}, tmp_path / "missing.json") is False
+
+
+def test_command_asks_for_cuda_and_records_the_cpu_without_one(manifest, tmp_path, monkeypatch):
+    import json
+
+    from padpos.cli import main
+    from padpos.io import save_torch
+    from padpos.models import build_model, checkpoint_dict
+
+    asked = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: asked.append(True) or False)
+    torch.manual_seed(0)
+    meta = {"arch": "small_resnet", "padding": "zeros", "num_classes": 10, "width": 2, "seed": 0,
+            "epoch": 1, "image_size": 32}  # fmt: skip
+    save_torch(tmp_path / "model.pt", checkpoint_dict(build_model("small_resnet", "zeros", 10, width=2), meta))
+    spec = {"study": "t", "seed": 0, "colours": ["mean"], "cell_size": 8, "num_train": 8, "num_test": 2,
+            "epochs": 1, "batch_size": 4, "border_distance": {"num_images": 4, "distances": [0]}}
+    code = main(["canvas", "--spec", json.dumps(spec), "--checkpoint", str(tmp_path / "model.pt"),
+                 "--data", str(manifest), "--canvas-output", str(tmp_path / "c.csv"),
+                 "--border-output", str(tmp_path / "b.csv"), "--provenance", str(tmp_path / "p.json")])
+    assert code == 0 and asked
+    assert json.loads((tmp_path / "p.json").read_text())["device"] == "cpu"
+    assert len(pd.read_csv(tmp_path / "c.csv")) == 9 and len(pd.read_csv(tmp_path / "b.csv")) == 1

@@ -61,6 +61,7 @@ METHODS: tuple[str, ...] = ("scene", "canvas")
 ADAM_BETAS = (0.5, 0.999)  # the authors' Adam (beta1 0.5)
 ADAM_EPS = 1e-8
 WARMUP_FRACTION = 0.2
+RECAL_IMAGES = 1024  # canvases that re-estimate the BatchNorm statistics after training
 EPOCH_REPORTED = "final"
 SUBSET_STREAMS = {"train": 11, "test": 12, "border": 13}  # one random subset per purpose
 
@@ -125,7 +126,7 @@ def place_in_cells(
         raise ValueError(f"cell images must be square, got {s} x {s2}")
     if len(cells) != n:
         raise ValueError(f"{n} images but {len(cells)} cells")
-    out = colour.to(images.dtype).view(1, c, 1, 1).repeat(n, 1, k * s, k * s)
+    out = colour.to(images).view(1, c, 1, 1).repeat(n, 1, k * s, k * s)
     rows, cols = torch.div(cells, k, rounding_mode="floor"), cells % k
     for cell in torch.unique(cells).tolist():
         idx = torch.nonzero(cells == cell).flatten()
@@ -197,12 +198,13 @@ def lr_at(step: int, total: int, lr: float) -> float:
 
 
 # ---------------------------------------------------------------- location test
-def location_net(arch: str, padding: str, k: int, width: int, seed: int) -> nn.Module:
-    """A fresh ``arch`` with ``padding`` and a k^2-way head (initialisation set by ``seed``)."""
+def location_net(arch: str, padding: str, k: int, width: int, seed: int, device="cpu") -> nn.Module:
+    """A fresh ``arch`` with ``padding`` and a k^2-way head (initialisation set by ``seed``,
+    on the CPU, so that every device starts from the same weights), on ``device``."""
     from padpos.models import build_model
 
     torch.manual_seed(seed)
-    return build_model(arch, padding, k * k, width=width)
+    return build_model(arch, padding, k * k, width=width).to(device)
 
 
 def train_location(
@@ -217,38 +219,49 @@ def train_location(
     lr: float,
     seed: int,
 ) -> dict:
-    """Train ``model`` to predict the cell of each training image on the canvas; the
-    cells are redrawn every epoch. Returns the last epoch's training loss / accuracy."""
+    """Train ``model`` (on its device) to predict the cell of each training image on the
+    canvas; the cells are redrawn every epoch, the canvases built per batch on the
+    device. Returns the last epoch's training loss / accuracy (read once per epoch)."""
     from padpos.runtime import recalibrate_batchnorm
 
-    gen = torch.Generator().manual_seed(seed)
-    n = len(train_pixels)
+    device = next(model.parameters()).device
+    gen = torch.Generator().manual_seed(seed)  # on the CPU: the same draws on any device
+    pixels, colour = train_pixels.to(device), colour.to(device)
+    n = len(pixels)
     params = [p for p in model.parameters() if p.requires_grad]
     state: dict = {}
     total = max(1, epochs * math.ceil(n / batch_size))
-    step, canvases, last = 0, None, {"train_loss": float("nan"), "train_acc": float("nan")}
-    for _ in range(epochs):
+    step, last = 0, {"train_loss": float("nan"), "train_acc": float("nan")}
+    cells = order = None
+    for epoch in range(1, epochs + 1):
         model.train()
-        cells = torch.randint(0, k * k, (n,), generator=gen)
-        canvases = normalised(place_in_cells(train_pixels, cells, k, colour), mean, std)
-        loss_sum, correct, seen = 0.0, 0, 0
-        for idx in torch.randperm(n, generator=gen).split(batch_size):
+        cells = torch.randint(0, k * k, (n,), generator=gen).to(device)
+        order = torch.randperm(n, generator=gen).to(device)
+        loss_sum = torch.zeros((), device=device)
+        correct = torch.zeros((), dtype=torch.int64, device=device)
+        seen = 0
+        for idx in order.split(batch_size):
             if len(idx) < 2:  # BatchNorm needs two values per channel
                 continue
-            logits = model(canvases[idx])
+            x = normalised(place_in_cells(pixels[idx], cells[idx], k, colour), mean, std)
+            logits = model(x)
             loss = F.cross_entropy(logits, cells[idx])
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"canvas location training: loss became {loss.item()}")
             model.zero_grad(set_to_none=True)
             loss.backward()
             step += 1
             adam_step(params, state, lr_at(step - 1, total, lr), step)
-            loss_sum += loss.item() * len(idx)
-            correct += int((logits.argmax(1) == cells[idx]).sum())
+            loss_sum += loss.detach() * len(idx)
+            correct += (logits.argmax(1) == cells[idx]).sum()
             seen += len(idx)
-        last = {"train_loss": loss_sum / max(1, seen), "train_acc": 100.0 * correct / max(1, seen)}
-    if canvases is not None:
-        # project choice: BN statistics of the final weights, not a lagging running average
+        epoch_loss = loss_sum.item() / max(1, seen)  # one device sync per epoch
+        if not math.isfinite(epoch_loss):
+            raise FloatingPointError(f"canvas location training: loss became {epoch_loss} in epoch {epoch}")
+        last = {"train_loss": epoch_loss, "train_acc": 100.0 * correct.item() / max(1, seen)}
+    if order is not None:
+        # project choice: BN statistics of the final weights, not a lagging running average,
+        # on (up to RECAL_IMAGES of) the last epoch's canvases
+        idx = order[:RECAL_IMAGES]
+        canvases = normalised(place_in_cells(pixels[idx], cells[idx], k, colour), mean, std)
         recalibrate_batchnorm(model, canvases, batch_size=128)
     model.eval()
     return last
@@ -259,16 +272,18 @@ def cell_accuracy(
     model: nn.Module, test_pixels: torch.Tensor, colour: torch.Tensor, k: int, mean, std,
     batch_size: int = 256,
 ) -> np.ndarray:
-    """Accuracy (%) per cell (k^2,): every test image placed in every cell."""
+    """Accuracy (%) per cell (k^2,): every test image placed in every cell (on the
+    model's device)."""
     model.eval()
-    correct = np.zeros(k * k)
+    device = next(model.parameters()).device
+    pixels, colour = test_pixels.to(device), colour.to(device)
+    correct = torch.zeros(k * k, dtype=torch.int64, device=device)
     for cell in range(k * k):
-        cells = torch.full((len(test_pixels),), cell, dtype=torch.int64)
-        canvases = normalised(place_in_cells(test_pixels, cells, k, colour), mean, std)
-        for start in range(0, len(canvases), batch_size):
-            pred = model(canvases[start : start + batch_size]).argmax(1)
-            correct[cell] += int((pred == cell).sum())
-    return 100.0 * correct / len(test_pixels)
+        for batch in pixels.split(batch_size):
+            cells = torch.full((len(batch),), cell, dtype=torch.int64, device=device)
+            pred = model(normalised(place_in_cells(batch, cells, k, colour), mean, std)).argmax(1)
+            correct[cell] += (pred == cell).sum()
+    return 100.0 * correct.cpu().numpy() / len(test_pixels)
 
 
 def location_rows(per_cell: np.ndarray, k: int, colour: str, n_test: int) -> list[dict]:
@@ -299,13 +314,15 @@ def canvas_location(
     mean,
     std,
     spec: dict,
+    device="cpu",
 ) -> pd.DataFrame:
     """The location test for every canvas colour in ``spec['colours']``: one fresh net
-    per colour (the same initialisation for every colour). Rows per colour x cell."""
+    per colour (the same initialisation for every colour), on ``device``. Rows per
+    colour x cell."""
     k, rows = int(spec["grid"]), []
     for name in spec["colours"]:
         colour = canvas_colour(name, mean)
-        model = location_net(arch, padding, k, int(spec["width"]), seed)
+        model = location_net(arch, padding, k, int(spec["width"]), seed, device)
         fit = train_location(model, train_pixels, colour, k, mean, std, int(spec["epochs"]),
                              int(spec["batch_size"]), float(spec["lr"]), seed)  # fmt: skip
         per_cell = cell_accuracy(model, test_pixels, colour, k, mean, std)
@@ -366,7 +383,7 @@ def paste_at_distance(
         raise ValueError(f"distance {distance} is outside 0 .. {max_distance}")
     n, c, s, _ = images.shape
     side_len = s + 2 * max_distance
-    out = colour.to(images.dtype).view(1, c, 1, 1).repeat(n, 1, side_len, side_len)
+    out = colour.to(images).view(1, c, 1, 1).repeat(n, 1, side_len, side_len)
     far = side_len - s - distance
     offsets = {"top": (distance, max_distance), "right": (max_distance, far),
                "bottom": (far, max_distance), "left": (max_distance, distance)}  # fmt: skip
@@ -378,8 +395,13 @@ def paste_at_distance(
 
 @torch.no_grad()
 def _accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 256) -> tuple:
-    pred = torch.cat([model(x[i : i + batch_size]).argmax(1) for i in range(0, len(x), batch_size)])
-    return float(100.0 * (pred == y).float().mean()), int(len(y))
+    """Accuracy (%) and count of ``model`` (on its device) on inputs ``x``, labels ``y``."""
+    device = next(model.parameters()).device
+    correct = sum(
+        int((model(x[i : i + batch_size].to(device)).argmax(1).cpu() == y[i : i + batch_size]).sum())
+        for i in range(0, len(x), batch_size)
+    )
+    return 100.0 * correct / len(y), int(len(y))
 
 
 def border_distance(model: nn.Module, manifest_path, spec: dict) -> pd.DataFrame:
@@ -464,11 +486,14 @@ def run_boundary(spec: dict, checkpoint, manifest_path, out: dict, train_provena
     from padpos import data
     from padpos.io import write_csv
     from padpos.models import load_checkpoint
-    from padpos.runtime import provenance, write_provenance
+    from padpos.runtime import ieee_float32, provenance, select_device, write_provenance
 
     started = time.time()
     spec = spec_with_defaults(spec)
+    device = select_device()
+    ieee_float32(device)
     model, meta = load_checkpoint(checkpoint)
+    model.to(device)
     seed = int(spec.get("seed", meta["seed"]))
     manifest = data.read_manifest(manifest_path)
     mean, std = manifest["mean"], manifest["std"]
@@ -491,7 +516,7 @@ def run_boundary(spec: dict, checkpoint, manifest_path, out: dict, train_provena
     train_px = source_pixels(manifest_path, "train", train_idx, cell)
     test_px = source_pixels(manifest_path, "test", test_idx, cell)
     location = canvas_location(meta["arch"], meta["padding"], seed, train_px, test_px, mean,
-                               std, spec)  # fmt: skip
+                               std, spec, device)  # fmt: skip
     canvas_s = time.time() - t0
     for i, (key, value) in enumerate(ids.items()):
         location.insert(i, key, value)
@@ -502,7 +527,7 @@ def run_boundary(spec: dict, checkpoint, manifest_path, out: dict, train_provena
     prov = provenance(
         spec,
         started,
-        "cpu",
+        device,
         checkpoint=str(checkpoint),
         data_manifest=str(manifest_path),
         cell_size=cell,
