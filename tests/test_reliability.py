@@ -1,0 +1,194 @@
+"""Metric reliability (PROTOCOLS.md section 6): position-biased images with true
+context, the position-free control, the dose-response calibration, tables."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from padpos import photos
+from padpos.metrics import reliability as rel
+
+MEAN, STD = [0.5, 0.5, 0.5], [0.25, 0.25, 0.25]
+LAYERS = list(rel.ProbeNet.LAYERS)
+SPEC = {"posenet": {"epochs": 10, "batch_size": 16}}
+
+
+@pytest.fixture(scope="module")
+def photo_set():
+    torch.manual_seed(0)
+    return rel.make_image_set("photos", 32, 32, 32, 16, MEAN, STD, seed=0)
+
+
+@pytest.fixture(scope="module")
+def biased_set():
+    return rel.make_image_set("biased", 32, 32, 32, 16, MEAN, STD, seed=0)
+
+
+# ---------------------------------------------------------------- images
+def test_photo_crops_are_the_centres_of_their_context_and_seeded():
+    x, xp = photos.photo_crops(5, 16, 8, seed=3, split="train", photos=["astronaut", "rocket"])
+    assert x.shape == (5, 3, 16, 16) and xp.shape == (5, 3, 32, 32)
+    assert torch.equal(xp[..., 8:24, 8:24], x)
+    assert 0.0 <= float(x.min()) and float(x.max()) <= 1.0
+    again, _ = photos.photo_crops(5, 16, 8, seed=3, split="train", photos=["astronaut", "rocket"])
+    assert torch.equal(again, x)
+    other, _ = photos.photo_crops(5, 16, 8, seed=3, split="test", photos=["astronaut", "rocket"])
+    assert not torch.equal(other, x)  # train and test crops are different draws
+
+
+def test_every_listed_photo_loads_as_rgb():
+    for name in photos.PHOTOS:
+        img = photos.load_photo(name)
+        assert img.ndim == 3 and img.shape[0] == 3 and min(img.shape[1:]) >= 256, name
+    with pytest.raises(ValueError, match="unknown photograph 'lena'"):
+        photos.load_photo("lena")
+
+
+def test_biased_scenes_have_a_bright_smooth_top_and_exact_context():
+    x, xp = photos.biased_scenes(16, 32, 8, seed=1)
+    assert torch.equal(xp[..., 8:40, 8:40], x)
+    assert photos.vertical_bias(x) > 0.2
+    top, bottom = x[..., :8, :], x[..., -8:, :]
+    assert float(bottom.std()) > 2 * float(top.std())  # textured bottom
+
+
+def test_image_set_rejects_crops_that_are_not_centred():
+    x, xp = photos.biased_scenes(2, 8, 4)
+    with pytest.raises(ValueError, match="not the centres"):
+        rel.ImageSet("bad", x, x, torch.roll(xp, 1, -1), 4)
+    s = rel.ImageSet("ok", x, x, xp, 4)
+    with pytest.raises(ValueError, match="reliability.context_px"):
+        s.context(8)
+
+
+# ---------------------------------------------------------------- the control
+def test_position_free_control_has_no_ppp_but_a_padded_net_has(photo_set):
+    net = rel.probe_net(0, 4, photo_set)
+    ppp = rel.ppp_of(net, LAYERS, photo_set)
+    for layer in LAYERS:
+        snr = ppp[layer]["ppp_snr_db"]
+        assert snr == -math.inf or snr < -100, (layer, snr)  # 0 to float tolerance
+        assert not rel.ppp_detects(snr, ppp[layer]["ppp_consistency"], ppp["_n"])
+    # the same net WITH zero padding sees a border: the test can fail
+    torch.manual_seed(0)
+    padded = rel.ProbeNet(4, padding=1)
+    from padpos.train import recalibrate_batchnorm
+
+    padded = recalibrate_batchnorm(padded, photo_set.train)
+    pp = rel.ppp_of(padded, LAYERS, photo_set)
+    assert pp[LAYERS[-1]]["ppp_snr_db"] > -30
+    assert rel.ppp_detects(pp[LAYERS[-1]]["ppp_snr_db"], pp[LAYERS[-1]]["ppp_consistency"], pp["_n"])
+
+
+def test_posenet_reads_position_from_biased_content_on_the_control(biased_set):
+    """The false positive PROTOCOLS.md section 6 predicts: no padding, yet V is read."""
+    net = rel.probe_net(0, 4, biased_set)
+    spc = rel.posenet_of(net, LAYERS, biased_set, SPEC["posenet"], seed=0)
+    assert spc["V"][0] > 0.5 and spc["V"][1] < rel.ALPHA
+
+
+# ---------------------------------------------------------------- calibration
+def test_injection_unit_dose_one_is_0_db_at_the_injected_layer(photo_set):
+    net = rel.probe_net(0, 4, photo_set)
+    unit, size = rel.feature_unit(net, "block1", photo_set.test)
+    rel.inject_position(net, "block1", 1.0, unit, size)
+    assert rel.ppp_of(net, LAYERS, photo_set)["block1"]["ppp_snr_db"] == pytest.approx(0.0, abs=0.2)
+    rel.set_dose(net, 0.1)
+    assert rel.ppp_of(net, LAYERS, photo_set)["block1"]["ppp_snr_db"] == pytest.approx(-20.0, abs=0.2)
+
+
+def test_dose_zero_is_exactly_the_control(photo_set):
+    control = rel.evaluate(rel.probe_net(1, 4, photo_set), LAYERS, photo_set, SPEC, seed=1)
+    net = rel.probe_net(1, 4, photo_set)
+    unit, size = rel.feature_unit(net, "block1", photo_set.test)
+    rel.inject_position(net, "block1", 0.0, unit, size)
+    dosed = rel.evaluate(net, LAYERS, photo_set, SPEC, seed=1)
+    assert [(r["metric"], r["value"]) for r in dosed] == [(r["metric"], r["value"]) for r in control]
+    rel.set_dose(net, 0.5)
+    changed = rel.evaluate(net, LAYERS, photo_set, SPEC, seed=1)
+    assert [r["value"] for r in changed] != [r["value"] for r in control]
+
+
+def test_metrics_rise_with_the_dose_on_a_toy_case(photo_set):
+    net = rel.probe_net(0, 4, photo_set)
+    unit, size = rel.feature_unit(net, "block1", photo_set.test)
+    rel.inject_position(net, "block1", 0.0, unit, size)
+    values = {}
+    for dose in (0.0, 0.1, 0.3, 1.0, 3.0):
+        rel.set_dose(net, dose)
+        values[dose] = {r["metric"]: r["value"] for r in rel.evaluate(net, LAYERS, photo_set, SPEC, 0)}
+    snr = [values[d]["ppp_snr_db"] for d in values]
+    assert snr[0] == -math.inf and all(b > a for a, b in zip(snr, snr[1:]))  # strictly monotone
+    assert values[3.0]["posenet_spc_H"] > values[0.0]["posenet_spc_H"] + 0.5
+    assert values[3.0]["location_accuracy"] >= 90.0
+
+
+def test_coordconv_has_position_information_without_padding(photo_set):
+    net = rel.probe_net(0, 4, photo_set, coords=True)
+    ppp = rel.ppp_of(net, LAYERS, photo_set)
+    assert ppp[LAYERS[-1]]["ppp_snr_db"] > rel.PPP_MIN_SNR_DB
+    assert rel.posenet_of(net, LAYERS, photo_set, SPEC["posenet"], 0)["V"][0] > 0.5
+
+
+def test_corner_canvases_put_each_image_in_both_corners():
+    x = torch.arange(2 * 3 * 4 * 4, dtype=torch.float32).view(2, 3, 4, 4) + 1
+    canvas, labels = rel.corner_canvases(x, offset=5)
+    assert canvas.shape == (4, 3, 9, 9) and labels.tolist() == [0, 0, 1, 1]
+    assert torch.equal(canvas[0, :, :4, :4], x[0]) and torch.equal(canvas[2, :, 5:, 5:], x[0])
+    assert float(canvas[0, :, 4:, :].abs().sum()) == 0.0  # the rest is the canvas (0)
+
+
+def test_position_map_decays_from_each_side():
+    d = rel.side_distance_maps(3, 4)
+    assert d[:, 0, 0].tolist() == [0, 3, 0, 2] and d[:, 2, 3].tolist() == [3, 0, 2, 0]
+
+
+# ---------------------------------------------------------------- tables
+def _fake_runs():
+    rows = []
+    for seed in (0, 1):
+        for dose, v in zip((0.0, 1.0, 2.0), (1.0, 2.0, 3.0 + seed)):
+            for m in rel.METRICS:
+                rows.append(dict(family="calibration", network="calibration", images="photos",
+                                 truth=f"dose {dose:g}", seed=seed, dose=dose, metric=m,
+                                 value=v if m != "location_accuracy" else 60.0 - dose,
+                                 detects=dose > 0))
+        for m in rel.METRICS:
+            rows.append(dict(family="control", network="position_free_control", images="photos",
+                             truth="absent", seed=seed, dose=0.0, metric=m, value=1.0,
+                             detects=m.startswith("posenet") and seed == 0))
+            rows.append(dict(family="backbone", network="zeros_trained", images="photos",
+                             truth="present (padding)", seed=seed, dose=float("nan"), metric=m,
+                             value=5.0 + seed, detects=True))
+    return pd.DataFrame(rows)
+
+
+def test_reliability_and_calibration_tables():
+    runs = _fake_runs()
+    table = rel.reliability_table(runs)
+    assert list(table.columns) == ["network", "images", "truth", "metric", "value", "std", "n"]
+    assert table["network"].iloc[0] == "position_free_control"
+    assert "calibration" not in set(table["network"])
+    zeros = table[(table["network"] == "zeros_trained") & (table["metric"] == "ppp_snr_db")].iloc[0]
+    assert zeros["value"] == 5.5 and zeros["n"] == 2 and zeros["std"] == pytest.approx(np.sqrt(0.5))
+    cal = rel.calibration_table(runs)
+    assert list(cal.columns) == ["metric", "dose", "value", "seed"] and len(cal) == 2 * 3 * len(rel.METRICS)
+
+
+def test_summary_spearman_spread_and_false_positive_rate():
+    s = rel.summary_table(_fake_runs()).set_index("metric")
+    assert s.loc["ppp_snr_db", "spearman_mean"] == 1.0
+    assert s.loc["location_accuracy", "spearman_min"] == -1.0
+    assert s.loc["ppp_snr_db", "null_value"] == 1.0
+    assert s.loc["ppp_snr_db", "seed_std"] == pytest.approx(np.sqrt(0.5) / 2)  # dose 1: 0, dose 2: 0.71
+    assert s.loc["posenet_spc_V", "false_positive_rate"] == 0.5
+    assert s.loc["ppp_snr_db", "false_positive_rate"] == 0.0
+    assert s.loc["ppp_snr_db", "true_positive_rate"] == 1.0 and s.loc["ppp_snr_db", "n_positive"] == 2
+
+
+def test_tables_name_missing_columns():
+    with pytest.raises(ValueError, match="detects"):
+        rel.reliability_table(_fake_runs().drop(columns="detects"))
