@@ -141,6 +141,38 @@ def test_corner_canvases_put_each_image_in_both_corners():
     assert float(canvas[0, :, 4:, :].abs().sum()) == 0.0  # the rest is the canvas (0)
 
 
+def test_location_test_false_positive_comes_from_the_canvas_border(photo_set):
+    """With both placements framed by canvas (no image touches the border) and on the
+    same stride grid, the padding-free control's pooled features are the same for
+    both classes; in the corners (as [KAY20]) they are not: the image's edge against
+    the canvas shows on different sides."""
+    net = rel.probe_net(0, 4, photo_set)
+    offset = rel.corner_offset(32)
+    assert offset % rel.CORNER_STEP == 0 and offset >= 64 / 56 * 32
+    framed, _ = rel.corner_canvases(photo_set.test[:8], frame=16)
+    f = rel.pooled_features(net, "block4", framed)
+    assert torch.allclose(f[:8], f[8:], atol=1e-5)
+    corners, _ = rel.corner_canvases(photo_set.test[:8])
+    g = rel.pooled_features(net, "block4", corners)
+    assert not torch.allclose(g[:8], g[8:], atol=1e-3)
+
+
+def test_newton_head_matches_the_location_tests_softmax_head():
+    from padpos.fconv.location import fit_logistic_head
+
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(80, 6, generator=gen)
+    y = ((x[:, 0] + 0.5 * torch.randn(80, generator=gen)) > 0).long()
+    w, b = rel.fit_logistic(x, y, 1e-3)
+    head = fit_logistic_head(x, y, 1e-3, steps=500)
+    with torch.no_grad():
+        assert torch.allclose(w.float(), head.weight[1] - head.weight[0], atol=1e-3)
+        assert b == pytest.approx(float(head.bias[1] - head.bias[0]), abs=1e-3)
+    # a separable problem stays finite (the ridge)
+    w, _ = rel.fit_logistic(x, (x[:, 0] > 0).long(), 1e-3)
+    assert torch.isfinite(w).all()
+
+
 def test_position_map_decays_from_each_side():
     d = rel.side_distance_maps(3, 4)
     assert d[:, 0, 0].tolist() == [0, 3, 0, 2] and d[:, 2, 3].tolist() == [3, 0, 2, 0]

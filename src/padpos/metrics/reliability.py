@@ -60,8 +60,12 @@ PPP_CONSISTENCY_FLOORS = 4.0
 ALPHA = 0.01
 
 # the canvas of the quadrant test, scaled to the image size: [KAY20]'s 56 px images on
-# a 120 px canvas, i.e. an offset of 64 / 56 image sides between the two corners
+# a 120 px canvas, i.e. an offset of 64 / 56 image sides between the two corners, rounded
+# up to a multiple of CORNER_STEP px (the largest total stride of the small backbones;
+# [KAY20]'s 64 is a multiple of its ResNet's 32), so that the two placements fall on the
+# same sampling grid of every map and no aliasing phase tells them apart
 CORNER_OFFSET = 64 / 56
+CORNER_STEP = 8
 HEAD_L2 = 1e-3  # as padpos.fconv.location
 
 
@@ -311,16 +315,25 @@ def posenet_of(model: nn.Module, layers: Sequence[str], images: ImageSet, spec: 
     return out
 
 
-def corner_canvases(images: torch.Tensor, offset: int | None = None):
+def corner_offset(size: int) -> int:
+    """Offset (px) between the two placements of a ``size`` px image (see CORNER_STEP)."""
+    return CORNER_STEP * math.ceil(CORNER_OFFSET * size / CORNER_STEP)
+
+
+def corner_canvases(images: torch.Tensor, offset: int | None = None, frame: int = 0):
     """Every image once at the top-left (class 0) and once ``offset`` px down and right
     (class 1) of a canvas of value 0 (the data set's mean colour for normalised
-    images, as in [KAY20]'s code): (2N x C x (S + offset)^2, labels)."""
+    images, as in [KAY20]'s code): (2N x C x (S + offset + 2 frame)^2, labels).
+
+    ``frame`` > 0 surrounds both placements with that much canvas, so that no image
+    touches the canvas border (a diagnostic: with a frame as wide as the receptive
+    field, a padding-free net with global max pooling cannot tell the two apart)."""
     n, c, s, _ = images.shape
-    offset = round(CORNER_OFFSET * s) if offset is None else int(offset)
-    side = s + offset
+    offset = corner_offset(s) if offset is None else int(offset)
+    side = s + offset + 2 * frame
     canvas = images.new_zeros(2 * n, c, side, side)
-    canvas[:n, :, :s, :s] = images
-    canvas[n:, :, offset:, offset:] = images
+    canvas[:n, :, frame : frame + s, frame : frame + s] = images
+    canvas[n:, :, frame + offset : frame + offset + s, frame + offset : frame + offset + s] = images
     return canvas, (torch.arange(2 * n) // n).long()
 
 
@@ -334,23 +347,42 @@ def pooled_features(model: nn.Module, layer: str, x: torch.Tensor, batch_size: i
     return torch.cat(out).float()
 
 
+def fit_logistic(features: torch.Tensor, y: torch.Tensor, l2: float = HEAD_L2,
+                 max_steps: int = 100, tol: float = 1e-10) -> tuple[torch.Tensor, float]:
+    """Binary logistic regression with the penalty (l2 / 2) |w|^2 (bias free), solved
+    exactly by Newton's method in float64: (w, b). The same optimum as the location
+    test's 2-way softmax head with penalty l2 |W|^2 (:func:`padpos.fconv.location.
+    fit_logistic_head`, whose two rows end up opposite: w = W1 - W0), without
+    importing ``torch.optim`` (whose import costs seconds per job)."""
+    x = torch.cat([features.double(), torch.ones(len(features), 1, dtype=torch.float64)], 1)
+    t = y.double()
+    theta = torch.zeros(x.shape[1], dtype=torch.float64)
+    ridge = torch.full((x.shape[1],), float(l2), dtype=torch.float64)
+    ridge[-1] = 0.0  # the bias is not penalised
+    for _ in range(max_steps):
+        p = torch.sigmoid(x @ theta)
+        grad = x.T @ (p - t) / len(t) + ridge * theta
+        hess = (x.T * (p * (1 - p))) @ x / len(t) + torch.diag(ridge) + 1e-12 * torch.eye(len(theta), dtype=torch.float64)
+        step = torch.linalg.solve(hess, grad)
+        theta = theta - step
+        if float(step.abs().max()) < tol:
+            break
+    return theta[:-1], float(theta[-1])
+
+
 def location_of(model: nn.Module, layer: str, images: ImageSet) -> tuple[float, float]:
     """Quadrant test of the frozen network: a linear head (L2-regularised logistic
-    regression, :func:`padpos.fconv.location.fit_logistic_head`) on the standardised
-    global-max-pooled ``layer`` features of the training crops' canvases; returns the
-    accuracy (%) on the held-out crops' canvases and the one-sided binomial p-value of
-    accuracy > 50 %."""
+    regression, :func:`fit_logistic`) on the standardised global-max-pooled ``layer``
+    features of the training crops' canvases; returns the accuracy (%) on the
+    held-out crops' canvases and the one-sided binomial p-value of accuracy > 50 %."""
     from scipy import stats as st
-
-    from padpos.fconv.location import fit_logistic_head
 
     xtr, ytr = corner_canvases(images.train)
     xte, yte = corner_canvases(images.test)
     ftr, fte = pooled_features(model, layer, xtr), pooled_features(model, layer, xte)
     mean, std = ftr.mean(0), ftr.std(0).clamp(min=1e-6)
-    head = fit_logistic_head((ftr - mean) / std, ytr, HEAD_L2)
-    with torch.no_grad():
-        correct = int((head((fte - mean) / std).argmax(1) == yte).sum())
+    w, b = fit_logistic((ftr - mean) / std, ytr, HEAD_L2)
+    correct = int((((((fte - mean) / std).double() @ w + b) > 0).long() == yte).sum())
     p = float(st.binomtest(correct, len(yte), 0.5, alternative="greater").pvalue)
     return 100.0 * correct / len(yte), p
 
