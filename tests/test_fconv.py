@@ -165,8 +165,11 @@ def test_run_variant_rows_and_table():
     assert list(runs.columns) == rg.RESULT_COLUMNS
     assert len(runs) == 4 and set(runs["test_set"]) == {"similar", "dissimilar"}
     assert runs["accuracy"].between(0, 100).all()
-    table = rg.redgreen_table(runs)
-    assert list(table.columns) == ["padding", "test_set", "accuracy_mean", "accuracy_std", "n"]
+    from padpos.tables import build_table
+
+    table = build_table("fconv_redgreen", runs)
+    assert list(table.columns) == ["padding", "test_set", "accuracy_mean", "accuracy_std", "n",
+                                   "accuracy_ci95", "n_failed"]
     assert (table["n"] == 2).all()
     sim = runs[runs.test_set == "similar"]["accuracy"]
     assert table.loc[table.test_set == "similar", "accuracy_mean"].item() == pytest.approx(sim.mean())
@@ -250,8 +253,11 @@ def test_run_location_border_sweep(synthetic_manifest):
     assert runs["first_conv_size"].diff().iloc[1] == 8
     frozen = loc.run_location({**spec, "init": "random-frozen"}, synthetic_manifest)
     assert frozen["accuracy"].between(0, 100).all() and (frozen["epochs"] == 0).all()
-    table = loc.location_table(pd.concat([runs, frozen]))
-    assert list(table.columns) == ["padding", "init", "border", "accuracy_mean", "accuracy_std", "n"]
+    from padpos.tables import build_table
+
+    table = build_table("fconv_location", pd.concat([runs, frozen]))
+    assert list(table.columns) == ["padding", "init", "border", "accuracy_mean", "accuracy_std", "n",
+                                   "accuracy_ci95", "n_failed"]
     assert len(table) == 4
 
 

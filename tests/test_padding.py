@@ -71,10 +71,11 @@ def test_scheme_lists():
         "circular",
         "partial",
         "none",
+        "symmetric",
         "valid",
         "full",
     )
-    assert SAME_SIZE_SCHEMES == SCHEMES[:6]
+    assert SAME_SIZE_SCHEMES == SCHEMES[:7]
 
 
 def test_unknown_scheme_lists_the_allowed_names():
@@ -123,6 +124,55 @@ def test_pad_border_beyond_map_size_repeats_like_numpy(scheme, np_mode, n):
     pads = (3, 1, 4, 2)  # left, right, top, bottom: larger than the map
     expected = np.pad(x.numpy(), ((0, 0), (0, 0), (4, 2), (3, 1)), mode=np_mode)
     np.testing.assert_array_equal(pad_border(x, pads, scheme).numpy(), expected)
+
+
+# ---------------------------------------------------------------- symmetric (9th scheme)
+def numpy_valid_conv(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride=1, dilation=1):
+    """Cross-correlation without padding, written out in numpy (N C H W, O C k k)."""
+    n, _, h, wd = x.shape
+    o, _, k, _ = w.shape
+    span = dilation * (k - 1)
+    h_out, w_out = (h - span - 1) // stride + 1, (wd - span - 1) // stride + 1
+    out = np.zeros((n, o, h_out, w_out))
+    for i, j in itertools.product(range(h_out), range(w_out)):
+        patch = x[:, :, i * stride : i * stride + span + 1 : dilation,
+                  j * stride : j * stride + span + 1 : dilation]  # fmt: skip
+        out[:, :, i, j] = np.einsum("nckl,ockl->no", patch, w)
+    return out + b.reshape(1, -1, 1, 1)
+
+
+@pytest.mark.parametrize("k,stride,dilation", [(3, 1, 1), (3, 2, 1), (5, 1, 1), (3, 1, 2)])
+def test_symmetric_equals_numpy_symmetric_pad_then_valid_conv(k, stride, dilation):
+    conv = padded_conv("symmetric", k=k, stride=stride, dilation=dilation, seed=4)
+    x = rand(2, 2, 9, 10, seed=5)
+    p = dilation * (k - 1) // 2
+    padded = np.pad(x.numpy(), ((0, 0), (0, 0), (p, p), (p, p)), mode="symmetric")
+    expected = numpy_valid_conv(
+        padded, conv.weight.detach().numpy(), conv.bias.detach().numpy(), stride, dilation
+    )
+    out = conv(x).detach().numpy()
+    assert out.shape == F.conv2d(x, conv.weight, stride=stride, padding=p, dilation=dilation).shape
+    np.testing.assert_allclose(out, expected, rtol=0, atol=1e-12)
+
+
+def test_symmetric_repeats_the_edge_pixel_unlike_reflect():
+    x = torch.tensor([[[[1.0, 2.0, 3.0]]]], dtype=torch.float64)
+    assert pad_border(x, (2, 2, 0, 0), "symmetric").flatten().tolist() == [2, 1, 1, 2, 3, 3, 2]
+    assert pad_border(x, (2, 2, 0, 0), "reflect").flatten().tolist() == [3, 2, 1, 2, 3, 2, 1]
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_symmetric_pad_beyond_map_size_repeats_like_numpy(n):
+    x = rand(1, 2, n, n + 1)
+    expected = np.pad(x.numpy(), ((0, 0), (0, 0), (4, 2), (3, 1)), mode="symmetric")
+    np.testing.assert_array_equal(pad_border(x, (3, 1, 4, 2), "symmetric").numpy(), expected)
+
+
+def test_symmetric_maxpool_equals_numpy_symmetric_pad_then_pool():
+    pool = PaddedMaxPool2d(3, stride=2, padding=1, scheme="symmetric")
+    x = rand(1, 2, 8, 7, seed=6)
+    padded = torch.from_numpy(np.pad(x.numpy(), ((0, 0), (0, 0), (1, 1), (1, 1)), mode="symmetric"))
+    torch.testing.assert_close(pool(x), F.max_pool2d(padded, 3, 2), rtol=0, atol=0)
 
 
 def test_reflect_conv_on_a_one_pixel_map_reflects_the_pixel_to_itself():

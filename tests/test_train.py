@@ -9,7 +9,8 @@ import torch
 import padpos.train as train_mod
 from padpos.data import prepare_data
 from padpos.models import build_model, load_checkpoint
-from padpos.train import recalibrate_batchnorm, train_model
+from padpos.runtime import recalibrate_batchnorm
+from padpos.train import train_model
 
 DATA_SPEC = {
     "dataset": "synthetic",

@@ -12,6 +12,8 @@ are built with schemes directly through the :func:`conv2d` factory (like timm's
 Scheme summary (see docs/padding.md for the full table):
 
 - ``zeros`` / ``reflect`` / ``replicate`` / ``circular``: pad with that mode, valid conv.
+- ``symmetric``: mirror padding that repeats the edge pixel (numpy's / TensorFlow's
+  SYMMETRIC: ``c b a | a b c d | d c b``), valid conv.
 - ``partial``: zero padding, outputs rescaled by k*k / (real pixels under the
   kernel), bias added after the rescale (Liu et al. 2018, arXiv 1811.11718).
 - ``none``: no padding; the input is bilinearly resized by the pad amount, then a
@@ -29,20 +31,17 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.modules.utils import _pair
 
-SCHEMES: tuple[str, ...] = (
-    "zeros",
-    "reflect",
-    "replicate",
-    "circular",
-    "partial",
-    "none",
-    "valid",
-    "full",
-)
-SAME_SIZE_SCHEMES: tuple[str, ...] = SCHEMES[:6]
+from padpos.names import PADDING_SCHEMES, SAME_SIZE_SCHEMES  # noqa: F401  (re-exported)
+
+SCHEMES: tuple[str, ...] = PADDING_SCHEMES  # the names live in padpos.names (torch-free)
 
 # schemes whose border is F.pad(x, pads, mode=...) followed by a valid op
-_PAD_MODES = {"reflect": "reflect", "replicate": "replicate", "circular": "circular"}
+_PAD_MODES = {
+    "reflect": "reflect",
+    "replicate": "replicate",
+    "circular": "circular",
+    "symmetric": "symmetric",
+}
 
 # (left, right, top, bottom), the order F.pad takes for the last two dims
 Pads = tuple[int, int, int, int]
@@ -82,12 +81,12 @@ def pad_border(x: torch.Tensor, pads: Pads, scheme: str) -> torch.Tensor:
     For ``reflect`` / ``circular`` a pad that is not smaller than the map (e.g. a
     1 x 1 map deep in a ResNet on 32 px inputs) is beyond ``F.pad``; then the
     reflection / wrap-around is repeated as numpy.pad does (a 1-pixel map reflects
-    to itself)."""
+    to itself). ``symmetric`` (not an ``F.pad`` mode) always gathers by index."""
     mode = _PAD_MODES[scheme]
     left, right, top, bottom = pads
     height, width = x.shape[-2:]
     too_large = max(top, bottom) >= height or max(left, right) >= width
-    if mode == "replicate" or not too_large:
+    if mode == "replicate" or (mode != "symmetric" and not too_large):
         return F.pad(x, pads, mode=mode)
     rows = _border_indices(height, top, bottom, mode, x.device)
     cols = _border_indices(width, left, right, mode, x.device)
@@ -99,6 +98,9 @@ def _border_indices(n: int, before: int, after: int, mode: str, device) -> torch
     i = torch.arange(-before, n + after, device=device)
     if mode == "circular":
         return i % n
+    if mode == "symmetric":  # reflect repeating the edge: .. 1 0 | 0 1 .. n-1 | n-1 n-2 ..
+        i = i % (2 * n)
+        return torch.where(i < n, i, 2 * n - 1 - i)
     if n == 1:
         return torch.zeros_like(i)
     period = 2 * (n - 1)  # reflect without repeating the edge: 0 1 .. n-1 n-2 .. 1 | 0 ..

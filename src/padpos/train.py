@@ -9,17 +9,12 @@ from the last finished epoch and produces the same result as an uninterrupted ru
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import math
-import os
-import platform
 import shutil
-import socket
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
@@ -28,9 +23,10 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from padpos import __version__
+from padpos import runtime
 from padpos.io import atomic_path, save_torch, write_csv, write_json
 from padpos.models import build_model, checkpoint_dict
+from padpos.runtime import seed_everything, select_device
 
 # keys of the train spec that change the trained weights (hashed for resume safety)
 DEFAULTS = {
@@ -59,19 +55,6 @@ def spec_hash(spec: dict, manifest_sha: str) -> str:
     relevant = {k: v for k, v in spec.items() if k != "num_workers"}
     blob = json.dumps({"spec": relevant, "data": manifest_sha}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
-def select_device() -> torch.device:
-    """CUDA when present (SLURM restricts a job to its GPUs via CUDA_VISIBLE_DEVICES)."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def seed_everything(seed: int, device: torch.device) -> None:
-    torch.manual_seed(seed)
-    if device.type == "cpu":
-        torch.use_deterministic_algorithms(True)
-    else:
-        torch.backends.cudnn.benchmark = True  # speed over bitwise reproducibility on GPU
 
 
 # ---------------------------------------------------------------- data
@@ -157,28 +140,6 @@ def _layout(x: torch.Tensor, device) -> torch.Tensor:
     return x.contiguous(memory_format=torch.channels_last) if device.type == "cuda" else x
 
 
-@torch.no_grad()
-def recalibrate_batchnorm(model: nn.Module, images: torch.Tensor, batch_size: int = 128):
-    """Re-estimate every BatchNorm's running statistics on ``images`` (a cumulative
-    average over all batches, no gradient) and return the model in eval mode.
-
-    Needed for snapshots whose statistics were never estimated (epoch 0): their
-    running mean/var are the initial 0/1, and eval-mode features would be unnormalised.
-    """
-    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    saved = [m.momentum for m in bns]
-    for m in bns:
-        m.reset_running_stats()
-        m.momentum = None  # cumulative moving average = exact mean over batches
-    model.train()
-    device = next(model.parameters()).device
-    for i in range(0, len(images), batch_size):
-        model(images[i : i + batch_size].to(device))
-    for m, mom in zip(bns, saved):
-        m.momentum = mom
-    return model.eval()
-
-
 def train_one_epoch(model, batches, optimizer, scheduler, device, amp, progress):
     model.train()
     loss_sum, correct, n = 0.0, 0, 0
@@ -202,21 +163,6 @@ def train_one_epoch(model, batches, optimizer, scheduler, device, amp, progress)
 # ---------------------------------------------------------------- the job
 def _manifest_sha(manifest: Path) -> str:
     return hashlib.sha256(Path(manifest).read_bytes()).hexdigest()
-
-
-def _versions() -> dict:
-    import numpy
-    import torchvision
-
-    return {
-        "padpos": __version__,
-        "python": sys.version.split()[0],
-        "torch": torch.__version__,
-        "torchvision": torchvision.__version__,
-        "numpy": numpy.__version__,
-        "pandas": pd.__version__,
-        "platform": platform.platform(),
-    }
 
 
 def train_model(
@@ -354,47 +300,17 @@ def train_model(
     final_meta = {**meta, "epoch": spec["epochs"], "bn_estimated": spec["epochs"] > 0}
     save_torch(out_dir / "model.pt", checkpoint_dict(model.cpu(), final_meta))
     write_csv(out_dir / "metrics.csv", pd.DataFrame(history))
-    provenance = {
-        "spec": spec,
-        "run_hash": run_hash,
-        "data_manifest": str(manifest),
-        "data_manifest_sha256": manifest_sha,
-        "device": str(device) + (f" ({torch.cuda.get_device_name()})" if device.type == "cuda" else ""),
-        "amp": bool(spec["amp"] and device.type == "cuda"),
-        "threads": torch.get_num_threads(),
-        "versions": _versions(),
-        "host": socket.gethostname(),
-        "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
-        "resumed_from_epoch": resumed_from,
-        "wall_time_s": round(time.time() - t0, 2),
-        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "final_test_acc": history[-1]["test_acc"],
-    }
+    provenance = runtime.provenance(
+        spec,
+        t0,
+        device,
+        run_hash=run_hash,
+        data_manifest=str(manifest),
+        data_manifest_sha256=manifest_sha,
+        amp=bool(spec["amp"] and device.type == "cuda"),
+        resumed_from_epoch=resumed_from,
+        final_test_acc=history[-1]["test_acc"],
+    )
     write_json(out_dir / "provenance.json", provenance)
     shutil.rmtree(resume_dir, ignore_errors=True)  # finished: the resume state is no longer needed
     return provenance
-
-
-# ---------------------------------------------------------------- CLI
-def _configure(p: argparse.ArgumentParser) -> None:
-    from padpos.cli import json_arg
-
-    p.add_argument("--spec", type=json_arg, required=True, help="JSON: arch, padding, seed, epochs, ...")
-    p.add_argument("--data", required=True, help="data manifest.json of the study")
-    p.add_argument("--out-dir", required=True, help="folder for model.pt, metrics.csv, ...")
-    p.add_argument("--resume-dir", required=True, help="folder for the resume state (kept if killed)")
-    p.add_argument("--threads", type=int, default=1, help="CPU threads for torch")
-
-
-def _run(args: argparse.Namespace) -> None:
-    prov = train_model(args.spec, args.data, args.out_dir, args.resume_dir, args.threads)
-    print(
-        f"trained {prov['spec']['arch']}/{prov['spec']['padding']}/seed{prov['spec']['seed']}: "
-        f"test acc {prov['final_test_acc']:.1f}% in {prov['wall_time_s']:.0f}s on {prov['device']}",
-        file=sys.stderr,
-    )
-
-
-from padpos.cli import Command  # noqa: E402
-
-CLI = {"train": Command(_configure, _run, "train one backbone (arch x padding x seed), resumable")}

@@ -74,11 +74,10 @@ def source_images(manifest_path, split: str, n: int, size: int = PATCH) -> torch
         )
     if manifest["dataset"] == "synthetic":
         images, _ = data.render_scenes(int(manifest["seed"]), split, range(n), size)
-        return images.to(torch.float32) / 255.0
+        return data.uint8_to_pixels(images)
     ds = data.load_split(manifest_path, split)
-    mean = torch.tensor(ds.mean, dtype=torch.float32)[:, None, None]
-    std = torch.tensor(ds.std, dtype=torch.float32)[:, None, None]
-    images = torch.stack([ds[i][0] * std + mean for i in range(n)]).clamp(0.0, 1.0)
+    images = torch.stack([data.to_pixels(ds[i][0], ds.mean, ds.std) for i in range(n)])
+    images = images.clamp(0.0, 1.0)
     if images.shape[-1] != size:
         images = F.interpolate(images, size=(size, size), mode="bilinear", antialias=True)
     return images.clamp(0.0, 1.0)
@@ -173,7 +172,7 @@ def train_scratch(net, X, y, cfg: dict, seed: int, progress=None) -> nn.Module:
     its BatchNorm statistics re-estimated on the training canvases (after a short
     training the running averages lag behind the weights: a net that fits its
     training canvases could otherwise predict one class for every input)."""
-    from padpos.train import recalibrate_batchnorm
+    from padpos.runtime import recalibrate_batchnorm
 
     optimizer = torch.optim.SGD(net.parameters(), lr=cfg["lr"], **SGD)
     generator = torch.Generator().manual_seed(seed)
@@ -210,7 +209,7 @@ def train_frozen_head(net, X, y, cfg: dict) -> nn.Module:
     is trained. BatchNorm statistics are estimated on the training canvases, the
     pooled features are computed once, and the head is fitted to convergence as an
     L2-regularised logistic regression (L-BFGS). Returns the whole net."""
-    from padpos.train import recalibrate_batchnorm
+    from padpos.runtime import recalibrate_batchnorm
 
     for p in net.parameters():
         p.requires_grad_(False)
@@ -288,18 +287,6 @@ def run_location(spec: dict, manifest_path, threads: int = 1) -> pd.DataFrame:
         for b in borders
     ]
     return pd.DataFrame(rows)[RESULT_COLUMNS]
-
-
-# ---------------------------------------------------------------- aggregation
-def location_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """Test accuracy (%) per padding x init x border over seeds."""
-    from padpos.tables import summarize
-
-    out = summarize(runs, ["padding", "init", "border"], "accuracy")
-    out = out.rename(columns={"mean": "accuracy_mean", "std": "accuracy_std"})
-    return out.sort_values(["padding", "init", "border"], kind="stable").reset_index(drop=True)[
-        ["padding", "init", "border", "accuracy_mean", "accuracy_std", "n"]
-    ]
 
 
 def describe_scale(cfg: dict) -> str:

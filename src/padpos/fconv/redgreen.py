@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
+from padpos.names import REDGREEN_VARIANTS, conv_type  # noqa: F401  (conv_type re-exported)
 from padpos.padding import conv2d
 
 IMAGE_SIZE = 32
@@ -40,19 +41,8 @@ MIN_GAP = BOX + 1  # |x1 - x2| >= 5: the boxes never touch
 SHIFT = 16  # rows the dissimilar set moves: +16 for class 0, -16 for class 1
 RED, GREEN = 0, 1  # channels
 
-# conv type -> (padpos padding scheme, per-side pad of every 3x3 conv)
-VARIANTS: dict[str, tuple[str, int]] = {
-    "valid": ("valid", 0),  # V-Conv
-    "zeros": ("zeros", 1),  # S-Conv, every same-size scheme
-    "reflect": ("reflect", 1),
-    "replicate": ("replicate", 1),
-    "circular": ("circular", 1),
-    "partial": ("partial", 1),
-    "none": ("none", 1),
-    "full": ("full", 2),  # F-Conv
-    "circular_pad2": ("circular", 2),  # the official code's circular variant
-}
-CONV_TYPE = {"valid": "V-Conv", "full": "F-Conv"}  # everything else is an S-Conv
+# conv type -> (padpos padding scheme, per-side pad of every 3x3 conv); see padpos.names
+VARIANTS: dict[str, tuple[str, int]] = REDGREEN_VARIANTS
 
 # the protocol's (and the official code's) settings: the paper scale
 PAPER = {
@@ -66,12 +56,6 @@ ADADELTA = {"lr": 1.0, "rho": 0.9, "eps": 1e-6, "weight_decay": 5e-5}
 DATA_SPLITS = ("train", "val", "test")
 SPLIT_IDS = {split: i for i, split in enumerate(DATA_SPLITS)}  # mixed into every image's seed
 TEST_SETS = ("similar", "dissimilar")
-
-
-def conv_type(variant: str) -> str:
-    """'V-Conv', 'S-Conv' or 'F-Conv' for a variant name."""
-    check_variant(variant)
-    return CONV_TYPE.get(variant, "S-Conv")
 
 
 def check_variant(variant: str) -> str:
@@ -295,18 +279,6 @@ def run_variant(spec: dict, threads: int = 1) -> pd.DataFrame:
     for seed in seeds:
         rows += run_seed(spec["variant"], int(seed), data, spec, progress=seeds)
     return pd.DataFrame(rows)[RESULT_COLUMNS]
-
-
-# ---------------------------------------------------------------- aggregation
-def redgreen_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """Accuracy (%) per padding x test set over seeds: padding, test_set,
-    accuracy_mean, accuracy_std, n."""
-    from padpos.tables import summarize
-
-    out = summarize(runs, ["padding", "test_set"], "accuracy")
-    return out.rename(columns={"mean": "accuracy_mean", "std": "accuracy_std"})[
-        ["padding", "test_set", "accuracy_mean", "accuracy_std", "n"]
-    ]
 
 
 def describe_scale(cfg: dict) -> str:

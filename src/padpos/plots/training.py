@@ -1,13 +1,10 @@
-"""figures/training.png: held-out accuracy per epoch, one line per padding scheme."""
+"""figures/<study>/training.png: held-out accuracy per epoch, one line per padding scheme."""
 
 from __future__ import annotations
 
-import argparse
-
 import matplotlib.pyplot as plt
 
-from padpos.plots.style import apply_style, order_paddings, padding_palette, save_figure
-from padpos.tables import read_runs
+from padpos.plots.style import apply_style, order_paddings, padding_palette
 
 
 def plot_training(metrics, title: str = ""):
@@ -34,19 +31,3 @@ def plot_training(metrics, title: str = ""):
     )
     fig.tight_layout()
     return fig
-
-
-def _configure(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--metrics", nargs="+", required=True, help="per-run metrics.csv files")
-    p.add_argument("--title", default="", help="what the study is (shown in the title)")
-    p.add_argument("--output", required=True, help="figure path (.png or .pdf)")
-
-
-def _run(args: argparse.Namespace) -> None:
-    fig = plot_training(read_runs(args.metrics), args.title)
-    save_figure(fig, args.output)
-
-
-from padpos.cli import Command  # noqa: E402
-
-CLI = {"plot-training": Command(_configure, _run, "held-out accuracy per epoch per padding")}
