@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 import torch
 
-from padpos import photos
+from padpos.data import photos
 from padpos.metrics import reliability as rel
+from padpos.tables import build_table
 
 MEAN, STD = [0.5, 0.5, 0.5], [0.25, 0.25, 0.25]
 LAYERS = list(rel.ProbeNet.LAYERS)
@@ -75,7 +76,7 @@ def test_position_free_control_has_no_ppp_but_a_padded_net_has(photo_set):
     # the same net WITH zero padding sees a border: the test can fail
     torch.manual_seed(0)
     padded = rel.ProbeNet(4, padding=1)
-    from padpos.train import recalibrate_batchnorm
+    from padpos.runtime import recalibrate_batchnorm
 
     padded = recalibrate_batchnorm(padded, photo_set.train)
     pp = rel.ppp_of(padded, LAYERS, photo_set)
@@ -200,18 +201,20 @@ def _fake_runs():
 
 def test_reliability_and_calibration_tables():
     runs = _fake_runs()
-    table = rel.reliability_table(runs)
-    assert list(table.columns) == ["network", "images", "truth", "metric", "value", "std", "n"]
+    table = build_table("metric_reliability", runs)
+    assert list(table.columns) == ["network", "images", "truth", "metric", "value", "std", "n", "ci95", "n_failed"]
     assert table["network"].iloc[0] == "position_free_control"
     assert "calibration" not in set(table["network"])
     zeros = table[(table["network"] == "zeros_trained") & (table["metric"] == "ppp_snr_db")].iloc[0]
     assert zeros["value"] == 5.5 and zeros["n"] == 2 and zeros["std"] == pytest.approx(np.sqrt(0.5))
-    cal = rel.calibration_table(runs)
-    assert list(cal.columns) == ["metric", "dose", "value", "seed"] and len(cal) == 2 * 3 * len(rel.METRICS)
+    cal = build_table("metric_calibration", runs)
+    assert list(cal.columns)[:4] == ["metric", "dose", "value", "seed"] and len(cal) == 2 * 3 * len(rel.METRICS)
+    assert (cal["n"] == 1).all() and cal["std"].isna().all()  # one run per row: no spread
 
 
 def test_summary_spearman_spread_and_false_positive_rate():
-    s = rel.summary_table(_fake_runs()).set_index("metric")
+    s = build_table("metric_reliability_summary", _fake_runs()).set_index("metric")
+    assert s.loc["ppp_snr_db", "n"] == 2 and s.loc["ppp_snr_db", "spearman_std"] == 0.0
     assert s.loc["ppp_snr_db", "spearman_mean"] == 1.0
     assert s.loc["location_accuracy", "spearman_min"] == -1.0
     assert s.loc["ppp_snr_db", "null_value"] == 1.0
@@ -223,4 +226,90 @@ def test_summary_spearman_spread_and_false_positive_rate():
 
 def test_tables_name_missing_columns():
     with pytest.raises(ValueError, match="detects"):
-        rel.reliability_table(_fake_runs().drop(columns="detects"))
+        build_table("metric_reliability", _fake_runs().drop(columns="detects"))
+
+
+# ---------------------------------------------------------------- schema, commands, figures
+def test_schema_enums_equal_the_names(repo):
+    import yaml
+
+    from padpos import names
+
+    props = yaml.safe_load((repo / "workflow/schemas/config.schema.yaml").read_text())["properties"]
+    rel_props = props["reliability"]["properties"]
+    assert tuple(rel_props["image_sets"]["items"]["enum"]) == names.RELIABILITY_IMAGE_SETS
+    assert tuple(rel_props["photos"]["items"]["enum"]) == names.PHOTOS
+    assert tuple(rel_props["inject_layer"]["enum"]) == rel.ProbeNet.LAYERS
+
+
+def test_spec_defaults_and_errors():
+    spec = rel.spec_with_defaults({"seeds": [0, 1]})
+    assert spec["doses"][0] == 0.0 and spec["posenet"]["epochs"] == 15
+    with pytest.raises(ValueError, match="unknown key"):
+        rel.spec_with_defaults({"dosez": [0, 1]})
+    with pytest.raises(ValueError, match="must include 0"):
+        rel.spec_with_defaults({"doses": [0.1, 1.0]})
+
+
+@pytest.fixture(scope="module")
+def reliability_outputs(tmp_path_factory):
+    """Both reliability commands on a tiny synthetic study (16 px) with one epoch-0
+    small_resnet snapshot and one 'trained' copy of it: (reference.csv, backbones.csv)."""
+    import json
+
+    from padpos.cli import main
+    from padpos.data import prepare_data
+    from padpos.io import save_torch
+    from padpos.models import build_model, checkpoint_dict
+
+    root = tmp_path_factory.mktemp("reliability")
+    prepare_data({"dataset": "synthetic", "path": None, "download_dir": "unused", "url": None,
+                  "image_size": 16, "num_train": 32, "num_test": 16, "seed": 5}, root / "data")  # fmt: skip
+    torch.manual_seed(0)
+    model = build_model("small_resnet", "zeros", num_classes=10, width=4)
+    meta = {"arch": "small_resnet", "padding": "zeros", "num_classes": 10, "width": 4,
+            "seed": 3, "epoch": 0, "image_size": 16, "bn_estimated": False}  # fmt: skip
+    save_torch(root / "snapshot_e0.pt", checkpoint_dict(model, meta))
+    save_torch(root / "model.pt", checkpoint_dict(model, {**meta, "epoch": 1, "bn_estimated": False}))
+    spec = json.dumps({"study": "t", "seeds": [0, 1], "doses": [0.0, 1.0], "width": 2, "num_train": 8,
+                       "num_test": 8, "bn_images": 16, "posenet": {"epochs": 1, "batch_size": 4}})  # fmt: skip
+    data = str(root / "data" / "manifest.json")
+    main(["reliability-reference", "--spec", spec, "--data", data, "--output", str(root / "reference.csv")])
+    main(["reliability-backbones", "--checkpoints", str(root / "snapshot_e0.pt"), str(root / "model.pt"),
+          "--spec", spec, "--data", data, "--output", str(root / "backbones.csv")])  # fmt: skip
+    return root / "reference.csv", root / "backbones.csv"
+
+
+def test_reliability_commands_write_runs_with_provenance(reliability_outputs):
+    import json
+
+    reference, backbones = (pd.read_csv(p) for p in reliability_outputs)
+    assert list(reference.columns) == list(rel.RUN_COLUMNS) == list(backbones.columns)
+    assert set(reference["family"]) == {"control", "calibration", "coordconv"}
+    assert set(reference.loc[reference["family"] == "control", "images"]) == {"photos", "biased"}
+    # dose 0 of the calibration is the control on the same images, seed by seed
+    ctrl = reference[(reference["family"] == "control") & (reference["images"] == "photos")]
+    null = reference[(reference["family"] == "calibration") & (reference["dose"] == 0)]
+    assert ctrl["value"].tolist() == null["value"].tolist()
+    assert (ctrl.loc[ctrl["metric"] == "ppp_snr_db", "value"] < -100).all()
+    assert set(backbones["network"]) == {"zeros_init", "zeros_trained"}
+    assert (backbones["study"] == "t").all() and (backbones["seed"] == 3).all()
+    for path in reliability_outputs:
+        prov = json.loads(path.with_suffix(".provenance.json").read_text())
+        assert prov["device"] == "cpu" and prov["cpu_time_s"] > 0 and prov["spec"]["num_test"] == 8
+
+
+def test_reliability_tables_and_figures_from_the_commands(reliability_outputs, tmp_path):
+    from padpos.cli import main
+
+    runs = [str(p) for p in reliability_outputs]
+    for name in ("metric_reliability", "metric_calibration", "metric_reliability_summary"):
+        main(["table", name, "--runs", *runs, "--output", str(tmp_path / f"{name}.csv")])
+    table = pd.read_csv(tmp_path / "metric_reliability.csv")
+    assert table["network"].tolist()[0] == "position_free_control"
+    assert {"coordconv", "zeros_init", "zeros_trained"} <= set(table["network"])
+    main(["plot-metric-reliability", "--table", str(tmp_path / "metric_reliability.csv"),
+          "--output", str(tmp_path / "r.png")])  # fmt: skip
+    main(["plot-metric-calibration", "--table", str(tmp_path / "metric_calibration.csv"),
+          "--summary", str(tmp_path / "metric_reliability_summary.csv"), "--output", str(tmp_path / "c.png")])
+    assert (tmp_path / "r.png").stat().st_size > 10_000 and (tmp_path / "c.png").stat().st_size > 10_000

@@ -36,14 +36,11 @@ import pandas as pd
 import torch
 from torch import nn
 
+from padpos.names import RELIABILITY_IMAGE_SETS, RELIABILITY_METRICS
+
 # ---------------------------------------------------------------- constants
 POSENET_TARGETS = ("H", "V", "G")  # the smooth targets (HS / VS need deep features)
-METRICS: tuple[str, ...] = (
-    "ppp_snr_db",
-    "ppp_consistency",
-    *(f"posenet_spc_{t}" for t in POSENET_TARGETS),
-    "location_accuracy",
-)
+METRICS = RELIABILITY_METRICS  # ppp_snr_db, ppp_consistency, posenet_spc_H/V/G, location_accuracy
 # the metric each family of figures shows first, one per method
 HEADLINE: tuple[str, ...] = ("ppp_snr_db", "posenet_spc_V", "location_accuracy")
 NULL_VALUE = {"ppp_snr_db": -math.inf, "ppp_consistency": 0.0, "location_accuracy": 50.0,
@@ -216,7 +213,7 @@ class ImageSet:
 
     def context(self, margin: int) -> torch.Tensor:
         """The test crops with ``margin`` (<= self.margin) px of context."""
-        from padpos.photos import image_sets_margin_check
+        from padpos.data.photos import image_sets_margin_check
 
         image_sets_margin_check(self.margin, margin, f"image set {self.name!r}")
         cut = self.margin - margin
@@ -235,7 +232,7 @@ def make_image_set(kind: str, num_train: int, num_test: int, size: int, margin: 
     """``photos`` (crops of scikit-image's photographs) or ``biased`` (synthetic bright
     top, textured bottom), normalised with ``mean`` / ``std``. ``seed`` picks the
     crops: keep it fixed, so that every network compared sees the same images."""
-    from padpos import photos as ph
+    from padpos.data import photos as ph
 
     if kind == "photos":
         names = ph.PHOTOS if photos is None else tuple(photos)
@@ -243,7 +240,7 @@ def make_image_set(kind: str, num_train: int, num_test: int, size: int, margin: 
     elif kind == "biased":
         draw = lambda n, split: ph.biased_scenes(n, size, margin, seed, split)  # noqa: E731
     else:
-        raise ValueError(f"unknown image set {kind!r}; allowed: photos, biased")
+        raise ValueError(f"unknown image set {kind!r}; allowed: {', '.join(RELIABILITY_IMAGE_SETS)}")
     train, _ = draw(num_train, "train")
     test, test_plus = draw(num_test, "test")
     return ImageSet(kind, normalise(train, mean, std), normalise(test, mean, std),
@@ -362,7 +359,7 @@ def fit_logistic(features: torch.Tensor, y: torch.Tensor, l2: float = HEAD_L2,
     for _ in range(max_steps):
         p = torch.sigmoid(x @ theta)
         grad = x.T @ (p - t) / len(t) + ridge * theta
-        hess = (x.T * (p * (1 - p))) @ x / len(t) + torch.diag(ridge) + 1e-12 * torch.eye(len(theta), dtype=torch.float64)
+        hess = (x.T * (p * (1 - p))) @ x / len(t) + torch.diag(ridge + 1e-12)
         step = torch.linalg.solve(hess, grad)
         theta = theta - step
         if float(step.abs().max()) < tol:
@@ -423,7 +420,7 @@ def probe_net(seed: int, width: int, images: ImageSet, coords: bool = False) -> 
     """A padding-free :class:`ProbeNet` initialised with ``seed``, its BatchNorm statistics
     estimated on the image set's training crops (an untrained net's deep features
     would otherwise be unnormalised), in eval mode."""
-    from padpos.train import recalibrate_batchnorm
+    from padpos.runtime import recalibrate_batchnorm
 
     torch.manual_seed(seed)
     net = ProbeNet(width, images.train.shape[1], coords)
@@ -487,105 +484,6 @@ def run_backbones(checkpoints: Sequence[str], manifest: str, spec: dict, images:
     return pd.DataFrame(rows)
 
 
-# ---------------------------------------------------------------- tables
-RUN_COLUMNS = ("family", "network", "images", "truth", "seed", "dose", "metric", "value", "detects")
-FAMILY_ORDER = ("control", "coordconv", "backbone", "calibration")
-
-
-def _check_runs(runs: pd.DataFrame) -> pd.DataFrame:
-    missing = sorted(set(RUN_COLUMNS) - set(runs))
-    if missing:
-        raise ValueError(f"reliability results lack the column(s) {missing}")
-    unknown = sorted(set(runs["metric"]) - set(METRICS))
-    if unknown:
-        raise ValueError(f"reliability results hold unknown metric(s) {unknown}; known: {list(METRICS)}")
-    return runs
-
-
-def _network_labels(runs: pd.DataFrame) -> pd.Series:
-    """The network name, prefixed by its arch when the backbones have several archs."""
-    names = runs["network"].astype(str)
-    if "arch" in runs and runs["arch"].dropna().nunique() > 1:
-        has_arch = runs["arch"].notna()
-        names = names.where(~has_arch, runs["arch"].astype(str) + "/" + names)
-    return names
-
-
-def reliability_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """Columns ``network, images, truth, metric, value, std, n``: each metric's mean
-    (``value``), std and n over seeds per network and image set; every network but
-    the calibration (``metric_calibration.csv``). Rows: control, CoordConv, backbones
-    (in the order they come: config order, initialisation before trained), metrics
-    in ``METRICS`` order."""
-    from padpos.tables import summarize
-
-    runs = _check_runs(runs)
-    runs = runs[runs["family"] != "calibration"].copy()
-    runs["network"] = _network_labels(runs)
-    fam = {f: i for i, f in enumerate(FAMILY_ORDER)}
-    order = {n: i for i, n in enumerate(dict.fromkeys(
-        runs.assign(_f=runs["family"].map(fam)).sort_values("_f", kind="stable")["network"]))}
-    ranks = {"network": order, "images": {v: i for i, v in enumerate(dict.fromkeys(runs["images"]))},
-             "metric": {m: i for i, m in enumerate(METRICS)}}  # fmt: skip
-    runs = runs.sort_values(["network", "images", "metric"], kind="stable",
-                            key=lambda c: c.map(ranks[c.name]))
-    out = summarize(runs, ["network", "images", "truth", "metric"], "value")
-    return out.rename(columns={"mean": "value"})[["network", "images", "truth", "metric", "value", "std", "n"]]
-
-
-def calibration_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """Columns ``metric, dose, value, seed``: every calibration run."""
-    runs = _check_runs(runs)
-    cal = runs[runs["family"] == "calibration"]
-    if cal.empty:
-        raise ValueError("no calibration runs in the reliability results")
-    cal = cal.assign(_m=cal["metric"].map({m: i for i, m in enumerate(METRICS)}))
-    cal = cal.sort_values(["_m", "dose", "seed"], kind="stable")
-    return cal[["metric", "dose", "value", "seed"]].reset_index(drop=True)
-
-
-def _spearman(x, y) -> float:
-    from scipy import stats as st
-
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    if len(x) < 2 or np.unique(x).size < 2 or np.unique(y).size < 2:
-        return float("nan")
-    return float(st.spearmanr(x, y).statistic)
-
-
-def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per metric: ``null_value`` (mean at dose 0: the control on the calibration's
-    images), ``spearman_mean`` / ``spearman_min`` (Spearman correlation of the metric
-    with the dose, per seed), ``seed_std`` (std across seeds, averaged over the doses
-    > 0), ``false_positive_rate`` (share of the control runs, every image set, that
-    the metric's detection rule flags) with ``n_control``, and ``true_positive_rate``
-    (share of the trained backbones and CoordConv runs it flags) with ``n_positive``."""
-    runs = _check_runs(runs)
-    detects = runs["detects"].astype(str).str.lower().isin(["true", "1", "1.0"])
-    runs = runs.assign(detects=detects)
-    rows = []
-    for metric in METRICS:
-        r = runs[runs["metric"] == metric]
-        cal = r[r["family"] == "calibration"]
-        per_seed = [_spearman(g["dose"], g["value"]) for _, g in cal.groupby("seed")]
-        spread = cal[cal["dose"] > 0].groupby("dose")["value"].std(ddof=1)
-        control = r[r["family"] == "control"]
-        positive = r[(r["family"] == "coordconv")
-                     | ((r["family"] == "backbone") & r["network"].astype(str).str.endswith("_trained"))]
-        rows.append({
-            "metric": metric,
-            "null_value": float(cal.loc[cal["dose"] == 0, "value"].mean()) if len(cal) else float("nan"),
-            "spearman_mean": float(np.nanmean(per_seed)) if per_seed else float("nan"),
-            "spearman_min": float(np.nanmin(per_seed)) if per_seed else float("nan"),
-            "seed_std": float(spread.mean()) if len(spread) else float("nan"),
-            "false_positive_rate": float(control["detects"].mean()) if len(control) else float("nan"),
-            "n_control": int(len(control)),
-            "true_positive_rate": float(positive["detects"].mean()) if len(positive) else float("nan"),
-            "n_positive": int(len(positive)),
-        })  # fmt: skip
-    return pd.DataFrame(rows)
-
-
 # ---------------------------------------------------------------- a study's settings
 DEFAULTS = {
     "seeds": [0, 1, 2],
@@ -634,3 +532,49 @@ def study_image_sets(spec: dict, manifest: str, kinds: Sequence[str] | None = No
                              spec.get("photos"))
         for kind in (spec["image_sets"] if kinds is None else kinds)
     }  # fmt: skip
+
+
+# ---------------------------------------------------------------- jobs
+RUN_COLUMNS = ("study", "family", "network", "arch", "padding", "epoch", "images", "truth", "seed",
+               "dose", "metric", "value", "detects", "layer")  # fmt: skip
+
+
+def _write_rows(rows: pd.DataFrame, study: str, output, spec: dict, started: float, **facts) -> None:
+    from padpos import runtime
+    from padpos.io import write_csv
+
+    rows = rows.assign(study=study)
+    for col in RUN_COLUMNS:
+        if col not in rows:
+            rows[col] = None  # the reference nets have no arch / padding / epoch
+    write_csv(output, rows[list(RUN_COLUMNS)])
+    runtime.write_provenance(runtime.provenance_path(output),
+                             runtime.provenance(spec, started, "cpu", **facts))  # fmt: skip
+
+
+def run_reference_job(spec: dict, manifest, output) -> None:
+    """The control (every image set), its calibration and the CoordConv net, every seed:
+    writes the per-run rows to ``output`` (CSV) and the provenance beside it. On the
+    CPU: the nets are tiny, and PPP of a padding-free net must be exact."""
+    import time
+
+    started = time.time()
+    spec = spec_with_defaults(spec)
+    sets = study_image_sets(spec, manifest)
+    rows = run_reference(spec, sets)
+    _write_rows(rows, spec.get("study", ""), output, spec, started, data_manifest=str(manifest),
+                image_sets={k: [len(v.train), len(v.test), v.margin] for k, v in sets.items()})  # fmt: skip
+
+
+def run_backbones_job(checkpoints: Sequence[str], manifest, spec: dict, output) -> None:
+    """The study's backbones (``checkpoints``) on the first image set: writes the per-run
+    rows to ``output`` (CSV) and the provenance beside it (CPU)."""
+    import time
+
+    started = time.time()
+    spec = spec_with_defaults(spec)
+    first = spec["image_sets"][0]
+    images = study_image_sets(spec, manifest, [first])[first]
+    rows = run_backbones(checkpoints, manifest, spec, images)
+    _write_rows(rows, spec.get("study", ""), output, spec, started, data_manifest=str(manifest),
+                checkpoints=[str(c) for c in checkpoints])  # fmt: skip

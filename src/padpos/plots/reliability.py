@@ -68,6 +68,8 @@ def plot_reliability(table: pd.DataFrame, title: str = ""):
         ax.set_xlabel(xlabel)
         if metric == "ppp_snr_db":
             ax.set_xlim(SNR_FLOOR_DB, max(5.0, float(values.max()) + 5))
+        elif metric == "location_accuracy":
+            ax.set_xlim(45.0, 101.0)  # the null (50 %, chance) stays visible
         ax.grid(axis="y", visible=False)
     axes[0].set_yticks(y, labels, fontsize=8)
     axes[0].invert_yaxis()
@@ -101,6 +103,8 @@ def plot_calibration(calibration: pd.DataFrame, summary: pd.DataFrame | None = N
         if positive:
             ax.set_xscale("symlog", linthresh=min(positive))
             ax.set_xlim(-0.3 * min(positive), 1.5 * max(positive))
+            ax.set_xticks(doses, [f"{d:g}" for d in doses])
+            ax.minorticks_off()
         if metric == "ppp_snr_db" and (sub["value"] <= SNR_FLOOR_DB).any():
             ax.annotate("exactly 0 (-inf dB)", (0, SNR_FLOOR_DB), xytext=(4, 4),
                         textcoords="offset points", fontsize=7)

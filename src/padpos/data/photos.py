@@ -30,19 +30,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-# scikit-image's natural colour photographs (``skimage.data``; no download needed).
-# ``cat`` is ``chelsea`` again, ``colorwheel`` and ``logo`` are not photographs,
-# ``stereo_motorcycle`` gives a stereo pair (its left image is used).
-PHOTOS: tuple[str, ...] = (
-    "astronaut",
-    "coffee",
-    "chelsea",
-    "rocket",
-    "stereo_motorcycle",
-    "hubble_deep_field",
-    "immunohistochemistry",
-    "retina",
-)
+# PHOTOS: scikit-image's natural colour photographs (``skimage.data``; no download
+# needed). ``cat`` is ``chelsea`` again, ``colorwheel`` and ``logo`` are not
+# photographs, ``stereo_motorcycle`` gives a stereo pair (its left image is used).
+from padpos.names import PHOTOS
+
 SPLIT_STREAMS = {"train": 0, "test": 1}  # disjoint random streams of crops per split
 
 
