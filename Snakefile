@@ -7,7 +7,10 @@
 # A study's tables go to results/<study>/tables/, its figures to figures/<study>/;
 # figures/all indexes the configured study's outputs.
 
+import sys
+
 from padpos.config import validate_config
+from padpos.failures import failure_summary
 
 
 configfile: "config.yaml"
@@ -70,3 +73,9 @@ rule figures_all:
         ENV
     shell:
         "python -m padpos figures-index --inputs {input:q} --output {output:q} 2> {log:q}"
+
+
+onerror:
+    # one list of the failed jobs and their error lines at the very end (with --keep-going
+    # the failures are otherwise scattered among the other jobs' output)
+    print(failure_summary(log), file=sys.stderr)

@@ -7,10 +7,16 @@
 #
 # Only processes recorded in $SLURM_CI_DIR/run/<name>.pid whose name still
 # matches are signalled; a daemon slurm-up.sh found already running has no pid
-# file and is left alone.
+# file and is left alone. Once none of the daemons it started is left, the
+# configuration that slurm-up.sh wrote goes too (the link /etc/slurm/slurm.conf and
+# its target), so that no SLURM tool finds a cluster that is gone: a stale
+# configuration makes every later `snakemake` call on this machine wait ~10 s.
 set -uo pipefail
 
 DIR=${SLURM_CI_DIR:-/tmp/padpos-slurm}
+CONF=$DIR/etc/slurm.conf
+LINK=/etc/slurm/slurm.conf
+HEADER="# Written by padpos .ci/slurm-up.sh"
 
 say() { echo "[slurm-down] $*"; }
 
@@ -49,5 +55,15 @@ fi
 for name in slurmd slurmctld munged; do
   [[ " ${names[*]} " == *" $name "* ]] && stop "$name"
 done
+# the configuration goes with the last daemon: only what slurm-up.sh made (a link to
+# CONF, or the plain file with our header that an older version wrote)
+if ! ls "$DIR"/run/*.pid >/dev/null 2>&1; then
+  if [ -L "$LINK" ] && [ "$(readlink "$LINK")" = "$CONF" ]; then
+    rm -f "$LINK" && say "removed the link $LINK"
+  elif [ -f "$LINK" ] && [ ! -L "$LINK" ] && head -1 "$LINK" | grep -q "^$HEADER"; then
+    rm -f "$LINK" && say "removed $LINK (written by an older slurm-up.sh)"
+  fi
+  rm -f "$CONF"
+fi
 if [ "$purge" = 1 ]; then rm -rf "$DIR" && say "removed $DIR"; fi
 exit 0

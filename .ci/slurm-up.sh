@@ -5,10 +5,19 @@
 #   bash .ci/slurm-down.sh          # stops the daemons this script started
 #
 # What it does: installs slurmctld, slurmd, slurm-client and munge with apt if
-# they are missing, starts munged, writes /etc/slurm/slurm.conf for one node
-# (this host), starts slurmctld and slurmd in the background, and checks that
-# srun and sbatch (with a job step) work. No accounting database: squeue is the
-# only way to ask for job states (see profiles/slurm-ci/config.yaml).
+# they are missing, starts munged, writes a slurm.conf for one node (this host),
+# starts slurmctld and slurmd in the background, and checks that srun and sbatch
+# (with a job step) work. No accounting database: squeue is the only way to ask
+# for job states (see ci_profile in tests/test_slurm.py).
+#
+# The configuration lives in $SLURM_CI_DIR/etc/slurm.conf; /etc/slurm/slurm.conf,
+# where every SLURM tool looks (jobs too: Snakemake's job-step plugin drops
+# SLURM_CONF from their environment), is only a symbolic link to it, which
+# slurm-down.sh removes with the last daemon. A configuration left behind would
+# point every later SLURM tool at a controller that is gone, and every later
+# `snakemake` call on this machine would wait ~10 s for it (the SLURM executor
+# plugin runs `scontrol show config` at start-up); a dangling link fails at once.
+# An /etc/slurm/slurm.conf that this script did not make is never touched.
 #
 # A daemon this script starts gets a pid file $SLURM_CI_DIR/run/<name>.pid; a
 # daemon already running is left alone and gets none, so slurm-down.sh never
@@ -22,7 +31,9 @@ set -euo pipefail
 DIR=${SLURM_CI_DIR:-/tmp/padpos-slurm}
 PARTITION=${SLURM_CI_PARTITION:-debug}
 MEM_PER_CPU=${SLURM_CI_MEM_PER_CPU:-1024}
-CONF=/etc/slurm/slurm.conf   # the default path, so no SLURM_CONF is needed by any client
+CONF=$DIR/etc/slurm.conf      # the file; LINK, where every SLURM tool looks, points to it
+LINK=/etc/slurm/slurm.conf
+HEADER="# Written by padpos .ci/slurm-up.sh"
 PACKAGES=(slurmctld slurmd slurm-client munge)
 
 say() { echo "[slurm-up] $*"; }
@@ -95,7 +106,7 @@ write_slurm_conf() {
   node=$(sed 's/ *RealMemory=[0-9]*//' <<< "$node")
   mkdir -p "$(dirname "$CONF")"
   cat > "$CONF.tmp" <<EOF
-# Written by padpos .ci/slurm-up.sh: one node, no accounting, no cgroups.
+$HEADER: one node, no accounting, no cgroups.
 ClusterName=padpos-ci
 SlurmctldHost=$host
 SlurmUser=root
@@ -128,6 +139,18 @@ $node RealMemory=$((mem * 90 / 100)) State=UNKNOWN
 PartitionName=$PARTITION Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 EOF
   mv "$CONF.tmp" "$CONF"
+  link_conf
+}
+
+# link_conf: make LINK a symbolic link to CONF; refuse to replace a configuration that
+# is not ours (a real SLURM installation), but replace the plain file that an older
+# version of this script wrote there (it has our header)
+link_conf() {
+  mkdir -p "$(dirname "$LINK")"
+  if [ -e "$LINK" ] && [ ! -L "$LINK" ] && ! head -1 "$LINK" | grep -q "^$HEADER"; then
+    die "$LINK exists and was not written by this script: this machine has its own SLURM"
+  fi
+  ln -sfn "$CONF" "$LINK.tmp" && mv -T "$LINK.tmp" "$LINK"
 }
 
 node_ready() {
@@ -165,7 +188,7 @@ check_jobs() {
 }
 
 [ "$(id -u)" = 0 ] || die "must run as root (it installs packages and starts daemons)"
-mkdir -p "$DIR/run" "$DIR/log" "$DIR/state/slurmctld" "$DIR/state/slurmd" "$DIR/check"
+mkdir -p "$DIR/run" "$DIR/log" "$DIR/state/slurmctld" "$DIR/state/slurmd" "$DIR/check" "$DIR/etc"
 install_packages
 start_munge
 write_slurm_conf

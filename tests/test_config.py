@@ -50,3 +50,57 @@ def test_load_config_reads_yaml(tmp_path):
     p.write_text("study: mini\nseeds: [3]\n")
     cfg = load_config(p)
     assert cfg["study"] == "mini" and cfg["seeds"] == [3]
+
+
+# ---------------------------------------------------------------- command-line overrides
+# Snakemake's --config hands nested values over as strings: seeds=[0,1] arrives as ['0', '1'].
+@pytest.mark.parametrize(
+    "override, key, expected",
+    [
+        ({"seeds": ["0", "1", "2"]}, ("seeds",), [0, 1, 2]),
+        ({"train": {"epochs": "3"}}, ("train", "epochs"), 3),
+        ({"train": {"lr": "0.1"}}, ("train", "lr"), 0.1),
+        ({"train": {"lr": "1e-3"}}, ("train", "lr"), 0.001),
+        ({"train": {"amp": "false", "augment": "True"}}, ("train", "amp"), False),
+        ({"train": {"augment": "True"}}, ("train", "augment"), True),
+        ({"posenet": {"num_test_images": "null"}}, ("posenet", "num_test_images"), None),
+        ({"posenet": {"grid": "12"}}, ("posenet", "grid"), 12),
+        ({"fconv": {"location": {"borders": ["0", "16"]}}}, ("fconv", "location", "borders"), [0, 16]),
+        # a string where the schema allows strings stays a string
+        ({"study": "007"}, ("study",), "007"),
+        ({"paddings": ["zeros"]}, ("paddings",), ["zeros"]),
+    ],
+)
+def test_command_line_strings_are_coerced_to_the_schema_type(override, key, expected):
+    cfg = validate_config(copy.deepcopy(override))
+    value = cfg
+    for part in key:
+        value = value[part]
+    assert value == expected and type(value) is type(expected)
+
+
+@pytest.mark.parametrize(
+    "override, key, hint",
+    [
+        ({"seeds": ["0", "x"]}, "seeds[1]", "is not of type 'integer'"),
+        ({"train": {"epochs": "three"}}, "train.epochs", "is not of type 'integer'"),
+        ({"train": {"epochs": "2.5"}}, "train.epochs", "is not of type 'integer'"),
+        ({"train": {"epochs": "-1"}}, "train.epochs", "minimum"),
+        ({"train": {"lr": "nan"}}, "train.lr", "is not of type 'number'"),
+        ({"train": {"amp": "maybe"}}, "train.amp", "is not of type 'boolean'"),
+        ({"train": {"epochs": "2", "snapshot_epochs": ["0", "5"]}}, "train.snapshot_epochs", "beyond"),
+        ({"paddings": ["zeros", "mirror"]}, "paddings[1]", "allowed values"),
+        ({"train": {"epoch": "3"}}, "train", "known keys"),
+    ],
+)
+def test_command_line_mistakes_are_still_refused_naming_the_key(override, key, hint):
+    with pytest.raises(ConfigError) as err:
+        validate_config(copy.deepcopy(override))
+    msg = str(err.value)
+    assert f"'{key}'" in msg and hint in msg, msg
+
+
+def test_snapshot_epochs_beyond_a_shortened_training_say_how_to_fix():
+    with pytest.raises(ConfigError) as err:
+        validate_config({"train": {"epochs": "3", "snapshot_epochs": [0, 1, 3, 6]}})
+    assert "'snapshot_epochs': [0, 1, 3]" in str(err.value), str(err.value)

@@ -1,315 +1,431 @@
-"""Metric reliability (PROTOCOLS.md section 6): position-biased images with true
-context, the position-free control, the dose-response calibration, tables."""
+"""Reliability at the library level: corrupt files are named (never a raw unpickling
+traceback), untrusted resume states are discarded, a diverging run stops naming itself,
+and every result file is written atomically.
 
-import math
+The same properties at the level of the `snakemake` command (kill, interrupt,
+--keep-going) are tested in test_workflow_reliability.py.
+"""
 
-import numpy as np
-import pandas as pd
-import pytest
-import torch
+from __future__ import annotations
 
-from padpos.data import photos
-from padpos.metrics import reliability as rel
-from padpos.tables import build_table
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
 
-MEAN, STD = [0.5, 0.5, 0.5], [0.25, 0.25, 0.25]
-LAYERS = list(rel.ProbeNet.LAYERS)
-SPEC = {"posenet": {"epochs": 10, "batch_size": 16}}
+import matplotlib
 
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
 
-@pytest.fixture(scope="module")
-def photo_set():
-    torch.manual_seed(0)
-    return rel.make_image_set("photos", 32, 32, 32, 16, MEAN, STD, seed=0)
+import padpos.train as train_mod  # noqa: E402
+from padpos import io  # noqa: E402
+from padpos.data import prepare_data  # noqa: E402
+from padpos.io import CorruptFileError, load_npz, read_csv  # noqa: E402
+from padpos.models import load_checkpoint  # noqa: E402
+from padpos.tables import read_runs  # noqa: E402
+from padpos.train import TrainingDiverged, train_model  # noqa: E402
 
+REPO = Path(__file__).resolve().parents[1]
+SRC = REPO / "src" / "padpos"
 
-@pytest.fixture(scope="module")
-def biased_set():
-    return rel.make_image_set("biased", 32, 32, 32, 16, MEAN, STD, seed=0)
-
-
-# ---------------------------------------------------------------- images
-def test_photo_crops_are_the_centres_of_their_context_and_seeded():
-    x, xp = photos.photo_crops(5, 16, 8, seed=3, split="train", photos=["astronaut", "rocket"])
-    assert x.shape == (5, 3, 16, 16) and xp.shape == (5, 3, 32, 32)
-    assert torch.equal(xp[..., 8:24, 8:24], x)
-    assert 0.0 <= float(x.min()) and float(x.max()) <= 1.0
-    again, _ = photos.photo_crops(5, 16, 8, seed=3, split="train", photos=["astronaut", "rocket"])
-    assert torch.equal(again, x)
-    other, _ = photos.photo_crops(5, 16, 8, seed=3, split="test", photos=["astronaut", "rocket"])
-    assert not torch.equal(other, x)  # train and test crops are different draws
-
-
-def test_every_listed_photo_loads_as_rgb():
-    for name in photos.PHOTOS:
-        img = photos.load_photo(name)
-        assert img.ndim == 3 and img.shape[0] == 3 and min(img.shape[1:]) >= 256, name
-    with pytest.raises(ValueError, match="unknown photograph 'lena'"):
-        photos.load_photo("lena")
-
-
-def test_biased_scenes_have_a_bright_smooth_top_and_exact_context():
-    x, xp = photos.biased_scenes(16, 32, 8, seed=1)
-    assert torch.equal(xp[..., 8:40, 8:40], x)
-    assert photos.vertical_bias(x) > 0.2
-    top, bottom = x[..., :8, :], x[..., -8:, :]
-    assert float(bottom.std()) > 2 * float(top.std())  # textured bottom
-
-
-def test_image_set_rejects_crops_that_are_not_centred():
-    x, xp = photos.biased_scenes(2, 8, 4)
-    with pytest.raises(ValueError, match="not the centres"):
-        rel.ImageSet("bad", x, x, torch.roll(xp, 1, -1), 4)
-    s = rel.ImageSet("ok", x, x, xp, 4)
-    with pytest.raises(ValueError, match="reliability.context_px"):
-        s.context(8)
-
-
-# ---------------------------------------------------------------- the control
-def test_position_free_control_has_no_ppp_but_a_padded_net_has(photo_set):
-    net = rel.probe_net(0, 4, photo_set)
-    ppp = rel.ppp_of(net, LAYERS, photo_set)
-    for layer in LAYERS:
-        snr = ppp[layer]["ppp_snr_db"]
-        assert snr == -math.inf or snr < -100, (layer, snr)  # 0 to float tolerance
-        assert not rel.ppp_detects(snr, ppp[layer]["ppp_consistency"], ppp["_n"])
-    # the same net WITH zero padding sees a border: the test can fail
-    torch.manual_seed(0)
-    padded = rel.ProbeNet(4, padding=1)
-    from padpos.runtime import recalibrate_batchnorm
-
-    padded = recalibrate_batchnorm(padded, photo_set.train)
-    pp = rel.ppp_of(padded, LAYERS, photo_set)
-    assert pp[LAYERS[-1]]["ppp_snr_db"] > -30
-    assert rel.ppp_detects(pp[LAYERS[-1]]["ppp_snr_db"], pp[LAYERS[-1]]["ppp_consistency"], pp["_n"])
-
-
-def test_posenet_reads_position_from_biased_content_on_the_control(biased_set):
-    """The false positive PROTOCOLS.md section 6 predicts: no padding, yet V is read."""
-    net = rel.probe_net(0, 4, biased_set)
-    spc = rel.posenet_of(net, LAYERS, biased_set, SPEC["posenet"], seed=0)
-    assert spc["V"][0] > 0.5 and spc["V"][1] < rel.ALPHA
-
-
-# ---------------------------------------------------------------- calibration
-def test_injection_unit_dose_one_is_0_db_at_the_injected_layer(photo_set):
-    net = rel.probe_net(0, 4, photo_set)
-    unit, size = rel.feature_unit(net, "block1", photo_set.test)
-    rel.inject_position(net, "block1", 1.0, unit, size)
-    assert rel.ppp_of(net, LAYERS, photo_set)["block1"]["ppp_snr_db"] == pytest.approx(0.0, abs=0.2)
-    rel.set_dose(net, 0.1)
-    assert rel.ppp_of(net, LAYERS, photo_set)["block1"]["ppp_snr_db"] == pytest.approx(-20.0, abs=0.2)
-
-
-def test_dose_zero_is_exactly_the_control(photo_set):
-    control = rel.evaluate(rel.probe_net(1, 4, photo_set), LAYERS, photo_set, SPEC, seed=1)
-    net = rel.probe_net(1, 4, photo_set)
-    unit, size = rel.feature_unit(net, "block1", photo_set.test)
-    rel.inject_position(net, "block1", 0.0, unit, size)
-    dosed = rel.evaluate(net, LAYERS, photo_set, SPEC, seed=1)
-    assert [(r["metric"], r["value"]) for r in dosed] == [(r["metric"], r["value"]) for r in control]
-    rel.set_dose(net, 0.5)
-    changed = rel.evaluate(net, LAYERS, photo_set, SPEC, seed=1)
-    assert [r["value"] for r in changed] != [r["value"] for r in control]
-
-
-def test_metrics_rise_with_the_dose_on_a_toy_case(photo_set):
-    net = rel.probe_net(0, 4, photo_set)
-    unit, size = rel.feature_unit(net, "block1", photo_set.test)
-    rel.inject_position(net, "block1", 0.0, unit, size)
-    values = {}
-    for dose in (0.0, 0.1, 0.3, 1.0, 3.0):
-        rel.set_dose(net, dose)
-        values[dose] = {r["metric"]: r["value"] for r in rel.evaluate(net, LAYERS, photo_set, SPEC, 0)}
-    snr = [values[d]["ppp_snr_db"] for d in values]
-    assert snr[0] == -math.inf and all(b > a for a, b in zip(snr, snr[1:]))  # strictly monotone
-    assert values[3.0]["posenet_spc_H"] > values[0.0]["posenet_spc_H"] + 0.5
-    assert values[3.0]["location_accuracy"] >= 90.0
-
-
-def test_coordconv_has_position_information_without_padding(photo_set):
-    net = rel.probe_net(0, 4, photo_set, coords=True)
-    ppp = rel.ppp_of(net, LAYERS, photo_set)
-    assert ppp[LAYERS[-1]]["ppp_snr_db"] > rel.PPP_MIN_SNR_DB
-    assert rel.posenet_of(net, LAYERS, photo_set, SPEC["posenet"], 0)["V"][0] > 0.5
-
-
-def test_corner_canvases_put_each_image_in_both_corners():
-    x = torch.arange(2 * 3 * 4 * 4, dtype=torch.float32).view(2, 3, 4, 4) + 1
-    canvas, labels = rel.corner_canvases(x, offset=5)
-    assert canvas.shape == (4, 3, 9, 9) and labels.tolist() == [0, 0, 1, 1]
-    assert torch.equal(canvas[0, :, :4, :4], x[0]) and torch.equal(canvas[2, :, 5:, 5:], x[0])
-    assert float(canvas[0, :, 4:, :].abs().sum()) == 0.0  # the rest is the canvas (0)
-
-
-def test_location_test_false_positive_comes_from_the_canvas_border(photo_set):
-    """With both placements framed by canvas (no image touches the border) and on the
-    same stride grid, the padding-free control's pooled features are the same for
-    both classes; in the corners (as [KAY20]) they are not: the image's edge against
-    the canvas shows on different sides."""
-    net = rel.probe_net(0, 4, photo_set)
-    offset = rel.corner_offset(32)
-    assert offset % rel.CORNER_STEP == 0 and offset >= 64 / 56 * 32
-    framed, _ = rel.corner_canvases(photo_set.test[:8], frame=16)
-    f = rel.pooled_features(net, "block4", framed)
-    assert torch.allclose(f[:8], f[8:], atol=1e-5)
-    corners, _ = rel.corner_canvases(photo_set.test[:8])
-    g = rel.pooled_features(net, "block4", corners)
-    assert not torch.allclose(g[:8], g[8:], atol=1e-3)
-
-
-def test_newton_head_matches_the_location_tests_softmax_head():
-    from padpos.fconv.location import fit_logistic_head
-
-    gen = torch.Generator().manual_seed(0)
-    x = torch.randn(80, 6, generator=gen)
-    y = ((x[:, 0] + 0.5 * torch.randn(80, generator=gen)) > 0).long()
-    w, b = rel.fit_logistic(x, y, 1e-3)
-    head = fit_logistic_head(x, y, 1e-3, steps=500)
-    with torch.no_grad():
-        assert torch.allclose(w.float(), head.weight[1] - head.weight[0], atol=1e-3)
-        assert b == pytest.approx(float(head.bias[1] - head.bias[0]), abs=1e-3)
-    # a separable problem stays finite (the ridge)
-    w, _ = rel.fit_logistic(x, (x[:, 0] > 0).long(), 1e-3)
-    assert torch.isfinite(w).all()
-
-
-def test_position_map_decays_from_each_side():
-    d = rel.side_distance_maps(3, 4)
-    assert d[:, 0, 0].tolist() == [0, 3, 0, 2] and d[:, 2, 3].tolist() == [3, 0, 2, 0]
-
-
-# ---------------------------------------------------------------- tables
-def _fake_runs():
-    rows = []
-    for seed in (0, 1):
-        for dose, v in zip((0.0, 1.0, 2.0), (1.0, 2.0, 3.0 + seed)):
-            for m in rel.METRICS:
-                rows.append(dict(family="calibration", network="calibration", images="photos",
-                                 truth=f"dose {dose:g}", seed=seed, dose=dose, metric=m,
-                                 value=v if m != "location_accuracy" else 60.0 - dose,
-                                 detects=dose > 0))
-        for m in rel.METRICS:
-            rows.append(dict(family="control", network="position_free_control", images="photos",
-                             truth="absent", seed=seed, dose=0.0, metric=m, value=1.0,
-                             detects=m.startswith("posenet") and seed == 0))
-            rows.append(dict(family="backbone", network="zeros_trained", images="photos",
-                             truth="present (padding)", seed=seed, dose=float("nan"), metric=m,
-                             value=5.0 + seed, detects=True))
-    return pd.DataFrame(rows)
-
-
-def test_reliability_and_calibration_tables():
-    runs = _fake_runs()
-    table = build_table("metric_reliability", runs)
-    assert list(table.columns) == ["network", "images", "truth", "metric", "value", "std", "n", "ci95", "n_failed"]
-    assert table["network"].iloc[0] == "position_free_control"
-    assert "calibration" not in set(table["network"])
-    zeros = table[(table["network"] == "zeros_trained") & (table["metric"] == "ppp_snr_db")].iloc[0]
-    assert zeros["value"] == 5.5 and zeros["n"] == 2 and zeros["std"] == pytest.approx(np.sqrt(0.5))
-    cal = build_table("metric_calibration", runs)
-    assert list(cal.columns)[:4] == ["metric", "dose", "value", "seed"] and len(cal) == 2 * 3 * len(rel.METRICS)
-    assert (cal["n"] == 1).all() and cal["std"].isna().all()  # one run per row: no spread
-
-
-def test_summary_spearman_spread_and_false_positive_rate():
-    s = build_table("metric_reliability_summary", _fake_runs()).set_index("metric")
-    assert s.loc["ppp_snr_db", "n"] == 2 and s.loc["ppp_snr_db", "spearman_std"] == 0.0
-    assert s.loc["ppp_snr_db", "spearman_mean"] == 1.0
-    assert s.loc["location_accuracy", "spearman_min"] == -1.0
-    assert s.loc["ppp_snr_db", "null_value"] == 1.0
-    assert s.loc["ppp_snr_db", "seed_std"] == pytest.approx(np.sqrt(0.5) / 2)  # dose 1: 0, dose 2: 0.71
-    assert s.loc["posenet_spc_V", "false_positive_rate"] == 0.5
-    assert s.loc["ppp_snr_db", "false_positive_rate"] == 0.0
-    assert s.loc["ppp_snr_db", "true_positive_rate"] == 1.0 and s.loc["ppp_snr_db", "n_positive"] == 2
-
-
-def test_tables_name_missing_columns():
-    with pytest.raises(ValueError, match="detects"):
-        build_table("metric_reliability", _fake_runs().drop(columns="detects"))
-
-
-# ---------------------------------------------------------------- schema, commands, figures
-def test_schema_enums_equal_the_names(repo):
-    import yaml
-
-    from padpos import names
-
-    props = yaml.safe_load((repo / "workflow/schemas/config.schema.yaml").read_text())["properties"]
-    rel_props = props["reliability"]["properties"]
-    assert tuple(rel_props["image_sets"]["items"]["enum"]) == names.RELIABILITY_IMAGE_SETS
-    assert tuple(rel_props["photos"]["items"]["enum"]) == names.PHOTOS
-    assert tuple(rel_props["inject_layer"]["enum"]) == rel.ProbeNet.LAYERS
-
-
-def test_spec_defaults_and_errors():
-    spec = rel.spec_with_defaults({"seeds": [0, 1]})
-    assert spec["doses"][0] == 0.0 and spec["posenet"]["epochs"] == 15
-    with pytest.raises(ValueError, match="unknown key"):
-        rel.spec_with_defaults({"dosez": [0, 1]})
-    with pytest.raises(ValueError, match="must include 0"):
-        rel.spec_with_defaults({"doses": [0.1, 1.0]})
+DATA_SPEC = {
+    "dataset": "synthetic",
+    "path": None,
+    "download_dir": "unused",
+    "url": None,
+    "image_size": 16,
+    "num_train": 64,
+    "num_test": 32,
+    "seed": 5,
+}
+SPEC = {
+    "arch": "small_resnet",
+    "padding": "zeros",
+    "seed": 0,
+    "epochs": 2,
+    "batch_size": 32,
+    "lr": 0.05,
+    "width": 4,
+    "snapshot_epochs": [0, 1],
+}
+FIX = "Delete it and re-run"
 
 
 @pytest.fixture(scope="module")
-def reliability_outputs(tmp_path_factory):
-    """Both reliability commands on a tiny synthetic study (16 px) with one epoch-0
-    small_resnet snapshot and one 'trained' copy of it: (reference.csv, backbones.csv)."""
-    import json
-
-    from padpos.cli import main
-    from padpos.data import prepare_data
-    from padpos.io import save_torch
-    from padpos.models import build_model, checkpoint_dict
-
-    root = tmp_path_factory.mktemp("reliability")
-    prepare_data({"dataset": "synthetic", "path": None, "download_dir": "unused", "url": None,
-                  "image_size": 16, "num_train": 32, "num_test": 16, "seed": 5}, root / "data")  # fmt: skip
-    torch.manual_seed(0)
-    model = build_model("small_resnet", "zeros", num_classes=10, width=4)
-    meta = {"arch": "small_resnet", "padding": "zeros", "num_classes": 10, "width": 4,
-            "seed": 3, "epoch": 0, "image_size": 16, "bn_estimated": False}  # fmt: skip
-    save_torch(root / "snapshot_e0.pt", checkpoint_dict(model, meta))
-    save_torch(root / "model.pt", checkpoint_dict(model, {**meta, "epoch": 1, "bn_estimated": False}))
-    spec = json.dumps({"study": "t", "seeds": [0, 1], "doses": [0.0, 1.0], "width": 2, "num_train": 8,
-                       "num_test": 8, "bn_images": 16, "posenet": {"epochs": 1, "batch_size": 4}})  # fmt: skip
-    data = str(root / "data" / "manifest.json")
-    main(["reliability-reference", "--spec", spec, "--data", data, "--output", str(root / "reference.csv")])
-    main(["reliability-backbones", "--checkpoints", str(root / "snapshot_e0.pt"), str(root / "model.pt"),
-          "--spec", spec, "--data", data, "--output", str(root / "backbones.csv")])  # fmt: skip
-    return root / "reference.csv", root / "backbones.csv"
+def manifest(tmp_path_factory):
+    out = tmp_path_factory.mktemp("data")
+    prepare_data(DATA_SPEC, out)
+    return out / "manifest.json"
 
 
-def test_reliability_commands_write_runs_with_provenance(reliability_outputs):
-    import json
-
-    reference, backbones = (pd.read_csv(p) for p in reliability_outputs)
-    assert list(reference.columns) == list(rel.RUN_COLUMNS) == list(backbones.columns)
-    assert set(reference["family"]) == {"control", "calibration", "coordconv"}
-    assert set(reference.loc[reference["family"] == "control", "images"]) == {"photos", "biased"}
-    # dose 0 of the calibration is the control on the same images, seed by seed
-    ctrl = reference[(reference["family"] == "control") & (reference["images"] == "photos")]
-    null = reference[(reference["family"] == "calibration") & (reference["dose"] == 0)]
-    assert ctrl["value"].tolist() == null["value"].tolist()
-    assert (ctrl.loc[ctrl["metric"] == "ppp_snr_db", "value"] < -100).all()
-    assert set(backbones["network"]) == {"zeros_init", "zeros_trained"}
-    assert (backbones["study"] == "t").all() and (backbones["seed"] == 3).all()
-    for path in reliability_outputs:
-        prov = json.loads(path.with_suffix(".provenance.json").read_text())
-        assert prov["device"] == "cpu" and prov["cpu_time_s"] > 0 and prov["spec"]["num_test"] == 8
+@pytest.fixture(scope="module")
+def trained(manifest, tmp_path_factory):
+    """One finished training run (model.pt, snapshots, metrics.csv), uninterrupted."""
+    out = tmp_path_factory.mktemp("trained")
+    train_model(SPEC, manifest, out / "out", out / "resume")
+    return out / "out"
 
 
-def test_reliability_tables_and_figures_from_the_commands(reliability_outputs, tmp_path):
-    from padpos.cli import main
+def damaged_copy(src: Path, dest: Path, keep: float | int) -> Path:
+    """A copy of ``src`` cut after ``keep`` bytes (an int) or that share of its size."""
+    raw = src.read_bytes()
+    n = keep if isinstance(keep, int) else int(len(raw) * keep)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_bytes(raw[:n])
+    return dest
 
-    runs = [str(p) for p in reliability_outputs]
-    for name in ("metric_reliability", "metric_calibration", "metric_reliability_summary"):
-        main(["table", name, "--runs", *runs, "--output", str(tmp_path / f"{name}.csv")])
-    table = pd.read_csv(tmp_path / "metric_reliability.csv")
-    assert table["network"].tolist()[0] == "position_free_control"
-    assert {"coordconv", "zeros_init", "zeros_trained"} <= set(table["network"])
-    main(["plot-metric-reliability", "--table", str(tmp_path / "metric_reliability.csv"),
-          "--output", str(tmp_path / "r.png")])  # fmt: skip
-    main(["plot-metric-calibration", "--table", str(tmp_path / "metric_calibration.csv"),
-          "--summary", str(tmp_path / "metric_reliability_summary.csv"), "--output", str(tmp_path / "c.png")])
-    assert (tmp_path / "r.png").stat().st_size > 10_000 and (tmp_path / "c.png").stat().st_size > 10_000
+
+def assert_names_file_and_fix(err: Exception, path: Path) -> None:
+    msg = str(err)
+    assert str(path) in msg and FIX in msg, msg
+
+
+# ---------------------------------------------------------------- corrupt checkpoints
+@pytest.mark.parametrize("name", ["model.pt", "snapshot_e1.pt"])
+@pytest.mark.parametrize("keep", [0, 10, 0.5, 0.99])
+def test_truncated_checkpoint_names_the_file_and_the_fix(trained, tmp_path, name, keep):
+    bad = damaged_copy(trained / name, tmp_path / name, keep)
+    with pytest.raises(CorruptFileError) as err:
+        load_checkpoint(bad)
+    assert_names_file_and_fix(err.value, bad)
+
+
+def test_garbage_checkpoint_is_refused_not_unpickled(tmp_path):
+    bad = tmp_path / "model.pt"
+    bad.write_bytes(b"\x80\x04not a checkpoint at all" * 20)
+    with pytest.raises(CorruptFileError) as err:
+        load_checkpoint(bad)
+    assert_names_file_and_fix(err.value, bad)
+
+
+def test_a_file_that_is_no_padpos_checkpoint_is_named(tmp_path):
+    other = tmp_path / "model.pt"
+    torch.save({"weights": torch.zeros(2)}, other)
+    with pytest.raises(CorruptFileError, match="no padpos model") as err:
+        load_checkpoint(other)
+    assert_names_file_and_fix(err.value, other)
+
+
+# ---------------------------------------------------------------- corrupt per-run results
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda raw: raw[: len(raw) // 2],  # cut mid-line
+        lambda raw: raw[:-1],  # only the final newline lost
+        lambda raw: b"",  # empty
+        lambda raw: raw.split(b"\n")[0] + b"\n",  # header only
+        lambda raw: b'"unclosed\n' + raw,  # unparsable
+    ],
+    ids=["half", "last-byte", "empty", "header-only", "garbage"],
+)
+def test_damaged_per_run_csv_names_the_file_and_the_fix(trained, tmp_path, damage):
+    bad = tmp_path / "seed0" / "metrics.csv"
+    bad.parent.mkdir()
+    bad.write_bytes(damage((trained / "metrics.csv").read_bytes()))
+    good = trained / "metrics.csv"
+    with pytest.raises(CorruptFileError) as err:
+        read_runs([good, bad])
+    assert_names_file_and_fix(err.value, bad)
+
+
+def test_intact_per_run_csv_reads_as_written(trained):
+    assert read_csv(trained / "metrics.csv").equals(pd.read_csv(trained / "metrics.csv"))
+
+
+def test_truncated_npz_names_the_file(tmp_path):
+    good = tmp_path / "maps.npz"
+    with open(good, "wb") as fh:
+        np.savez(fh, a=np.arange(1000.0), b=np.ones((30, 30)))
+    bad = damaged_copy(good, tmp_path / "bad" / "maps.npz", 0.5)
+    with pytest.raises(CorruptFileError) as err:
+        load_npz(bad, "PPP heat maps")
+    assert_names_file_and_fix(err.value, bad)
+    assert set(load_npz(good)) == {"a", "b"}
+
+
+def _padpos(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "padpos", *args], cwd=cwd, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_commands_report_a_corrupt_file_without_a_traceback(trained, tmp_path):
+    """What a user sees in a job's log: one line naming the file and the fix, exit status 1."""
+    bad_csv = damaged_copy(trained / "metrics.csv", tmp_path / "metrics.csv", 0.5)
+    proc = _padpos("table", "training", "--runs", str(bad_csv), "--output", "t.csv", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert str(bad_csv) in proc.stderr and FIX in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert not (tmp_path / "t.csv").exists()
+
+    bad_model = damaged_copy(trained / "model.pt", tmp_path / "model.pt", 0.5)
+    spec = json.dumps({"study": "t", "num_images": 4, "bn_images": 4, "batch_size": 4})
+    proc = _padpos(
+        "ppp", "--checkpoint", str(bad_model), "--data", "none.json", "--spec", spec,
+        "--output-csv", "p.csv", "--output-npz", "p.npz", cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 1
+    assert str(bad_model) in proc.stderr and FIX in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr and "Unpickl" not in proc.stderr, proc.stderr
+
+
+# ---------------------------------------------------------------- resume states
+def _killed_run(manifest, root: Path, monkeypatch, at_epoch: int = 2) -> tuple[Path, Path]:
+    """A training run killed during ``at_epoch``; returns (out, resume) folders."""
+    real = train_mod.train_one_epoch
+    calls = {"n": 0}
+
+    def killed(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == at_epoch:
+            raise KeyboardInterrupt("simulated kill")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(train_mod, "train_one_epoch", killed)
+    with pytest.raises(KeyboardInterrupt):
+        train_model(SPEC, manifest, root / "out", root / "resume")
+    monkeypatch.setattr(train_mod, "train_one_epoch", real)
+    assert (root / "resume" / "last.pt").is_file() and not (root / "out" / "model.pt").exists()
+    return root / "out", root / "resume"
+
+
+def _same_weights(a: Path, b: Path) -> bool:
+    wa, wb = torch.load(a, weights_only=False)["state_dict"], torch.load(b, weights_only=False)["state_dict"]
+    return wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+@pytest.mark.parametrize("damaged", ["last.pt", "snapshot_e1.pt", "snapshot_e0.pt"])
+def test_corrupt_resume_state_is_discarded_with_a_message(
+    manifest, trained, tmp_path, monkeypatch, capfd, damaged
+):
+    out, resume = _killed_run(manifest, tmp_path, monkeypatch)
+    target = resume / damaged
+    damaged_copy(target, target, 0.5)
+    capfd.readouterr()
+    prov = train_model(SPEC, manifest, out, resume)
+    err = capfd.readouterr().err
+    assert f"discarding resume state {resume / 'last.pt'}" in err, err
+    assert "resuming from" not in err
+    assert prov["resumed_from_epoch"] is None
+    # started over, so the result is the uninterrupted one (not built on a damaged state)
+    assert _same_weights(out / "model.pt", trained / "model.pt")
+    assert _same_weights(out / "snapshot_e1.pt", trained / "snapshot_e1.pt")
+
+
+def test_stale_resume_state_is_discarded_with_a_message(manifest, tmp_path, monkeypatch, capfd):
+    out, resume = _killed_run(manifest, tmp_path, monkeypatch)
+    capfd.readouterr()
+    prov = train_model({**SPEC, "lr": 0.01}, manifest, out, resume)
+    err = capfd.readouterr().err
+    assert "discarding resume state" in err and "stale" in err, err
+    assert prov["resumed_from_epoch"] is None
+
+
+def test_intact_resume_state_is_used(manifest, trained, tmp_path, monkeypatch, capfd):
+    out, resume = _killed_run(manifest, tmp_path, monkeypatch)
+    capfd.readouterr()
+    prov = train_model(SPEC, manifest, out, resume)
+    assert "resuming from epoch 1" in capfd.readouterr().err
+    assert prov["resumed_from_epoch"] == 1
+    assert _same_weights(out / "model.pt", trained / "model.pt")
+
+
+# ---------------------------------------------------------------- divergence
+def test_diverging_run_stops_naming_the_run_and_epoch_and_writes_nothing(manifest, tmp_path):
+    out = tmp_path / "out"
+    with pytest.raises(TrainingDiverged) as err:
+        train_model({**SPEC, "lr": 1e9, "seed": 3}, manifest, out, tmp_path / "resume")
+    msg = str(err.value)
+    assert "small_resnet/zeros/seed3" in msg and "epoch " in msg and "train.lr" in msg, msg
+    assert not out.exists() or not any(out.iterdir())
+
+
+@pytest.mark.parametrize("loss", [float("nan"), float("inf"), torch.tensor(float("-inf"))])
+def test_non_finite_epoch_loss_is_refused(loss):
+    with pytest.raises(TrainingDiverged, match=r"seed1.*epoch 4"):
+        train_mod.check_finite_loss(loss, {**SPEC, "seed": 1}, 4)
+    train_mod.check_finite_loss(torch.tensor(2.5), SPEC, 4)  # finite: no error
+
+
+# ---------------------------------------------------------------- atomic outputs
+# calls that write a file; outside padpos/io.py they must sit inside `with atomic_path(...)`
+WRITERS = {"savefig", "save", "savez", "savez_compressed", "to_csv", "to_parquet", "to_pickle",
+           "write_text", "write_bytes", "copyfile", "copy", "copy2", "move", "dump"}  # fmt: skip
+# a function that writes to a temporary path that its caller holds inside atomic_path
+WRITES_TO_CALLERS_TMP = {("data/download.py", "_stream_to_file")}
+
+
+def _is_write(call: ast.Call) -> str | None:
+    f = call.func
+    if isinstance(f, ast.Attribute) and f.attr in WRITERS:
+        owner = f.value.id if isinstance(f.value, ast.Name) else None
+        if f.attr in {"copyfile", "copy", "copy2", "move"} and owner != "shutil":
+            return None  # tensor.copy(), df.copy(): no file
+        if f.attr == "dump" and not (isinstance(f.value, ast.Name) and f.value.id in {"json", "pickle", "yaml"}):
+            return None
+        if f.attr == "dump" and len(call.args) < 2:
+            return None  # json.dumps-like use without a file
+        return f.attr
+    if isinstance(f, ast.Name) and f.id == "open":
+        target = call.args[0] if call.args else None
+        if isinstance(target, ast.Attribute) and target.attr == "devnull":
+            return None  # os.devnull: no file is written
+        mode = call.args[1] if len(call.args) > 1 else next((k.value for k in call.keywords if k.arg == "mode"), None)
+        if isinstance(mode, ast.Constant) and isinstance(mode.value, str) and set(mode.value) & set("wax+"):
+            return f"open(..., {mode.value!r})"
+    return None
+
+
+def unguarded_writes(path: Path) -> list[str]:
+    """Write calls in ``path`` that are not inside a `with atomic_path(...)` block."""
+    tree = ast.parse(path.read_text())
+    found = []
+
+    def visit(node, guarded: bool, func: str | None):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            func = node.name
+        if isinstance(node, ast.With):
+            for item in node.items:
+                call = item.context_expr
+                if isinstance(call, ast.Call):
+                    name = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
+                    guarded = guarded or name == "atomic_path"
+        if isinstance(node, ast.Call):
+            kind = _is_write(node)
+            if kind and not guarded and (path.relative_to(SRC).as_posix(), func) not in WRITES_TO_CALLERS_TMP:
+                found.append(f"{path.relative_to(SRC)}:{node.lineno} {kind} (in {func})")
+        for child in ast.iter_child_nodes(node):
+            visit(child, guarded, func)
+
+    visit(tree, False, None)
+    return found
+
+
+def test_every_result_write_goes_through_an_atomic_writer():
+    offenders = [w for p in sorted(SRC.rglob("*.py")) if p.name != "io.py" for w in unguarded_writes(p)]
+    assert not offenders, "write through padpos.io (atomic) instead: " + "; ".join(offenders)
+
+
+def test_the_atomic_write_check_finds_a_raw_write(tmp_path, monkeypatch):
+    src = tmp_path / "padpos"
+    src.mkdir()
+    (src / "bad.py").write_text(
+        "import torch\nfrom padpos.io import atomic_path\n"
+        "def f(m, p, fig, df):\n"
+        "    torch.save(m, p)\n"
+        "    fig.savefig(p)\n"
+        "    with atomic_path(p) as tmp:\n"
+        "        df.to_csv(tmp)\n"
+        "    with open(p, 'w') as fh:\n"
+        "        fh.write('x')\n"
+        "    sink = open(os.devnull, 'w')\n"
+    )
+    monkeypatch.setattr(sys.modules[__name__], "SRC", src)
+    found = unguarded_writes(src / "bad.py")
+    assert [w.split()[1] for w in found] == ["save", "savefig", "open(...,"], found
+
+
+def _writers(tmp_path):
+    """(name, write(path, ok), file) for every writer of padpos.io; ok=False fails midway."""
+
+    class Unpicklable:
+        def __reduce__(self):
+            raise RuntimeError("fails while being written")
+
+    class BadStr:
+        def __str__(self):
+            raise RuntimeError("fails while being written")
+
+    def figure(path, ok):
+        fig = plt.figure()
+        if not ok:
+            fig.savefig = lambda p, **k: (Path(p).write_bytes(b"\x89PNG half"), 1 / 0)
+        io.save_figure(fig, path)
+        plt.close(fig)
+
+    big = pd.DataFrame({"x": range(5000)})
+    return [
+        ("save_torch", lambda p, ok: io.save_torch(p, {"w": torch.zeros(1000), "x": 1 if ok else Unpicklable()}), "a.pt"),
+        ("write_csv", lambda p, ok: io.write_csv(p, big if ok else big.assign(y=[0] * 4999 + [BadStr()])), "a.csv"),
+        ("write_text", lambda p, ok: io.write_text(p, "new\n" if ok else iter(["x"])), "a.txt"),
+        ("write_json", lambda p, ok: io.write_json(p, {"a": 1} if ok else {"a": Unpicklable, 1: {2}}), "a.json"),
+        ("save_figure", figure, "a.png"),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("index", range(5), ids=["save_torch", "write_csv", "write_text", "write_json", "save_figure"])
+def test_a_write_that_fails_midway_leaves_the_old_file_and_no_temporary(tmp_path, index):
+    name, write, filename = _writers(tmp_path)[index]
+    path = tmp_path / "out" / filename
+    write(path, True)
+    before = path.read_bytes()
+    assert before
+    with pytest.raises(Exception):
+        write(path, False)
+    assert path.read_bytes() == before, f"{name} left a changed {filename}"
+    assert sorted(p.name for p in path.parent.iterdir()) == [filename], f"{name} left a temporary file"
+
+
+# ---------------------------------------------------------------- the end-of-run failure list
+SNAKEMAKE_LOG = """\
+Error in rule train:
+    message: None
+    jobid: 6
+    output: results/s/train/small_resnet/zeros/seed1/model.pt
+    log: logs/s/train/small_resnet_zeros_seed1.log (check log file(s) for error details)
+    shell:
+        python -m padpos train ...
+        (command exited with non-zero exit code)
+Logfile logs/s/train/small_resnet_zeros_seed1.log:
+================================================================================
+Error in rule ppp:
+    jobid: 9
+    log: logs/s/ppp/a.log (check log file(s) for error details)
+Error in rule train:
+    message: None
+    jobid: 6
+    output: results/s/train/small_resnet/zeros/seed1/model.pt
+    log: logs/s/train/small_resnet_zeros_seed1.log (check log file(s) for error details)
+Exiting because a job execution failed. Look above for error messages
+"""
+
+
+def test_failure_summary_lists_each_failed_job_once_with_its_error_line(tmp_path):
+    from padpos.failures import failure_summary
+
+    (tmp_path / "logs/s/train").mkdir(parents=True)
+    (tmp_path / "logs/s/ppp").mkdir(parents=True)
+    (tmp_path / "logs/s/train/small_resnet_zeros_seed1.log").write_text(
+        "epoch 1/3:  10%|#\repoch 1/3: 20%|##\npadpos train: error: training diverged: run x/y/seed1 at epoch 1\n"
+    )
+    (tmp_path / "logs/s/ppp/a.log").write_text(
+        'Traceback (most recent call last):\n  File "x.py"\nKeyError: \'meta\'\n'
+    )
+    (tmp_path / "sm.log").write_text(SNAKEMAKE_LOG)
+    summary = failure_summary([str(tmp_path / "sm.log")], workdir=tmp_path)
+    assert summary.startswith("padpos: 2 job(s) failed"), summary
+    assert "logs/s/train/small_resnet_zeros_seed1.log: padpos train: error: training diverged" in summary
+    assert "logs/s/ppp/a.log: KeyError: 'meta'" in summary
+    assert failure_summary([str(tmp_path / "missing.log")]) == ""
+
+
+def test_figures_name_a_truncated_npz_they_read(tmp_path):
+    from padpos.plots.posenet import load_examples
+    from padpos.plots.ppp import read_maps
+
+    maps = tmp_path / "maps.npz"
+    with open(maps, "wb") as fh:
+        np.savez(fh, layers=np.array(["layer1"]), arch="small_resnet", padding="zeros", seed=0, epoch=2,
+                 stride_0=1, heat_0=np.ones((8, 8)), feature_std_0=2.0)  # fmt: skip
+    rows = read_maps([maps])
+    assert len(rows) == 1 and rows["map"].iloc[0].max() == 0.5 and rows["padding"].iloc[0] == "zeros"
+    for reader, name in [(lambda p: read_maps([p]), "heat_maps.npz"), (load_examples, "predictions.npz")]:
+        bad = damaged_copy(maps, tmp_path / "bad" / name, 0.6)
+        with pytest.raises(CorruptFileError) as err:
+            reader(bad)
+        assert_names_file_and_fix(err.value, bad)

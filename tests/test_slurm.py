@@ -32,6 +32,13 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 SLURM_UP, SLURM_DOWN = REPO / ".ci/slurm-up.sh", REPO / ".ci/slurm-down.sh"
 SLURM_DIR = Path(os.environ.get("SLURM_CI_DIR", "/tmp/padpos-slurm"))
+# the test cluster's configuration, and the link to it where SLURM's tools look; both
+# go with the cluster, so that a later `snakemake` on this machine never waits for the
+# controller of a cluster that is gone
+SLURM_CONF = SLURM_DIR / "etc" / "slurm.conf"
+SLURM_CONF_LINK = Path("/etc/slurm/slurm.conf")
+CONF_HEADER = "# Written by padpos .ci/slurm-up.sh"
+TRIVIAL_SNAKEFILE = 'rule all:\n    output:\n        "done.txt",\n    shell:\n        "touch {output}"\n'
 DAEMONS = ("munged", "slurmctld", "slurmd")
 # the rules' `conda:` names environment.yml, which installs the package from pyproject.toml
 WORKFLOW_FILES = [
@@ -50,7 +57,7 @@ FAILING_WORKFLOW = REPO / "tests/data/slurm_fail/Snakefile"
 GPU_RULES = ("train", "ppp", "posenet", "posenet_alone")
 CPU_RULES = ("fconv_redgreen", "fconv_location")  # tiny nets, CPU code: no GPU request
 # rules that must run on the submit host: cheap, and downloads need the internet
-LOCAL_RULE_PREFIXES = ("download_", "table_", "figure")
+LOCAL_RULE_PREFIXES = ("download_", "table", "figure")
 
 # What the CI cluster needs that a real one does not; everything else is profiles/slurm.
 CI_CLUSTER_SETTINGS = {
@@ -146,17 +153,30 @@ def test_slurm_profile_gives_the_workflow_its_resources(tmp_path):
     assert train and all("gpu=1" in m.group(1) and "runtime=720" in m.group(1) for m in train)
 
 
+def declared_localrules(text: str) -> set[str]:
+    """Rule names of every `localrules:` directive in a Snakefile's text (one-line or block)."""
+    names = set()
+    for m in re.finditer(r"^localrules:[ \t]*(.*)\n((?:[ \t]+.*\n?)*)", text, re.M):
+        names |= {n.strip() for n in (m.group(1) + "," + m.group(2)).replace("\n", ",").split(",") if n.strip()}
+    return names
+
+
 def test_light_rules_are_local_rules():
-    """Tables, figures and downloads must carry `localrule: True`: on a cluster they
-    belong on the submit host (downloads need its internet), not in the queue."""
+    """Tables, figures and downloads must be local rules (`localrule: True` in the rule, or
+    listed in a `localrules:` directive): on a cluster they belong on the submit host
+    (downloads need its internet), not in the queue."""
+    files = [REPO / "Snakefile", *sorted((REPO / "workflow/rules").glob("*.smk"))]
+    declared = set().union(*(declared_localrules(f.read_text()) for f in files))
     offenders = []
-    for smk in sorted((REPO / "workflow/rules").glob("*.smk")):
+    for smk in files:
         # a rule's block runs from its header to the next line at the header's indent or less
         for m in re.finditer(r"^( *)rule (\w+):\n((?:\1 .*\n|\s*\n)*)", smk.read_text(), re.M):
             name, body = m.group(2), m.group(3)
-            if name.startswith(LOCAL_RULE_PREFIXES) and not re.search(r"^\s+localrule: True$", body, re.M):
+            local = name in declared or re.search(r"^\s+localrule: True$", body, re.M)
+            if name.startswith(LOCAL_RULE_PREFIXES) and not local:
                 offenders.append(f"{smk.name}: {name}")
-    assert not offenders, f"add `localrule: True` to: {', '.join(offenders)}"
+    assert not offenders, f"make these local rules (Snakefile `localrules:`): {', '.join(offenders)}"
+    assert declared_localrules("localrules: a, b\n\nlocalrules:\n    c,\n    d,\n") == {"a", "b", "c", "d"}
 
 
 # ---------------------------------------------------------------- helpers
@@ -264,26 +284,56 @@ def recorded_pids() -> dict[str, str]:
     return {name: f.read_text().strip() for name, f in files.items() if f.is_file()}
 
 
+def trivial_dry_run_seconds(folder: Path, env: dict, tries: int = 3) -> float:
+    """Best wall time of `snakemake -n` on a three-line Snakefile (Snakemake's start-up,
+    which includes the SLURM executor plugin's `scontrol show config`)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "Snakefile").write_text(TRIVIAL_SNAKEFILE)
+    best = float("inf")
+    for _ in range(tries):
+        t0 = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, "-m", "snakemake", "-n", "--cores", "1"],
+            cwd=folder, env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        best = min(best, time.perf_counter() - t0)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    return best
+
+
+class Cluster:
+    """The running test cluster; `stop()` stops exactly the daemons it started (idempotent)."""
+
+    def __init__(self, started: list[str], env: dict, dry_run_before: float):
+        self.started, self.env, self.dry_run_before = started, env, dry_run_before
+
+    def stop(self) -> None:
+        if self.started:  # exactly the daemons this session started, by their recorded pids
+            subprocess.run(["bash", str(SLURM_DOWN), *self.started], timeout=120, env=self.env)
+            self.started = []
+
+
 @pytest.fixture(scope="session")
-def slurm_cluster():
+def slurm_cluster(tmp_path_factory):
     """A running single-node SLURM cluster; stops, at the end, what it started."""
     reason = why_slurm_cannot_run()
     if reason:
         if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
             pytest.fail(f"CI is set, but the SLURM test cannot run: {reason}")
         pytest.skip(reason)
+    # measured before anything of SLURM's is here (or with what an earlier run left)
+    dry_run_before = trivial_dry_run_seconds(tmp_path_factory.mktemp("trivial-before"), dict(os.environ))
     before = recorded_pids()
     t0 = time.time()
     env = {**os.environ, "SLURM_CI_DIR": str(SLURM_DIR)}
     up = subprocess.run(["bash", str(SLURM_UP)], capture_output=True, text=True, timeout=900, env=env)
-    started = [name for name, pid in recorded_pids().items() if before.get(name) != pid]
+    cluster = Cluster([name for name, pid in recorded_pids().items() if before.get(name) != pid], env, dry_run_before)
     try:
         assert up.returncode == 0, f".ci/slurm-up.sh failed:\n{up.stdout[-3000:]}\n{up.stderr[-3000:]}"
-        print(f"SLURM up in {time.time() - t0:.0f} s (started: {', '.join(started) or 'nothing'})")
-        yield
+        print(f"SLURM up in {time.time() - t0:.0f} s (started: {', '.join(cluster.started) or 'nothing'})")
+        yield cluster
     finally:
-        if started:  # exactly the daemons this session started, by their recorded pids
-            subprocess.run(["bash", str(SLURM_DOWN), *started], timeout=120, env=env)
+        cluster.stop()
 
 
 @pytest.fixture(scope="module")
@@ -330,7 +380,7 @@ def test_every_cluster_job_went_through_sbatch(runs):
     for rule, local in jobs.values():
         if rule.startswith(LOCAL_RULE_PREFIXES):
             assert local, f"rule '{rule}' was sent to SLURM; mark it `localrule: True`"
-    assert any(r.startswith("table_") for r in rules_run) and "figures_all" in rules_run
+    assert any(r.startswith("table") for r in rules_run) and "figures_all" in rules_run
 
     slurm_ids = [slurm_id for _, slurm_id, _ in submitted]
     assert len(set(slurm_ids)) == len(slurm_ids)
@@ -377,3 +427,22 @@ def test_failing_job_is_reported_failed(slurm_cluster, ci_profile_dir, tmp_path)
     # keep-going: the independent job still finished; the failed one left no output
     assert (tmp_path / "ok.txt").read_text() == "ok\n"
     assert not (tmp_path / "fail.txt").exists()
+
+
+# ---------------------------------------------------------------- last: no trace left
+@pytest.mark.slurm
+def test_cluster_leaves_no_trace(slurm_cluster, tmp_path):
+    """After the cluster is stopped, a plain `snakemake -n` on this machine is as fast as
+    before it was brought up (a stale slurm.conf made it wait ~10 s for a dead controller).
+    Kept last in this file: it stops the session's cluster."""
+    if "slurmctld" in slurm_cluster.started:  # (a cluster found running is not ours to stop)
+        assert SLURM_CONF.read_text().startswith(CONF_HEADER)
+        assert SLURM_CONF_LINK.is_symlink() and SLURM_CONF_LINK.resolve() == SLURM_CONF.resolve()
+        slurm_cluster.stop()
+        assert not SLURM_CONF.exists(), "slurm-down.sh left the cluster's configuration behind"
+        assert not SLURM_CONF_LINK.is_symlink(), f"slurm-down.sh left {SLURM_CONF_LINK} behind"
+    after = trivial_dry_run_seconds(tmp_path, dict(os.environ))
+    before = slurm_cluster.dry_run_before
+    print(f"trivial snakemake -n: {before:.2f} s before the cluster, {after:.2f} s after it")
+    # a ratio with slack for a busy machine; the stale configuration made it ~7x slower
+    assert after < 2.0 * before + 1.0, (before, after)

@@ -42,5 +42,11 @@ def main(argv: list[str] | None = None) -> int:
     sub = argparse.ArgumentParser(prog=f"padpos {name}", description=REGISTRY[name][1])
     command.configure(sub)
     args = sub.parse_args(argv[1:])
-    result = command.run(args)
+    from padpos.io import ReportedError
+
+    try:
+        result = command.run(args)
+    except ReportedError as err:  # the message says it all (file or run, what to do)
+        print(f"padpos {name}: error: {err}", file=sys.stderr)
+        return 1
     return int(result) if isinstance(result, int) else 0

@@ -6,11 +6,17 @@ and turns jsonschema's messages into errors that name the key (``paddings[2]``,
 schema cannot express (a data path that must exist, a snapshot epoch beyond the
 last epoch, a padding that cannot be used with an architecture) are checked here
 too, so that a bad config stops before any job runs.
+
+Snakemake's ``--config key=value`` hands a nested value over as strings
+(``seeds=[0,1]`` arrives as ``['0', '1']``); :func:`coerce_strings` converts such
+strings where the schema asks for an integer, number, boolean or null, before
+validation, so that the documented override works and real mistakes are still refused.
 """
 
 from __future__ import annotations
 
 import copy
+import math
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +70,67 @@ def _describe(error: jsonschema.ValidationError) -> str:
     return f"config key '{key}': {error.message}"
 
 
+_TRUE = {"true", "yes", "on"}
+_FALSE = {"false", "no", "off"}
+_NULL = {"null", "none", "~", ""}
+
+
+def _types(schema: dict) -> set[str]:
+    t = schema.get("type", [])
+    return {t} if isinstance(t, str) else set(t)
+
+
+def _coerce_scalar(value: str, types: set[str]) -> Any:
+    """``value`` converted to the first schema type it reads as (YAML spelling), else unchanged."""
+    text = value.strip()
+    if "null" in types and text.lower() in _NULL:
+        return None
+    if "boolean" in types and text.lower() in _TRUE | _FALSE:
+        return text.lower() in _TRUE
+    if "integer" in types:
+        try:
+            return int(text)
+        except ValueError:
+            pass
+    if "number" in types:
+        try:
+            number = float(text)
+        except ValueError:
+            pass
+        else:
+            if math.isnan(number):
+                return value  # NaN passes every minimum check: leave it for validation to refuse
+            # 3 stays an int, as YAML would read it; 0.5, 1e-3, inf become floats
+            return int(number) if "integer" in types and number.is_integer() else number
+    return value
+
+
+def coerce_strings(instance: Any, schema: dict) -> Any:
+    """Convert, in place and recursively, strings where ``schema`` wants no string.
+
+    Only a string whose schema does not allow strings is touched, and only if it
+    reads as a value of an allowed type (``'3'`` -> 3, ``'0.1'`` -> 0.1, ``'false'``
+    -> False, ``'null'`` -> None); anything else is left for validation to refuse
+    (``'three'`` is still "not of type 'integer'", naming the key). Returns the
+    (possibly replaced) instance.
+    """
+    if isinstance(instance, dict):
+        props = schema.get("properties", {})
+        for key, value in instance.items():
+            if key in props:
+                instance[key] = coerce_strings(value, props[key])
+        return instance
+    if isinstance(instance, list):
+        items = schema.get("items")
+        if isinstance(items, dict):
+            instance[:] = [coerce_strings(v, items) for v in instance]
+        return instance
+    if isinstance(instance, str):
+        types = _types(schema)
+        if types and "string" not in types:
+            return _coerce_scalar(instance, types)
+    return instance
+
 
 
 def validate_config(config: dict, schema_path: Path | str | None = None) -> dict:
@@ -71,6 +138,7 @@ def validate_config(config: dict, schema_path: Path | str | None = None) -> dict
     if config is None:
         config = {}
     schema = load_schema(schema_path)
+    coerce_strings(config, schema)  # command-line overrides arrive as strings
     validator = _with_defaults(jsonschema.Draft202012Validator)(schema)
     # defaults first (one pass fills nested ones), then collect every error
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
@@ -95,11 +163,14 @@ def _check_semantics(config: dict) -> None:
                 problems.append(f"config key 'data.{key}': synthetic data needs a number of images")
     train = config.get("train", {})
     epochs = train.get("epochs", 0)
-    for e in train.get("snapshot_epochs", []):
-        if e > epochs:
-            problems.append(
-                f"config key 'train.snapshot_epochs': epoch {e} is beyond train.epochs = {epochs}"
-            )
+    late = [e for e in train.get("snapshot_epochs", []) if e > epochs]
+    if late:
+        kept = [e for e in train.get("snapshot_epochs", []) if e <= epochs]
+        problems.append(
+            f"config key 'train.snapshot_epochs': epoch {late[0]} is beyond train.epochs = {epochs} "
+            f"(when shortening training, set both, e.g. --config \"train={{'epochs': {epochs}, "
+            f"'snapshot_epochs': {kept}}}\")"
+        )
     for arch in config.get("archs", []):
         if arch in RESIDUAL_ARCHS and "valid" in config.get("paddings", []):
             problems.append(

@@ -1,7 +1,12 @@
-"""Atomic file output: nothing half-written is ever left at a result path.
+"""Atomic file output, and readers that name a damaged file and what to do.
 
 Every writer goes through a temporary sibling file and ``os.replace`` (atomic on
 POSIX), so a job killed mid-write leaves either the old file or no file.
+
+The readers (:func:`load_torch`, :func:`read_csv`) turn a truncated or corrupt
+file (copied half-way, a full disk, an edit by hand) into a
+:class:`CorruptFileError` that names the file and says to delete it and re-run,
+instead of a raw unpickling or parser traceback.
 """
 
 from __future__ import annotations
@@ -11,6 +16,22 @@ import json
 import os
 from pathlib import Path
 from typing import Any, Iterator
+
+
+class ReportedError(RuntimeError):
+    """An error whose message tells the user everything (what, which file or run, what to
+    do): the command line prints it without a traceback and exits with status 1."""
+
+
+class CorruptFileError(ReportedError):
+    """A file is truncated or corrupt; the message names it and says what to do."""
+
+
+def corrupt_file(path: str | os.PathLike, what: str, problem: str) -> CorruptFileError:
+    return CorruptFileError(
+        f"{what} {path} {problem}: the file is truncated or corrupt. "
+        f"Delete it and re-run (Snakemake rebuilds it from its inputs)."
+    )
 
 
 @contextlib.contextmanager
@@ -54,3 +75,76 @@ def save_figure(fig, path: str | os.PathLike, dpi: int = 150) -> None:
     path = Path(path)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=path.suffix.lstrip(".") or "png")
+
+
+# ---------------------------------------------------------------- readers
+def _zip_intact(path: Path) -> bool:
+    """True if ``path`` is a complete zip archive (torch.save's format) with valid CRCs."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            return z.testzip() is None
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+        return False
+
+
+def load_torch(path: str | os.PathLike, what: str = "checkpoint", **kwargs) -> Any:
+    """``torch.load(path, **kwargs)``; a truncated or corrupt file raises CorruptFileError."""
+    import pickle
+
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{what} {path} does not exist")
+    try:
+        return torch.load(path, **kwargs)
+    except (EOFError, pickle.UnpicklingError) as err:
+        raise corrupt_file(path, what, f"cannot be unpickled ({type(err).__name__}: {err})") from None
+    except Exception as err:
+        if _zip_intact(path):
+            raise  # an intact file: the problem is elsewhere (device, version), not the file
+        raise corrupt_file(path, what, f"cannot be read ({type(err).__name__}: {err})") from None
+
+
+def read_csv(path: str | os.PathLike, what: str = "result file"):
+    """A CSV written by :func:`write_csv` as a DataFrame; a missing, empty, truncated or
+    unparsable file raises an error naming it."""
+    import io
+
+    import pandas as pd
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{what} {path} does not exist")
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise corrupt_file(path, what, "is empty")
+    if not raw.endswith(b"\n"):
+        # write_csv always ends with a newline: a file without one was cut off
+        raise corrupt_file(path, what, "does not end with a newline")
+    try:
+        df = pd.read_csv(io.BytesIO(raw))
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise corrupt_file(path, what, f"cannot be parsed ({type(err).__name__}: {err})") from None
+    if df.empty:
+        raise corrupt_file(path, what, "has a header but no rows")
+    return df
+
+
+def load_npz(path: str | os.PathLike, what: str = "result file") -> dict:
+    """Every array of an ``.npz`` file, loaded; a truncated or corrupt file raises
+    CorruptFileError naming it."""
+    import numpy as np
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{what} {path} does not exist")
+    try:
+        with np.load(path) as z:
+            return {k: z[k] for k in z.files}
+    except Exception as err:
+        if _zip_intact(path):
+            raise
+        raise corrupt_file(path, what, f"cannot be read ({type(err).__name__}: {err})") from None

@@ -242,10 +242,12 @@ def checkpoint_dict(model: nn.Module, meta: dict) -> dict:
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu"):
     """Rebuild the model saved at ``path``; returns ``(model in eval mode, meta)``."""
+    from padpos.io import corrupt_file, load_torch
+
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} does not exist")
-    ckpt = torch.load(path, map_location=map_location, weights_only=False)
+    ckpt = load_torch(path, "checkpoint", map_location=map_location, weights_only=False)
+    if not isinstance(ckpt, dict) or not {"meta", "state_dict"} <= set(ckpt):
+        raise corrupt_file(path, "checkpoint", "holds no padpos model (no 'meta' and 'state_dict')")
     meta = ckpt["meta"]
     model = build_model(
         meta["arch"],

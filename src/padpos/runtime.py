@@ -33,6 +33,34 @@ def device_name(device: torch.device) -> str:
     return str(device)
 
 
+# glibc mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+
+
+def tune_cpu_allocator() -> bool:
+    """Let glibc keep freed memory for reuse (process-wide; returns True if applied).
+    Every computing command calls it first.
+
+    By default glibc serves large blocks (activations, gradients) with fresh mmap'd
+    pages and returns freed memory to the OS, so every training step page-faults
+    its activations in again: measured here, a fifth of a CPU training step was
+    kernel time and PPP ran at 60 % of its speed. Raising the mmap and trim
+    thresholds keeps the memory in the heap (peak RSS stays allocated). A no-op off
+    glibc / Linux or when the user set MALLOC_TRIM_THRESHOLD_ / MALLOC_MMAP_THRESHOLD_."""
+    import ctypes
+
+    if not sys.platform.startswith("linux"):
+        return False
+    if any(k in os.environ for k in ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_")):
+        return False
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return False
+    # 32 MiB is glibc's largest mmap threshold on 64-bit systems
+    return bool(mallopt(_M_MMAP_THRESHOLD, 32 << 20)) and bool(mallopt(_M_TRIM_THRESHOLD, 1 << 30))
+
+
 def seed_everything(seed: int, device: torch.device) -> None:
     """Seed torch; on the CPU also demand deterministic algorithms (bitwise reproducible
     runs, which the resume test relies on); on a GPU prefer speed (cudnn benchmark)."""

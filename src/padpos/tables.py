@@ -28,7 +28,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import pandas as pd
 
-from padpos.io import write_csv, write_text
+from padpos.io import read_csv, write_csv, write_text
 
 TableBuilder = Callable[[pd.DataFrame], pd.DataFrame]
 _BUILDERS: dict[str, TableBuilder] = {}
@@ -89,16 +89,8 @@ def build_table(name: str, runs: pd.DataFrame, exclude_failed: bool = True) -> p
 
 # ---------------------------------------------------------------- reading and writing
 def read_runs(paths: Iterable[str | Path]) -> pd.DataFrame:
-    """Concatenate per-run CSV files; a missing or empty file is an error naming it."""
-    frames = []
-    for p in paths:
-        p = Path(p)
-        if not p.is_file():
-            raise FileNotFoundError(f"per-run result {p} does not exist")
-        df = pd.read_csv(p)
-        if df.empty:
-            raise ValueError(f"per-run result {p} is empty")
-        frames.append(df)
+    """Concatenate per-run CSV files; a missing, empty or truncated file is an error naming it."""
+    frames = [read_csv(p, "per-run result") for p in paths]
     if not frames:
         raise ValueError("no per-run result files given")
     return pd.concat(frames, ignore_index=True)

@@ -24,7 +24,15 @@ from torch import nn
 from tqdm import tqdm
 
 from padpos import runtime
-from padpos.io import atomic_path, save_torch, write_csv, write_json
+from padpos.io import (
+    CorruptFileError,
+    ReportedError,
+    atomic_path,
+    load_torch,
+    save_torch,
+    write_csv,
+    write_json,
+)
 from padpos.models import build_model, checkpoint_dict
 from padpos.runtime import seed_everything, select_device
 
@@ -40,7 +48,11 @@ DEFAULTS = {
     "snapshot_epochs": [],
     "amp": True,
     "num_workers": 0,
+    "compile": False,
 }
+
+# keys that change only the speed of a run, not its result: left out of the resume hash
+SPEED_ONLY_KEYS = ("num_workers", "compile")
 
 
 def spec_with_defaults(spec: dict) -> dict:
@@ -51,19 +63,52 @@ def spec_with_defaults(spec: dict) -> dict:
 
 
 def spec_hash(spec: dict, manifest_sha: str) -> str:
-    # num_workers only changes speed, not the result
-    relevant = {k: v for k, v in spec.items() if k != "num_workers"}
+    relevant = {k: v for k, v in spec.items() if k not in SPEED_ONLY_KEYS}
     blob = json.dumps({"spec": relevant, "data": manifest_sha}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+class TrainingDiverged(ReportedError, FloatingPointError):
+    """The training loss became NaN or infinite; the message names the run and the epoch."""
+
+
+def check_finite_loss(loss: float, spec: dict, epoch: int) -> None:
+    """Raise TrainingDiverged if an epoch's accumulated training loss is not finite.
+
+    Called once per epoch on the sum over its steps (a NaN or inf in any step
+    propagates into the sum), so the loop needs no per-step host synchronisation.
+    """
+    if math.isfinite(float(loss)):
+        return
+    raise TrainingDiverged(
+        f"training diverged: run {spec['arch']}/{spec['padding']}/seed{spec['seed']} "
+        f"(arch {spec['arch']}, padding {spec['padding']}, seed {spec['seed']}): the training "
+        f"loss of epoch {epoch} is {float(loss)}; no result was written. Lower train.lr "
+        f"(now {spec['lr']}) or check the data, then re-run; with --keep-going the other runs finish."
+    )
+
+
 # ---------------------------------------------------------------- data
 class TensorBatches:
-    """Mini-batches of in-memory tensors, kept on the training device; shuffling
-    and flips come from one generator so that a resumed run draws the same batches."""
+    """Mini-batches of in-memory tensors; shuffling and flips come from one generator
+    (on the CPU) so that a resumed run draws the same batches on any device.
 
-    def __init__(self, X, y, batch_size, device, shuffle=False, augment=False, generator=None):
-        self.X, self.y = X.to(device), y.to(device)
+    The tensors are kept on the training device when they fit (``on_device=None``:
+    decided by :func:`fits_on_device`); otherwise they stay in (pinned) host memory
+    and each batch is copied asynchronously. The shuffle order and the flips are
+    moved to the device once per epoch: no host-device sync per batch."""
+
+    def __init__(
+        self, X, y, batch_size, device, shuffle=False, augment=False, generator=None, on_device=None
+    ):
+        device = torch.device(device)
+        if on_device is None:
+            on_device = fits_on_device(X.element_size() * X.nelement(), device)
+        home = device if on_device else torch.device("cpu")
+        self.X, self.y = X.to(home), y.to(home)
+        if home != device and device.type == "cuda":
+            self.X, self.y = self.X.pin_memory(), self.y.pin_memory()
+        self.device = device
         self.batch_size, self.shuffle, self.augment = batch_size, shuffle, augment
         self.generator = generator
 
@@ -74,15 +119,34 @@ class TensorBatches:
         n = len(self.y)
         order = torch.randperm(n, generator=self.generator) if self.shuffle else torch.arange(n)
         flips = torch.rand(n, generator=self.generator) < 0.5 if self.augment else None
-        order = order.to(self.X.device)
+        home = self.X.device
+        order = order.to(home)
+        if flips is not None:
+            flips = flips.to(home)
         for i in range(0, n, self.batch_size):
             idx = order[i : i + self.batch_size]
-            x = self.X[idx]
+            x, y = self.X[idx], self.y[idx]
             if flips is not None:
-                f = flips[idx.cpu()].to(x.device)
                 # horizontal flips only: crops/translations would move the image border
-                x = torch.where(f[:, None, None, None], x.flip(-1), x)
-            yield x, self.y[idx]
+                x = torch.where(flips[idx][:, None, None, None], x.flip(-1), x)
+            if home != self.device:
+                x = x.to(self.device, non_blocking=True)
+                y = y.to(self.device, non_blocking=True)
+            yield x, y
+
+
+# data sets up to this fraction of the free GPU memory are kept on the GPU
+DEVICE_DATA_FRACTION = 0.5
+
+
+def fits_on_device(nbytes: int, device) -> bool:
+    """True on the CPU; on a GPU, when ``nbytes`` is at most DEVICE_DATA_FRACTION of
+    its free memory (the rest is for the model, activations and the optimizer)."""
+    device = torch.device(device)
+    if device.type != "cuda":
+        return True
+    free, _total = torch.cuda.mem_get_info(device)
+    return nbytes <= DEVICE_DATA_FRACTION * free
 
 
 def load_training_data(manifest: str | Path, spec: dict, device, generator):
@@ -118,17 +182,29 @@ def _loader_batches(manifest, spec, generator):
 
 # ---------------------------------------------------------------- loops
 def evaluate(model: nn.Module, batches, device, amp: bool) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy (%) of ``model`` in eval mode."""
+    """Mean cross-entropy and accuracy (%) of ``model`` in eval mode (sums kept on the
+    device, read once at the end)."""
     model.eval()
-    loss_sum, correct, n = 0.0, 0, 0
+    loss_sum, correct, n = _zero(device), _zero(device, torch.int64), 0
     with torch.no_grad(), _autocast(device, amp):
         for x, y in batches:
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             logits = model(_layout(x, device)).float()
-            loss_sum += F.cross_entropy(logits, y, reduction="sum").item()
-            correct += (logits.argmax(1) == y).sum().item()
+            loss_sum += F.cross_entropy(logits, y, reduction="sum").double()
+            correct += (logits.argmax(1) == y).sum()
             n += len(y)
-    return loss_sum / n, 100.0 * correct / n
+    return loss_sum.item() / n, 100.0 * correct.item() / n
+
+
+def _zero(device, dtype=torch.float64) -> torch.Tensor:
+    """A scalar accumulator on ``device`` (float64: the sums of the old per-step loop)."""
+    return torch.zeros((), dtype=dtype, device=device)
+
+
+def compile_model(model: nn.Module) -> nn.Module:
+    """``torch.compile(model)`` (config ``train.compile``): the first steps compile
+    (minutes on a CPU), later ones run fused kernels."""
+    return torch.compile(model)
 
 
 def _autocast(device, amp: bool):
@@ -141,8 +217,14 @@ def _layout(x: torch.Tensor, device) -> torch.Tensor:
 
 
 def train_one_epoch(model, batches, optimizer, scheduler, device, amp, progress):
+    """One epoch of SGD steps; returns (mean training loss, accuracy %).
+
+    Nothing is read back to the host inside the step: the loss and the number of
+    correct predictions are summed on the device and read once, after the epoch
+    (the caller checks that the loss is finite then). ``n`` counts samples from the
+    batch shapes, which needs no sync."""
     model.train()
-    loss_sum, correct, n = 0.0, 0, 0
+    loss_sum, correct, n = _zero(device), _zero(device, torch.int64), 0
     for x, y in batches:
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         with _autocast(device, amp):
@@ -152,17 +234,62 @@ def train_one_epoch(model, batches, optimizer, scheduler, device, amp, progress)
         loss.backward()
         optimizer.step()
         scheduler.step()
-        loss_sum += loss.item() * len(y)
-        correct += (logits.argmax(1) == y).sum().item()
+        loss_sum += loss.detach().double() * len(y)
+        correct += (logits.detach().argmax(1) == y).sum()
         n += len(y)
         progress.update(1)
-        progress.set_postfix(loss=f"{loss_sum / n:.3f}", acc=f"{100 * correct / n:.1f}")
-    return loss_sum / n, 100.0 * correct / n
+    mean_loss, accuracy = loss_sum.item() / n, 100.0 * correct.item() / n
+    progress.set_postfix(loss=f"{mean_loss:.3f}", acc=f"{accuracy:.1f}")
+    return mean_loss, accuracy
 
 
 # ---------------------------------------------------------------- the job
 def _manifest_sha(manifest: Path) -> str:
     return hashlib.sha256(Path(manifest).read_bytes()).hexdigest()
+
+
+RESUME_KEYS = ("run_hash", "epoch", "model", "optimizer", "scheduler", "generator", "torch_rng", "history")
+
+
+def trusted_resume_state(resume_dir: Path, run_hash: str, snapshot_epochs, device) -> dict | None:
+    """The resume state in ``resume_dir`` if it can be trusted, else None.
+
+    A state is discarded (the folder removed, with a message in the log) when it is
+    stale (another spec or data set: its run hash differs), when ``last.pt`` is
+    truncated or corrupt, or when a snapshot it has already passed is missing or
+    corrupt; training then starts from the beginning instead of trusting it.
+    """
+    state_path = resume_dir / "last.pt"
+    if not state_path.is_file():
+        return None
+    problem = None
+    try:
+        state = load_torch(state_path, "resume state", map_location=device, weights_only=False)
+    except CorruptFileError as err:
+        state, problem = None, f"it is truncated or corrupt ({err})"
+    if state is not None:
+        if not isinstance(state, dict) or not set(RESUME_KEYS) <= set(state):
+            problem = "it lacks parts of a resume state (written by another version?)"
+        elif state["run_hash"] != run_hash:
+            problem = "it is stale: the train spec or the data changed since it was written"
+        else:
+            for e in snapshot_epochs:
+                snap = resume_dir / f"snapshot_e{e}.pt"
+                if e > state["epoch"]:
+                    continue
+                try:
+                    load_torch(snap, "snapshot", map_location="cpu", weights_only=False)
+                except (CorruptFileError, FileNotFoundError) as err:
+                    problem = f"its snapshot of epoch {e} is unusable ({err})"
+                    break
+    if problem is None:
+        return state
+    print(
+        f"discarding resume state {state_path}: {problem}; training starts from the beginning",
+        file=sys.stderr,
+    )
+    shutil.rmtree(resume_dir)
+    return None
 
 
 def train_model(
@@ -197,6 +324,9 @@ def train_model(
     model.to(device)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
+    # the compiled module shares the model's parameters; evaluation and checkpoints use
+    # the eager model (same state_dict keys)
+    step_model = compile_model(model) if spec["compile"] else model
     optimizer = torch.optim.SGD(
         model.parameters(),
         lr=spec["lr"],
@@ -220,20 +350,26 @@ def train_model(
     state_path = resume_dir / "last.pt"
     history: list[dict] = []
     start_epoch, resumed_from = 1, None
-    if state_path.is_file():
-        state = torch.load(state_path, map_location=device, weights_only=False)
-        if state.get("run_hash") == run_hash:
+    state = trusted_resume_state(resume_dir, run_hash, spec["snapshot_epochs"], device)
+    if state is not None:
+        try:
             model.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
             scheduler.load_state_dict(state["scheduler"])
             generator.set_state(state["generator"])
             torch.set_rng_state(state["torch_rng"])
-            history, start_epoch = state["history"], state["epoch"] + 1
-            resumed_from = state["epoch"]
-            print(f"resuming from epoch {state['epoch']} ({state_path})", file=sys.stderr)
-        else:
-            print(f"ignoring stale resume state {state_path} (spec changed)", file=sys.stderr)
+        except (KeyError, RuntimeError, ValueError, TypeError) as err:
+            # a state from an incompatible version of the code: start over rather than guess
+            print(
+                f"discarding resume state {state_path}: it does not fit this model ({err}); "
+                "training starts from the beginning",
+                file=sys.stderr,
+            )
             shutil.rmtree(resume_dir)
+            return train_model(spec, manifest, out_dir, resume_dir, threads)
+        history, start_epoch = state["history"], state["epoch"] + 1
+        resumed_from = state["epoch"]
+        print(f"resuming from epoch {state['epoch']} ({state_path})", file=sys.stderr)
 
     def snapshot(epoch: int, bn_estimated: bool) -> None:
         if epoch in spec["snapshot_epochs"]:
@@ -281,10 +417,9 @@ def train_model(
         for epoch in range(start_epoch, spec["epochs"] + 1):
             progress.set_description(f"{label} epoch {epoch}/{spec['epochs']}")
             tr_loss, tr_acc = train_one_epoch(
-                model, train_batches, optimizer, scheduler, device, spec["amp"], progress
+                step_model, train_batches, optimizer, scheduler, device, spec["amp"], progress
             )
-            if not math.isfinite(tr_loss):
-                raise FloatingPointError(f"{label}: training loss became {tr_loss} at epoch {epoch}")
+            check_finite_loss(tr_loss, spec, epoch)  # once per epoch, on the epoch's sum
             record(epoch, tr_loss, tr_acc)
             snapshot(epoch, bn_estimated=True)
             save_state(epoch)

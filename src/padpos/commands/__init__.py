@@ -88,6 +88,10 @@ REGISTRY: dict[str, tuple[str, str]] = {
         "each reliability metric versus the injected position dose",
     ),
     "figures-index": ("padpos.commands.report", "write figures/all: the list of every figure built"),
+    "bench": (
+        "padpos.commands.bench",
+        "throughput of training (pipeline vs bare loop, every padding scheme), PPP, PosENet",
+    ),
 }
 
 

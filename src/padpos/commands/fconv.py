@@ -18,12 +18,18 @@ def configure_redgreen(p: argparse.ArgumentParser) -> None:
 
 
 def run_redgreen(args: argparse.Namespace) -> None:
+    from padpos.runtime import tune_cpu_allocator
+
+    tune_cpu_allocator()  # keep freed memory: no page faults per step
+
+    from padpos import runtime
     from padpos.fconv import write_run
     from padpos.fconv.redgreen import run_variant, spec_with_defaults
 
     t0 = time.time()
-    df = run_variant(args.spec, args.threads)
-    write_run(df, args.output, spec_with_defaults(args.spec), t0)
+    device = runtime.select_device()
+    df = run_variant(args.spec, args.threads, device)
+    write_run(df, args.output, spec_with_defaults(args.spec), t0, device)
     summary = df.groupby("test_set")["accuracy"].mean().round(1).to_dict()
     print(f"red-green {args.spec['variant']}: {summary} in {time.time() - t0:.0f}s", file=sys.stderr)
 
@@ -37,12 +43,18 @@ def configure_location(p: argparse.ArgumentParser) -> None:
 
 
 def run_location(args: argparse.Namespace) -> None:
+    from padpos.runtime import tune_cpu_allocator
+
+    tune_cpu_allocator()  # keep freed memory: no page faults per step
+
+    from padpos import runtime
     from padpos.fconv import write_run
     from padpos.fconv.location import run_location, spec_with_defaults
 
     t0 = time.time()
-    df = run_location(args.spec, args.data, args.threads)
-    write_run(df, args.output, spec_with_defaults(args.spec), t0)
+    device = runtime.select_device()
+    df = run_location(args.spec, args.data, args.threads, device)
+    write_run(df, args.output, spec_with_defaults(args.spec), t0, device)
     accs = dict(zip(df["border"], df["accuracy"].round(1)))
     print(f"location {args.spec['padding']}/{args.spec['init']}: {accs} in {time.time() - t0:.0f}s",
           file=sys.stderr)  # fmt: skip

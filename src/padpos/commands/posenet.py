@@ -32,6 +32,10 @@ def _outputs(args: argparse.Namespace) -> dict:
 
 
 def run_backbone(args: argparse.Namespace) -> None:
+    from padpos.runtime import tune_cpu_allocator
+
+    tune_cpu_allocator()  # keep freed memory: no page faults per step
+
     import torch
 
     from padpos.metrics.posenet import run_backbone_readout
@@ -41,6 +45,10 @@ def run_backbone(args: argparse.Namespace) -> None:
 
 
 def run_alone(args: argparse.Namespace) -> None:
+    from padpos.runtime import tune_cpu_allocator
+
+    tune_cpu_allocator()  # keep freed memory: no page faults per step
+
     import torch
 
     from padpos.metrics.posenet import run_alone_readout

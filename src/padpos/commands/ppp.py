@@ -18,6 +18,10 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
+    from padpos.runtime import tune_cpu_allocator
+
+    tune_cpu_allocator()  # keep freed memory: no page faults per step
+
     import torch
 
     from padpos.metrics.ppp import check_spec, run_ppp

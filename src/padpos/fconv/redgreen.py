@@ -186,26 +186,28 @@ class RedGreenNet(nn.Module):
 def evaluate(net: nn.Module, X: torch.Tensor, y: torch.Tensor, batch_size: int = 500):
     """(mean cross-entropy, accuracy in %) of ``net`` in eval mode."""
     net.eval()
-    loss, correct = 0.0, 0
+    # sums stay on the data's device (float64, as the host floats they replace): one read
+    loss = torch.zeros((), dtype=torch.float64, device=X.device)
+    correct = torch.zeros((), dtype=torch.int64, device=X.device)
     for i in range(0, len(y), batch_size):
         logits = net(X[i : i + batch_size])
-        loss += F.cross_entropy(logits, y[i : i + batch_size], reduction="sum").item()
-        correct += (logits.argmax(1) == y[i : i + batch_size]).sum().item()
-    return loss / len(y), 100.0 * correct / len(y)
+        loss += F.cross_entropy(logits, y[i : i + batch_size], reduction="sum").double()
+        correct += (logits.argmax(1) == y[i : i + batch_size]).sum()
+    return loss.item() / len(y), 100.0 * correct.item() / len(y)
 
 
 def train_epoch(net, optimizer, X, y, batch_size: int) -> float:
     """One pass over the training set in its fixed order (the official code does
     not shuffle; classes alternate, so every batch is balanced). Returns the mean loss."""
     net.train()
-    total = 0.0
+    total = torch.zeros((), dtype=torch.float64, device=X.device)  # no host read per step
     for i in range(0, len(y), batch_size):
         loss = F.cross_entropy(net(X[i : i + batch_size]), y[i : i + batch_size])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        total += loss.item() * len(y[i : i + batch_size])
-    return total / len(y)
+        total += loss.detach().double() * len(y[i : i + batch_size])
+    return total.item() / len(y)
 
 
 def fit(net, data: dict, max_epochs: int, patience: int, batch_size: int, progress=None) -> dict:
@@ -231,11 +233,12 @@ def fit(net, data: dict, max_epochs: int, patience: int, batch_size: int, progre
 
 
 def run_seed(variant: str, seed: int, data: dict, cfg: dict, progress=None) -> list[dict]:
-    """Train one net (``seed`` sets the initialisation) and test it on both test
-    sets; one result row per test set."""
+    """Train one net (``seed`` sets the initialisation, made on the CPU: the same on
+    any device) on the device of ``data``'s tensors and test it on both test sets;
+    one result row per test set."""
     t0 = time.time()
     torch.manual_seed(seed)
-    net = RedGreenNet(variant)
+    net = RedGreenNet(variant).to(data["train"][0].device)
     history = fit(net, data, cfg["max_epochs"], cfg["patience"], cfg["batch_size"], progress)
     _, val_acc = evaluate(net, *data["val"])
     rows = []
@@ -267,13 +270,16 @@ def spec_with_defaults(spec: dict) -> dict:
     return out
 
 
-def run_variant(spec: dict, threads: int = 1) -> pd.DataFrame:
+def run_variant(spec: dict, threads: int = 1, device=None) -> pd.DataFrame:
     """Every seed of one variant on the same data: a long table, one row per
-    seed x test set (accuracy in %)."""
+    seed x test set (accuracy in %). Runs on ``device`` (default: CUDA when present)."""
+    from padpos.runtime import select_device
+
     spec = spec_with_defaults(spec)
     torch.set_num_threads(max(1, threads))
+    device = torch.device(device) if device is not None else select_device()
     sets = make_box_sets(spec["data_seed"], spec["sizes"])
-    data = {name: s.tensors() for name, s in sets.items()}
+    data = {name: tuple(t.to(device) for t in s.tensors()) for name, s in sets.items()}
     rows = []
     seeds = tqdm(spec["seeds"], desc=f"red-green {spec['variant']}", file=sys.stderr)
     for seed in seeds:

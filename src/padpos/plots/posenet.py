@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from padpos.io import load_npz
 from padpos.plots.style import apply_style, order_paddings, padding_palette, spread_label
 
 # (no import of padpos.metrics.posenet: it pulls in torch, seconds per plotting job;
@@ -106,8 +107,7 @@ def plot_spc(table: pd.DataFrame, title: str = "", scheme_col: str = "padding"):
 
 # ---------------------------------------------------------------- examples
 def load_examples(path: str) -> dict:
-    with np.load(path) as data:
-        out = {k: data[k] for k in data.files}
+    out = load_npz(path, "PosENet predictions")
     out["meta"] = json.loads(str(out["meta"]))
     return out
 

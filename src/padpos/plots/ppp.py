@@ -7,6 +7,7 @@ import numpy as np
 from matplotlib.colors import LogNorm
 import pandas as pd
 
+from padpos.io import load_npz
 from padpos.plots.style import apply_style, order_paddings, padding_palette, spread_label
 
 LABELS = {
@@ -25,20 +26,20 @@ def read_maps(paths) -> pd.DataFrame:
     """
     rows = []
     for path in paths:
-        with np.load(path) as z:
-            for i, layer in enumerate(z["layers"]):
-                rows.append(
-                    {
-                        "arch": str(z["arch"]),
-                        "padding": str(z["padding"]),
-                        "seed": int(z["seed"]),
-                        "epoch": int(z["epoch"]),
-                        "layer": str(layer),
-                        "depth": i,
-                        "stride": int(z[f"stride_{i}"]),
-                        "map": z[f"heat_{i}"] / max(float(z[f"feature_std_{i}"]), 1e-12),
-                    }
-                )
+        z = load_npz(path, "PPP heat maps")
+        for i, layer in enumerate(z["layers"]):
+            rows.append(
+                {
+                    "arch": str(z["arch"]),
+                    "padding": str(z["padding"]),
+                    "seed": int(z["seed"]),
+                    "epoch": int(z["epoch"]),
+                    "layer": str(layer),
+                    "depth": i,
+                    "stride": int(z[f"stride_{i}"]),
+                    "map": z[f"heat_{i}"] / max(float(z[f"feature_std_{i}"]), 1e-12),
+                }
+            )
     if not rows:
         raise ValueError("no PPP heat maps given")
     return pd.DataFrame(rows)
