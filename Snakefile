@@ -36,6 +36,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/ppp.smk"
 include: "workflow/rules/posenet.smk"
 include: "workflow/rules/fconv.smk"
+include: "workflow/rules/reliability.smk"
 include: "workflow/rules/tables.smk"
 
 
