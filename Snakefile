@@ -37,6 +37,7 @@ include: "workflow/rules/ppp.smk"
 include: "workflow/rules/posenet.smk"
 include: "workflow/rules/fconv.smk"
 include: "workflow/rules/canvas.smk"
+include: "workflow/rules/reliability.smk"
 include: "workflow/rules/tables.smk"
 
 

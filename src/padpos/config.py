@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,10 @@ import yaml
 from padpos.names import RESIDUAL_ARCHS
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+
+
+class ConfigWarning(UserWarning):
+    """A config value that was adjusted (and said so) rather than refused."""
 
 
 class ConfigError(ValueError):
@@ -165,11 +170,14 @@ def _check_semantics(config: dict) -> None:
     epochs = train.get("epochs", 0)
     late = [e for e in train.get("snapshot_epochs", []) if e > epochs]
     if late:
-        kept = [e for e in train.get("snapshot_epochs", []) if e <= epochs]
-        problems.append(
-            f"config key 'train.snapshot_epochs': epoch {late[0]} is beyond train.epochs = {epochs} "
-            f"(when shortening training, set both, e.g. --config \"train={{'epochs': {epochs}, "
-            f"'snapshot_epochs': {kept}}}\")"
+        # a one-run override such as --config "train={'epochs': 3}" shortens training; the
+        # snapshots it can no longer reach are dropped, loudly, rather than refusing the run
+        train["snapshot_epochs"] = [e for e in train["snapshot_epochs"] if e <= epochs]
+        warnings.warn(
+            f"config key 'train.snapshot_epochs': epochs {late} are beyond train.epochs = {epochs} "
+            f"and are dropped (snapshots kept: {train['snapshot_epochs']})",
+            ConfigWarning,
+            stacklevel=2,
         )
     for arch in config.get("archs", []):
         if arch in RESIDUAL_ARCHS and "valid" in config.get("paddings", []):

@@ -71,13 +71,40 @@ ARCHS: tuple[str, ...] = SMALL_ARCHS + TORCHVISION_ARCHS
 # archs built from residual blocks: 'valid' cannot keep their additions aligned
 RESIDUAL_ARCHS: tuple[str, ...] = ("small_resnet", "resnet18", "resnet50")
 
+# ---------------------------------------------------------------- metric reliability
+# the metrics compared on the same networks (PROTOCOLS.md section 6), in table order
+RELIABILITY_METRICS: tuple[str, ...] = (
+    "ppp_snr_db",
+    "ppp_consistency",
+    "posenet_spc_H",
+    "posenet_spc_V",
+    "posenet_spc_G",
+    "location_accuracy",
+)
+# position-biased images of the reliability stage (padpos.data.photos)
+RELIABILITY_IMAGE_SETS: tuple[str, ...] = ("photos", "biased")
+# scikit-image's natural colour photographs (skimage.data; inside the wheel, offline)
+PHOTOS: tuple[str, ...] = (
+    "astronaut",
+    "coffee",
+    "chelsea",
+    "rocket",
+    "stereo_motorcycle",
+    "hubble_deep_field",
+    "immunohistochemistry",
+    "retina",
+)
+
 __all__ = [
     "ARCHS",
     "CONV_TYPES",
     "REDGREEN_ORIGIN",
     "LOCATION_SCHEMES",
     "PADDING_SCHEMES",
+    "PHOTOS",
     "REDGREEN_VARIANTS",
+    "RELIABILITY_IMAGE_SETS",
+    "RELIABILITY_METRICS",
     "RESIDUAL_ARCHS",
     "SAME_SIZE_SCHEMES",
     "SIZE_CHANGING_SCHEMES",

@@ -44,6 +44,14 @@ REGISTRY: dict[str, tuple[str, str]] = {
         "padpos.commands.fconv",
         "F-Conv location test: border sweep of one padding x init x seed",
     ),
+    "reliability-reference": (
+        "padpos.commands.reliability",
+        "metric reliability: the padding-free control, its dose calibration and CoordConv",
+    ),
+    "reliability-backbones": (
+        "padpos.commands.reliability",
+        "metric reliability: PPP, PosENet and location test on one arch's backbones",
+    ),
     "table": (
         "padpos.commands.table",
         "one summary table over seeds (mean, std, n, ci95, n_failed) -> .csv/.md/.tex",
@@ -82,6 +90,14 @@ REGISTRY: dict[str, tuple[str, str]] = {
     "plot-border-distance": (
         "padpos.commands.canvas",
         "classification accuracy versus the object's distance to the border",
+    ),
+    "plot-metric-reliability": (
+        "padpos.commands.reliability",
+        "PPP, PosENet and location test side by side per network, truth marked",
+    ),
+    "plot-metric-calibration": (
+        "padpos.commands.reliability",
+        "each reliability metric versus the injected position dose",
     ),
     "figures-index": ("padpos.commands.report", "write figures/all: the list of every figure built"),
     "bench": (
