@@ -36,6 +36,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/ppp.smk"
 include: "workflow/rules/posenet.smk"
 include: "workflow/rules/fconv.smk"
+include: "workflow/rules/canvas.smk"
 include: "workflow/rules/reliability.smk"
 include: "workflow/rules/tables.smk"
 
@@ -53,6 +54,8 @@ localrules:
     figure_posenet_examples,
     figure_fconv_redgreen,
     figure_fconv_location,
+    figure_canvas_location,
+    figure_border_distance,
     figures_all,
 
 

@@ -52,6 +52,39 @@ def test_stripes_have_two_and_a_half_periods_along_their_axis(size):
     assert torch.allclose(HS[:, 0], VS[0])
 
 
+@pytest.mark.parametrize("size", [32, 40])
+def test_stripes_are_sampled_at_pixel_centres_like_the_official_maps(size):
+    """0.5 + 0.5 cos(2 pi (y + 0.5) / P): with 2.5 periods the stripe is antisymmetric
+    about the image centre (flipped = 1 - map), which pixel-index sampling is not."""
+    HS, VS = pn.position_targets(size)[3:]
+    period = size / 2.5
+    y = torch.arange(size, dtype=torch.float64)
+    raw = 0.5 + 0.5 * torch.cos(2 * math.pi * (y + 0.5) / period)
+    expected = (raw - raw.min()) / (raw.max() - raw.min())
+    assert torch.allclose(HS[:, 0], expected.float(), atol=1e-6)
+    assert torch.allclose(VS[0], expected.float(), atol=1e-6)
+    assert torch.allclose(HS.flip(0), 1 - HS, atol=1e-6)
+
+
+def test_each_readout_trains_as_if_alone():
+    """One loss per target: channel 0 of a 5-target readout ends where a readout trained
+    on target 0 alone ends (the same initial weights, batches and updates). With a
+    mean over the 5 channels its gradient would be 1/5 and the weights would differ."""
+    torch.manual_seed(0)
+    features = torch.randn(24, 4, 6, 6)
+    targets = pn.position_targets(16)
+    five = pn.train_readout(features, targets, epochs=3, batch_size=8, seed=2)
+    alone = pn.train_readout(features, targets[:1], epochs=3, batch_size=8, seed=2)
+    torch.testing.assert_close(five.conv.weight[:1], alone.conv.weight, rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(five.bn.weight[:1], alone.bn.weight, rtol=1e-4, atol=1e-6)
+
+
+def test_readout_loss_is_the_sum_of_per_target_mses():
+    pred, targets = torch.rand(3, 5, 8, 8), torch.rand(5, 8, 8)
+    per_target = [torch.nn.functional.mse_loss(pred[:, k], targets[k].expand(3, 8, 8)) for k in range(5)]
+    torch.testing.assert_close(pn.readout_loss(pred, targets), torch.stack(per_target).sum())
+
+
 # ---------------------------------------------------------------- SPC / MAE
 def test_spc_perfect_reversed_and_constant():
     x = torch.randn(4, 50)

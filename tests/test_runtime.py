@@ -58,3 +58,14 @@ def test_provenance_records_what_a_job_ran_with(tmp_path):
     assert path == tmp_path / "run.provenance.json"
     runtime.write_provenance(path, prov)
     assert json.loads(path.read_text())["spec"] == {"seed": 1}
+
+
+def test_versions_do_not_import_torchvision():
+    """Provenance is written by every job: importing torchvision for its version string
+    would add seconds (it pulls in torch._dynamo) to jobs that never use it."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from padpos.runtime import versions; v = versions(); "
+            "assert v['torchvision'], v; assert 'torchvision' not in sys.modules")  # fmt: skip
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -31,18 +31,32 @@ LOCATION_SCHEMES: tuple[str, ...] = tuple(s for s in PADDING_SCHEMES if s != "va
 
 # ---------------------------------------------------------------- Red-Green conv types
 # variant -> (padding scheme, per-side pad of every 3x3 conv): V-Conv, one S-Conv per
-# same-size scheme, F-Conv, and the official code's pad-2 circular variant
+# same-size scheme, F-Conv, and this project's extension circular_pad2.
+# `circular` (pad 1) IS the official S-Conv circular ([KAY20]'s README row 'S-Conv Cir'):
+# the official code writes padding=2, padding_mode='circular', which PyTorch < 1.5
+# applied as one pixel per side. `circular_pad2` is a true pad-2 circular conv (maps grow
+# by 2 per conv and wrap around a torus larger than the image): never run by the authors.
 REDGREEN_VARIANTS: dict[str, tuple[str, int]] = {
     "valid": ("valid", 0),
     **{scheme: (scheme, 1) for scheme in SAME_SIZE_SCHEMES},
     "full": ("full", 2),
     "circular_pad2": ("circular", 2),
 }
-CONV_TYPES: dict[str, str] = {"valid": "V-Conv", "full": "F-Conv"}  # all others: S-Conv
+CONV_TYPES: dict[str, str] = {
+    "valid": "V-Conv",
+    "full": "F-Conv",
+    "circular_pad2": "extension",
+}  # all others: S-Conv
+# figure / table labels of the variants whose relation to [KAY20] needs saying
+REDGREEN_ORIGIN: dict[str, str] = {
+    "circular": "S-Conv (official cir)",
+    "circular_pad2": "extension (ours)",
+}
 
 
 def conv_type(variant: str) -> str:
-    """'V-Conv', 'S-Conv' or 'F-Conv' for a Red-Green variant name."""
+    """'V-Conv', 'S-Conv' or 'F-Conv' for a Red-Green variant name ('extension' for
+    circular_pad2, a pad-2 circular conv that [KAY20] never ran)."""
     if variant not in REDGREEN_VARIANTS:
         raise ValueError(
             f"unknown Red-Green variant {variant!r}; allowed: {', '.join(REDGREEN_VARIANTS)}"
@@ -84,6 +98,7 @@ PHOTOS: tuple[str, ...] = (
 __all__ = [
     "ARCHS",
     "CONV_TYPES",
+    "REDGREEN_ORIGIN",
     "LOCATION_SCHEMES",
     "PADDING_SCHEMES",
     "PHOTOS",

@@ -118,11 +118,13 @@ def versions() -> dict:
         "pandas": pandas.__version__,
         "platform": platform.platform(),
     }
-    try:
-        import torchvision
+    # read from the installed metadata: importing torchvision (2-3 s, it pulls in
+    # torch._dynamo) would cost every job that records provenance more than its work
+    from importlib.metadata import PackageNotFoundError, version
 
-        out["torchvision"] = torchvision.__version__
-    except ImportError:  # pragma: no cover - torchvision is a dependency
+    try:
+        out["torchvision"] = version("torchvision")
+    except PackageNotFoundError:  # pragma: no cover - torchvision is a dependency
         pass
     return out
 

@@ -304,6 +304,44 @@ def location_table(runs: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["padding", "init", "border"], kind="stable").reset_index(drop=True)
 
 
+# ---------------------------------------------------------------- boundary effects (Islam et al. 2021)
+def _order(out: pd.DataFrame, keys: list[str], orders: dict[str, list]) -> pd.DataFrame:
+    """Rows sorted by ``keys``: categorical keys in the given orders, numeric ones ascending."""
+    return out.sort_values(
+        keys,
+        kind="stable",
+        key=lambda col: col.map({v: i for i, v in enumerate(orders[col.name])})
+        if col.name in orders
+        else col,
+    ).reset_index(drop=True)
+
+
+@register_table("canvas_location")
+def canvas_location_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Canvas location accuracy (%) per (arch,) padding x canvas colour x ring (and ``all``
+    cells): each run's mean over the ring's cells, then mean / std / n / ci95 over seeds.
+    The runs report their final epoch (column ``epoch_reported`` of the per-run rows)."""
+    from padpos.canvas import COLOURS, RINGS
+
+    by_run = [c for c in ("study", "arch", "padding", "seed", "canvas") if c in runs.columns]
+    per_ring = runs.groupby(by_run + ["ring"], sort=False)["accuracy"].mean().reset_index()
+    per_all = runs.groupby(by_run, sort=False)["accuracy"].mean().reset_index()
+    per_all["ring"] = "all"
+    by = (["arch"] if runs["arch"].nunique() > 1 else []) + ["padding", "canvas", "ring"]
+    out = summarize(pd.concat([per_ring, per_all], ignore_index=True), by, "accuracy")
+    orders = {"ring": [*RINGS, "all"], "canvas": list(COLOURS)}
+    orders.update({c: list(dict.fromkeys(runs[c])) for c in ("arch", "padding") if c in by})
+    return _order(out, by, orders)
+
+
+@register_table("border_distance")
+def border_distance_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Classification accuracy (%) per (arch,) padding x method x distance of the object to
+    the border (px) over seeds; runs of failed backbones are counted in ``n_failed``."""
+    by = (["arch"] if runs["arch"].nunique() > 1 else []) + ["padding", "method", "distance_px"]
+    out = summarize(runs, by, "accuracy")
+    orders = {c: list(dict.fromkeys(runs[c])) for c in ("arch", "padding", "method") if c in by}
+    return _order(out, by, orders)
 # ---------------------------------------------------------------- metric reliability
 # Tables of the metric-reliability stage (PROTOCOLS.md section 6; docs/reliability.md)
 # from the per-run rows of padpos.metrics.reliability.

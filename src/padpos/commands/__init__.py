@@ -79,6 +79,18 @@ REGISTRY: dict[str, tuple[str, str]] = {
         "padpos.commands.plots",
         "location-test accuracy vs extra border per padding and init",
     ),
+    "canvas": (
+        "padpos.commands.canvas",
+        "canvas location test and border distance of one trained run (Islam et al. 2021)",
+    ),
+    "plot-canvas-location": (
+        "padpos.commands.canvas",
+        "canvas location test: per-cell heat maps and accuracy per ring",
+    ),
+    "plot-border-distance": (
+        "padpos.commands.canvas",
+        "classification accuracy versus the object's distance to the border",
+    ),
     "plot-metric-reliability": (
         "padpos.commands.reliability",
         "PPP, PosENet and location test side by side per network, truth marked",

@@ -65,10 +65,11 @@ from padpos.data.splits import (
     TensorSplit,
     TooLargeForMemory,
     load_split,
+    random_subset,
     read_manifest,
     split_tensors,
 )
-from padpos.data.synthetic import SHAPES, render_scenes, scene_params
+from padpos.data.synthetic import SHAPES, render_scene_params, render_scenes, scene_params
 
 __all__ = [
     "CHUNK_BYTES",
@@ -96,8 +97,10 @@ __all__ = [
     "normalise_pixels",
     "open_rgb",
     "prepare_data",
+    "random_subset",
     "read_cifar",
     "read_manifest",
+    "render_scene_params",
     "render_scenes",
     "resize_crop",
     "scene_params",

@@ -38,10 +38,12 @@ def normalise(
 def normalise_pixels(
     pixels: "torch.Tensor", mean: Sequence[float], std: Sequence[float]
 ) -> "torch.Tensor":
-    """Float pixels in [0, 1] (... x 3 x H x W) -> model inputs: per channel (x - mean) / std."""
+    """Float pixels in [0, 1] (... x 3 x H x W) -> model inputs: per channel (x - mean) / std
+    (on the pixels' device)."""
     import torch
 
-    return (pixels - _channels(mean, torch.float32)) / _channels(std, torch.float32)
+    m, s = (_channels(v, torch.float32).to(pixels.device) for v in (mean, std))
+    return (pixels - m) / s
 
 
 def to_pixels(

@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from padpos.data.download import file_digest
 from padpos.data.pixels import normalise, open_rgb, resize_crop
 
@@ -27,6 +29,20 @@ MANIFEST_FORMAT = 1
 
 IN_MEMORY_LIMIT_BYTES = 2 << 30  # split_tensors refuses an ImageFolder split larger than this
 _VERIFIED: dict[tuple, bool] = {}  # (path, size, mtime) of cache files already checksummed
+
+
+def random_subset(n_available: int, n_wanted: int | None, seed: int, stream: int = 0) -> np.ndarray:
+    """Sorted indices of a seeded random subset of ``n_wanted`` of ``n_available`` items
+    (all of them when ``n_wanted`` is None or not smaller). Never "the first N": an
+    ImageFolder split (and many archives) is sorted by class (PROTOCOLS.md 7). The
+    subset depends only on (``seed``, ``stream``), so every network compared sees the
+    same images."""
+    if n_wanted is None or n_wanted >= n_available:
+        return np.arange(n_available)
+    if n_wanted < 0:
+        raise ValueError(f"cannot draw {n_wanted} items")
+    rng = np.random.default_rng([int(seed), int(stream), 31])
+    return np.sort(rng.permutation(n_available)[:n_wanted])
 
 
 def read_manifest(manifest_path: str | os.PathLike) -> dict:

@@ -199,11 +199,18 @@ def render_scenes(
     the plain render exactly (every pixel is a function of its absolute scene
     coordinates, computed in float64 and rounded to uint8).
     """
+    return render_scene_params(scene_params(seed, split, indices), size, margin)
+
+
+def render_scene_params(
+    p: dict[str, np.ndarray], size: int, margin: int = 0
+) -> tuple["torch.Tensor", "torch.Tensor"]:
+    """Render scenes from their parameters (:func:`scene_params`, possibly edited, e.g.
+    an object moved to a chosen distance from the border): like :func:`render_scenes`."""
     import torch
 
     if margin < 0:
         raise ValueError(f"margin must be >= 0, got {margin}")
-    p = scene_params(seed, split, indices)
     background = _background(p, size, margin)
     cover = _object_coverage(p, size, margin)[:, None]
     color = torch.from_numpy(p["color"])[..., None, None]

@@ -2,8 +2,9 @@
 
 - :mod:`padpos.fconv.redgreen`: the Red-Green test (4a): two coloured boxes whose
   left-right order is the class; the dissimilar test set moves them to where the
-  other class trained. V-Conv, every S-Conv scheme, F-Conv, and the official
-  code's pad-2 circular variant.
+  other class trained. V-Conv, every S-Conv scheme (``circular`` is the official
+  S-Conv circular), F-Conv, and this project's extension ``circular_pad2`` (a true
+  pad-2 circular conv, never run by the authors).
 - :mod:`padpos.fconv.location`: the location (quadrant) test (4b): an image at the
   top-left or bottom-right of a black canvas; accuracy vs an extra border B.
 

@@ -58,10 +58,14 @@ def check_init(init: str) -> str:
 
 
 # ---------------------------------------------------------------- data
+SUBSET_STREAMS = {"train": 41, "test": 42}
+
+
 def source_images(manifest_path, split: str, n: int, size: int = PATCH) -> torch.Tensor:
-    """The first ``n`` images of a split of the study's data set as float RGB in
-    [0, 1], ``size`` x ``size``: synthetic scenes are rendered at that size, other
-    data sets' images are un-normalised and resized."""
+    """``n`` images of a split of the study's data set as float RGB in [0, 1], ``size``
+    x ``size``: a seeded random subset (never the first n: an ImageFolder split is
+    sorted by class), the same for every network. Synthetic scenes are rendered at
+    that size, other data sets' images are un-normalised and resized."""
     from padpos import data
 
     manifest = data.read_manifest(manifest_path)
@@ -72,11 +76,12 @@ def source_images(manifest_path, split: str, n: int, size: int = PATCH) -> torch
             f"config key 'fconv.location.{key}': {n} source images asked for, the {split} split "
             f"of {manifest_path} has {available}"
         )
+    chosen = data.random_subset(available, n, int(manifest["seed"]), SUBSET_STREAMS[split])
     if manifest["dataset"] == "synthetic":
-        images, _ = data.render_scenes(int(manifest["seed"]), split, range(n), size)
+        images, _ = data.render_scenes(int(manifest["seed"]), split, chosen.tolist(), size)
         return data.uint8_to_pixels(images)
     ds = data.load_split(manifest_path, split)
-    images = torch.stack([data.to_pixels(ds[i][0], ds.mean, ds.std) for i in range(n)])
+    images = torch.stack([data.to_pixels(ds[int(i)][0], ds.mean, ds.std) for i in chosen])
     images = images.clamp(0.0, 1.0)
     if images.shape[-1] != size:
         images = F.interpolate(images, size=(size, size), mode="bilinear", antialias=True)

@@ -84,8 +84,10 @@ def position_targets(
 
     H: 0 -> 1 left to right. V: 0 -> 1 top to bottom. G: isotropic Gaussian at the
     centre, sigma = half the image width. HS: horizontal stripes
-    0.5 + 0.5 cos(2 pi y / P), varying along y; VS: the same along x; P = side /
-    ``periods`` (pixel index as coordinate, so row/column 0 is a stripe maximum).
+    0.5 + 0.5 cos(2 pi (y + 0.5) / P), varying along y; VS: the same along x; P = side /
+    ``periods``. The stripes are sampled at pixel centres (y + 0.5), as the official
+    ground-truth PNGs are; the gradients and the Gaussian are symmetric about the
+    image centre either way.
     """
     width = height if width is None else width
     if height < 2 or width < 2:
@@ -98,8 +100,8 @@ def position_targets(
         x,
         y,
         gauss,
-        0.5 + 0.5 * torch.cos(2 * math.pi * y / (height / periods)),
-        0.5 + 0.5 * torch.cos(2 * math.pi * x / (width / periods)),
+        0.5 + 0.5 * torch.cos(2 * math.pi * (y + 0.5) / (height / periods)),
+        0.5 + 0.5 * torch.cos(2 * math.pi * (x + 0.5) / (width / periods)),
     ]
     return torch.stack([_minmax(m) for m in maps]).float()
 
@@ -215,6 +217,16 @@ class PosENet(nn.Module):
         return y
 
 
+def readout_loss(pred: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Pixel-wise MSE with one loss per target readout: the sum over targets of each
+    target's mean squared error (N x T x H x W predictions, T x H x W targets).
+
+    Each output channel is an independent readout, trained as if alone (as the
+    official code trains one readout per target); a mean over the T channels would
+    scale every readout's gradient by 1/T (an effective lr of 0.02 instead of 0.1)."""
+    return (pred - targets.expand_as(pred)).pow(2).mean(dim=(0, 2, 3)).sum()
+
+
 def sgd_step(params: Sequence[torch.Tensor], buffers: Sequence[torch.Tensor], lr: float,
              momentum: float, weight_decay: float) -> None:
     """One SGD step with momentum and weight decay: torch.optim.SGD's update rule
@@ -242,8 +254,9 @@ def train_readout(
     progress: bool = False,
 ) -> PosENet:
     """Train a :class:`PosENet` on cached ``features`` (N x C x g x g) to predict
-    ``targets`` (5 x H x W, the same for every image): pixel-wise MSE, SGD with
-    momentum, lr x 0.1 after 2/3 of the steps. Trains on the features' device;
+    ``targets`` (5 x H x W, the same for every image): pixel-wise MSE, one loss per
+    target (:func:`readout_loss`), SGD with momentum, lr x 0.1 after 2/3 of the steps.
+    Trains on the features' device;
     returns the readout there, in eval mode."""
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)  # on the CPU: the same batches on any device
@@ -262,7 +275,7 @@ def train_readout(
             if len(idx) < 2:  # BatchNorm needs more than one value per channel
                 continue
             pred = readout(features[idx.to(device)], size)
-            loss = F.mse_loss(pred, targets.expand_as(pred))
+            loss = readout_loss(pred, targets)
             readout.zero_grad(set_to_none=True)
             loss.backward()
             sgd_step(params, buffers, lr if step < drop_at else 0.1 * lr, momentum, weight_decay)

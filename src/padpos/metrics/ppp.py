@@ -169,23 +169,32 @@ def accumulate_ppp(model, batches, layers, margin, strides, progress=None) -> di
 
 
 # ---------------------------------------------------------------- one checkpoint
-def _split_size(manifest, split: str, wanted: int) -> int:
-    """How many of the split's first images to use (all of them if it has fewer)."""
-    from padpos.data import read_manifest
+# one fixed random subset per split (PROTOCOLS.md 7): never the first N images
+SUBSET_STREAMS = {"train": 21, "test": 22}
 
-    available = int(read_manifest(manifest)["splits"][split]["size"])
+
+def image_subset(manifest, split: str, wanted: int) -> list[int]:
+    """Indices of a seeded random subset of ``wanted`` images of ``split`` (all of them
+    if it has fewer), sorted. Not the first N: an ImageFolder split is sorted by class,
+    and one class would lower the feature variance and inflate the SNR. The subset
+    depends on the data seed only, so every checkpoint compared sees the same images."""
+    from padpos.data import random_subset, read_manifest
+
+    info = read_manifest(manifest)
+    available = int(info["splits"][split]["size"])
     if wanted > available:
         print(f"ppp: the {split} split has only {available} images (< {wanted}); using all",
               file=sys.stderr)
-    return min(wanted, available)
+    chosen = random_subset(available, wanted, int(info.get("seed", 0)), SUBSET_STREAMS[split])
+    return chosen.tolist()
 
 
-def _first_images(manifest, split: str, count: int) -> Tensor:
-    """The split's first ``count`` images, normalised (any storage, read item by item)."""
+def _subset_images(manifest, split: str, count: int) -> Tensor:
+    """The :func:`image_subset` images, normalised (any storage, read item by item)."""
     from padpos.data import load_split
 
     ds = load_split(manifest, split)
-    return torch.stack([ds[i][0] for i in range(_split_size(manifest, split, count))])
+    return torch.stack([ds[i][0] for i in image_subset(manifest, split, count)])
 
 
 def prepare_model(checkpoint, manifest, bn_images: int, batch_size: int, device="cpu"):
@@ -199,14 +208,15 @@ def prepare_model(checkpoint, manifest, bn_images: int, batch_size: int, device=
     if not meta.get("bn_estimated", True):
         # an untrained net's BN running stats are the init values (0 mean, unit var):
         # deep features would be unnormalised and the pattern meaningless
-        images = _first_images(manifest, "train", bn_images)
+        images = _subset_images(manifest, "train", bn_images)
         model = recalibrate_batchnorm(model, images, batch_size=batch_size)
     return model.eval(), meta
 
 
 def measure_checkpoint(checkpoint, manifest, spec: dict, device="cpu"):
-    """PPP of every feature layer of one checkpoint on the first ``num_images`` held-out
-    images (the same images for every checkpoint, so epochs and schemes are paired),
+    """PPP of every feature layer of one checkpoint on ``num_images`` held-out images
+    (:func:`image_subset`: the same images for every checkpoint, so epochs and schemes
+    are paired),
     computed on ``device``.
 
     Returns (meta, stats per layer, geometry per layer, margin in px)."""
@@ -222,12 +232,12 @@ def measure_checkpoint(checkpoint, manifest, spec: dict, device="cpu"):
     geometry = layer_geometry(model, layers)
     margin = context_margin(geometry, size, feature_sizes(model, layers, size))
     strides = {name: g.stride for name, g in geometry.items()}
-    n_images = _split_size(manifest, "test", spec["num_images"])
+    chosen = image_subset(manifest, "test", spec["num_images"])
+    n_images = len(chosen)
 
     def batches():
         for start in range(0, n_images, spec["batch_size"]):
-            idx = range(start, min(start + spec["batch_size"], n_images))
-            yield context_crops(manifest, "test", idx, margin)
+            yield context_crops(manifest, "test", chosen[start : start + spec["batch_size"]], margin)
 
     with tqdm(total=n_images, desc=f"ppp {checkpoint}", file=sys.stderr) as bar:
         stats = accumulate_ppp(model, batches(), layers, margin, strides, progress=bar)

@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from padpos.names import REDGREEN_ORIGIN
 from padpos.names import REDGREEN_VARIANTS as VARIANTS
 from padpos.names import conv_type
 from padpos.plots.style import apply_style, order_paddings, padding_palette, spread_label
@@ -22,7 +23,7 @@ def _variant_label(variant: str) -> str:
     if variant not in VARIANTS:
         return variant
     scheme, pad = VARIANTS[variant]
-    kind = "official 'cir'" if variant == "circular_pad2" else conv_type(variant)
+    kind = REDGREEN_ORIGIN.get(variant, conv_type(variant))
     return f"{variant}\n{kind}, pad {pad}"
 
 
