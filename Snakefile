@@ -56,6 +56,8 @@ localrules:
     figure_fconv_location,
     figure_canvas_location,
     figure_border_distance,
+    figure_metric_reliability,
+    figure_metric_calibration,
     figures_all,
 
 
