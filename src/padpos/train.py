@@ -19,6 +19,7 @@ import shutil
 import socket
 import sys
 import time
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -44,7 +45,27 @@ DEFAULTS = {
     "snapshot_epochs": [],
     "amp": True,
     "num_workers": 0,
+    "min_test_acc": None,
 }
+# spec keys that change neither the trained weights nor the metrics (left out of the resume hash)
+NOT_HASHED = ("num_workers", "min_test_acc")
+
+
+class FailedRunWarning(UserWarning):
+    """A run finished below its quality floor: it is flagged (``failed``), not averaged in."""
+
+
+def quality_floor(min_test_acc: float | None, num_classes: int) -> float:
+    """Held-out accuracy (%) below which a run counts as failed: ``min_test_acc`` when set,
+    else twice chance (200 / num_classes %), which only a net that learned something passes."""
+    if min_test_acc is not None:
+        return float(min_test_acc)
+    return 2 * 100.0 / num_classes
+
+
+def is_failed(final_test_acc: float, floor: float) -> bool:
+    """A run fails when its final held-out accuracy is below the floor or not a number."""
+    return not (final_test_acc >= floor)
 
 
 def spec_with_defaults(spec: dict) -> dict:
@@ -55,8 +76,7 @@ def spec_with_defaults(spec: dict) -> dict:
 
 
 def spec_hash(spec: dict, manifest_sha: str) -> str:
-    # num_workers only changes speed, not the result
-    relevant = {k: v for k, v in spec.items() if k != "num_workers"}
+    relevant = {k: v for k, v in spec.items() if k not in NOT_HASHED}
     blob = json.dumps({"spec": relevant, "data": manifest_sha}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -353,7 +373,20 @@ def train_model(
             shutil.copyfile(src, tmp)  # already a finished checkpoint file: copy, don't re-pickle
     final_meta = {**meta, "epoch": spec["epochs"], "bn_estimated": spec["epochs"] > 0}
     save_torch(out_dir / "model.pt", checkpoint_dict(model.cpu(), final_meta))
-    write_csv(out_dir / "metrics.csv", pd.DataFrame(history))
+    final_acc = history[-1]["test_acc"]
+    floor = quality_floor(spec["min_test_acc"], num_classes)
+    failed = is_failed(final_acc, floor)
+    if failed:
+        warnings.warn(
+            f"FAILED RUN {label}: final held-out accuracy {final_acc:.1f}% is below the floor "
+            f"{floor:.1f}% (train.min_test_acc); it is flagged failed=True in metrics.csv and "
+            "provenance.json and left out of the tables' means",
+            FailedRunWarning,
+            stacklevel=2,
+        )
+    metrics = pd.DataFrame(history)
+    metrics["failed"] = failed  # a per-run flag, repeated on every epoch row
+    write_csv(out_dir / "metrics.csv", metrics)
     provenance = {
         "spec": spec,
         "run_hash": run_hash,
@@ -368,7 +401,9 @@ def train_model(
         "resumed_from_epoch": resumed_from,
         "wall_time_s": round(time.time() - t0, 2),
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "final_test_acc": history[-1]["test_acc"],
+        "final_test_acc": final_acc,
+        "min_test_acc": floor,
+        "failed": failed,
     }
     write_json(out_dir / "provenance.json", provenance)
     shutil.rmtree(resume_dir, ignore_errors=True)  # finished: the resume state is no longer needed
@@ -390,7 +425,8 @@ def _run(args: argparse.Namespace) -> None:
     prov = train_model(args.spec, args.data, args.out_dir, args.resume_dir, args.threads)
     print(
         f"trained {prov['spec']['arch']}/{prov['spec']['padding']}/seed{prov['spec']['seed']}: "
-        f"test acc {prov['final_test_acc']:.1f}% in {prov['wall_time_s']:.0f}s on {prov['device']}",
+        f"test acc {prov['final_test_acc']:.1f}% in {prov['wall_time_s']:.0f}s on {prov['device']}"
+        + (f" - FAILED (below the floor {prov['min_test_acc']:.1f}%)" if prov["failed"] else ""),
         file=sys.stderr,
     )
 
