@@ -4,6 +4,8 @@
 #   snakemake --cores 8 figures/all --configfile config/cifar10.yaml  # another study
 #
 # Science lives in the padpos package (src/padpos); every rule calls one of its commands.
+# A study's tables go to results/<study>/tables/, its figures to figures/<study>/;
+# figures/all indexes the configured study's outputs.
 
 from padpos.config import validate_config
 
@@ -25,18 +27,45 @@ wildcard_constraints:
     epoch=r"\d+",
 
 
+# stages: any order (targets come from all_targets() in common.smk, evaluated once all are read)
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
-include: "workflow/rules/tables.smk"
-include: "workflow/rules/figures.smk"
 include: "workflow/rules/ppp.smk"
 include: "workflow/rules/posenet.smk"
 include: "workflow/rules/fconv.smk"
-# stages add their include above this line; all.smk must stay last
-include: "workflow/rules/all.smk"
+include: "workflow/rules/tables.smk"
+
+
+# a few seconds of pandas / matplotlib / hashing each: never a cluster job
+localrules:
+    download_data,
+    table,
+    figure_training,
+    figure_ppp_maps,
+    figure_ppp_by_padding,
+    figure_ppp_formation,
+    figure_posenet,
+    figure_posenet_alone,
+    figure_posenet_examples,
+    figure_fconv_redgreen,
+    figure_fconv_location,
+    figures_all,
 
 
 rule all:
     default_target: True
     input:
         "figures/all",
+
+
+rule figures_all:
+    input:
+        all_targets,
+    output:
+        "figures/all",
+    log:
+        f"{LOGS}/figures_all.log",
+    conda:
+        ENV
+    shell:
+        "python -m padpos figures-index --inputs {input:q} --output {output:q} 2> {log:q}"

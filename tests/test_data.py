@@ -90,7 +90,7 @@ def test_object_position_carries_no_label_information():
         assert abs(centres.std(axis=0).mean() - p["center"].std(axis=0).mean()) < 0.03
     # not a fixed place: the centres reach as far as the smallest objects allow (their edge
     # then touches the image border), on both sides and in both directions
-    r_min = data.RADIUS_RANGE[0]
+    r_min = data.synthetic.RADIUS_RANGE[0]
     assert (p["center"].min(axis=0) < r_min + 0.01).all()
     assert (p["center"].max(axis=0) > 1 - r_min - 0.01).all()
 
@@ -99,7 +99,7 @@ def test_objects_lie_inside_the_image_at_their_centre():
     idx = range(40)
     p = data.scene_params(2, "test", idx)
     size, margin = 32, 8
-    cover = data._object_coverage(p, size, margin)
+    cover = data.synthetic._object_coverage(p, size, margin)
     inside = cover[:, margin:-margin, margin:-margin]
     # the whole object is visible in the plain image: nothing of it falls in the margin
     assert torch.allclose(inside.sum((1, 2)), cover.sum((1, 2)))
@@ -343,7 +343,7 @@ def test_imagefolder_index_and_items(imagefolder):
 
 def test_imagefolder_too_large_for_memory_asks_for_load_split(imagefolder, monkeypatch):
     _, manifest = imagefolder
-    monkeypatch.setattr(data, "IN_MEMORY_LIMIT_BYTES", 12 * 3 * 16 * 16 * 4 - 1)
+    monkeypatch.setattr(data.splits, "IN_MEMORY_LIMIT_BYTES", 12 * 3 * 16 * 16 * 4 - 1)
     # a NotImplementedError: training falls back to load_split + DataLoader
     with pytest.raises(NotImplementedError, match="load_split"):
         data.split_tensors(manifest, "train")
@@ -484,3 +484,18 @@ def test_download_http_error_or_missing_file_leaves_nothing(server, tmp_path):
     with pytest.raises(data.DownloadError, match=r"x\.tar\.gz"):
         data.download((tmp_path / "absent.tar.gz").as_uri(), "0" * 32, out, progress=False)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_pixel_conversions_are_one_family_and_invert_each_other():
+    from padpos.data import normalise, normalise_pixels, to_pixels, uint8_to_pixels
+
+    mean, std = [0.4, 0.5, 0.6], [0.2, 0.25, 0.3]
+    u8 = torch.randint(0, 256, (2, 3, 5, 5), dtype=torch.uint8)
+    x = normalise(u8, mean, std)
+    assert x.dtype == torch.float32
+    assert torch.equal(x, normalise_pixels(uint8_to_pixels(u8), mean, std))
+    # one image (3 x H x W) and a batch broadcast the same way
+    assert torch.equal(normalise(u8[0], mean, std), x[0])
+    torch.testing.assert_close(to_pixels(x, mean, std), u8.float() / 255, rtol=0, atol=1e-6)
+    expected = (u8[0, 1].double() / 255 - 0.5) / 0.25
+    torch.testing.assert_close(x[0, 1].double(), expected, rtol=0, atol=1e-6)

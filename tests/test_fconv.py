@@ -159,14 +159,17 @@ def test_fit_stops_early_and_restores_best_weights(monkeypatch):
 
 
 def test_run_variant_rows_and_table():
-    spec = {"variant": "zeros", "seeds": [0, 1], "max_epochs": 1, "patience": 1,
+    spec = {"variant": "zeros", "seeds": [0, 1], "max_epochs": 1, "patience": 1, "min_accuracy": 0,
             "batch_size": 50, "sizes": {"train": 100, "val": 50, "test": 50}}  # fmt: skip
     runs = rg.run_variant(spec)
     assert list(runs.columns) == rg.RESULT_COLUMNS
     assert len(runs) == 4 and set(runs["test_set"]) == {"similar", "dissimilar"}
     assert runs["accuracy"].between(0, 100).all()
-    table = rg.redgreen_table(runs)
-    assert list(table.columns) == ["padding", "test_set", "accuracy_mean", "accuracy_std", "n"]
+    from padpos.tables import build_table
+
+    table = build_table("fconv_redgreen", runs)
+    assert list(table.columns) == ["padding", "test_set", "accuracy_mean", "accuracy_std", "n",
+                                   "accuracy_ci95", "n_failed"]
     assert (table["n"] == 2).all()
     sim = runs[runs.test_set == "similar"]["accuracy"]
     assert table.loc[table.test_set == "similar", "accuracy_mean"].item() == pytest.approx(sim.mean())
@@ -207,7 +210,14 @@ def test_a_redgreen_seed_below_the_floor_is_flagged_and_warned():
     with pytest.warns(FailedRunWarning, match="red-green zeros/seed0"):
         runs = rg.run_variant(spec)
     assert runs["failed"].dtype == bool and runs["failed"].all()
-    assert not rg.run_variant({**spec, "min_accuracy": 0.0})["failed"].any()
+    passed = rg.run_variant({**spec, "seeds": [1], "min_accuracy": 0.0})
+    assert not passed["failed"].any()
+    from padpos.tables import build_table
+
+    table = build_table("fconv_redgreen", pd.concat([runs, passed]))
+    assert (table["n_failed"] == 1).all() and (table["n"] == 1).all()
+    for test_set, acc in passed.set_index("test_set")["accuracy"].items():
+        assert table.set_index("test_set").loc[test_set, "accuracy_mean"] == pytest.approx(acc)
 
 
 def test_describe_scale():
@@ -288,8 +298,11 @@ def test_run_location_border_sweep(synthetic_manifest):
     assert runs["first_conv_size"].diff().iloc[1] == 8
     frozen = loc.run_location({**spec, "init": "random-frozen"}, synthetic_manifest)
     assert frozen["accuracy"].between(0, 100).all() and (frozen["epochs"] == 0).all()
-    table = loc.location_table(pd.concat([runs, frozen]))
-    assert list(table.columns) == ["padding", "init", "border", "accuracy_mean", "accuracy_std", "n"]
+    from padpos.tables import build_table
+
+    table = build_table("fconv_location", pd.concat([runs, frozen]))
+    assert list(table.columns) == ["padding", "init", "border", "accuracy_mean", "accuracy_std", "n",
+                                   "accuracy_ci95", "n_failed"]
     assert len(table) == 4
 
 

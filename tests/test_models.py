@@ -3,8 +3,10 @@
 import pytest
 import torch
 
-from padpos.models import ARCHS, build_model, extract_features, feature_layers, load_checkpoint
-from padpos.models import checkpoint_dict
+from padpos.features import layer_features
+from padpos.models import ARCHS, MODELS, build_model, feature_layers, load_checkpoint
+from padpos.models import checkpoint_dict, is_residual, register_model
+from padpos.names import RESIDUAL_ARCHS
 from padpos.padding import PaddedConv2d, SAME_SIZE_SCHEMES
 
 
@@ -13,7 +15,7 @@ from padpos.padding import PaddedConv2d, SAME_SIZE_SCHEMES
 def test_small_nets_keep_resolution_for_every_same_size_scheme(arch, padding):
     model = build_model(arch, padding, num_classes=10, width=4).eval()
     x = torch.randn(2, 3, 32, 32)
-    feats = extract_features(model, x, feature_layers(arch))
+    feats = layer_features(model, x, feature_layers(arch))
     sizes = [f.shape[-1] for f in feats.values()]
     expected = [32, 16, 8, 4] if arch == "small_resnet" else [32, 16, 8, 4, 2]
     assert sizes == expected
@@ -27,8 +29,8 @@ def test_torchvision_archs_build_with_a_scheme(arch):
     model = build_model(arch, "reflect", num_classes=5).eval()
     x = torch.randn(1, 3, 64, 64)
     with torch.no_grad():
-        feats = extract_features(model, x, feature_layers(arch))
-    assert len(feats) == (4 if "resnet" in arch else 5)
+        feats = layer_features(model, x, feature_layers(arch))
+    assert len(feats) == (4 if arch in RESIDUAL_ARCHS else 5)
     shapes = [f.shape[-1] for f in feats.values()]
     assert shapes == sorted(shapes, reverse=True)  # deeper = coarser
     assert model(x).shape == (1, 5)
@@ -44,10 +46,10 @@ def test_unknown_arch_lists_the_allowed_ones():
         build_model("alexnet", "zeros", 10)
 
 
-def test_extract_features_names_a_missing_layer():
+def test_layer_features_names_a_missing_layer():
     model = build_model("small_resnet", "zeros", 10, width=4)
     with pytest.raises(KeyError, match="layer9"):
-        extract_features(model, torch.randn(1, 3, 16, 16), ["layer9"])
+        layer_features(model, torch.randn(1, 3, 16, 16), ["layer9"])
 
 
 def test_checkpoint_round_trip(tmp_path):
@@ -66,3 +68,26 @@ def test_all_archs_are_known_to_the_schema(repo):
 
     schema = yaml.safe_load((repo / "workflow/schemas/config.schema.yaml").read_text())
     assert set(schema["properties"]["archs"]["items"]["enum"]) == set(ARCHS)
+
+
+def test_the_registry_holds_every_arch_name_and_its_residual_flag():
+    assert list(MODELS) == list(ARCHS)
+    assert {a for a in ARCHS if is_residual(a)} == set(RESIDUAL_ARCHS)
+
+
+def test_a_registered_model_is_built_by_name_with_its_taps():
+    from torch import nn
+
+    name = "test_tiny_net"
+
+    @register_model(name, residual=False, feature_layers=("0",))
+    def tiny(num_classes, width=16, **kwargs):
+        return nn.Sequential(nn.Conv2d(3, width, 3, padding=1), nn.Flatten(), nn.LazyLinear(num_classes))
+
+    try:
+        model = build_model(name, "reflect", num_classes=3, width=2)
+        assert model[0].padding_scheme == "reflect" and feature_layers(name) == ["0"]
+        with pytest.raises(ValueError, match="registered twice"):
+            register_model(name, residual=False, feature_layers=("0",))(tiny)
+    finally:
+        del MODELS[name]

@@ -71,10 +71,11 @@ def test_scheme_lists():
         "circular",
         "partial",
         "none",
+        "symmetric",
         "valid",
         "full",
     )
-    assert SAME_SIZE_SCHEMES == SCHEMES[:6]
+    assert SAME_SIZE_SCHEMES == SCHEMES[:7]
 
 
 def test_unknown_scheme_lists_the_allowed_names():
@@ -123,6 +124,55 @@ def test_pad_border_beyond_map_size_repeats_like_numpy(scheme, np_mode, n):
     pads = (3, 1, 4, 2)  # left, right, top, bottom: larger than the map
     expected = np.pad(x.numpy(), ((0, 0), (0, 0), (4, 2), (3, 1)), mode=np_mode)
     np.testing.assert_array_equal(pad_border(x, pads, scheme).numpy(), expected)
+
+
+# ---------------------------------------------------------------- symmetric (9th scheme)
+def numpy_valid_conv(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride=1, dilation=1):
+    """Cross-correlation without padding, written out in numpy (N C H W, O C k k)."""
+    n, _, h, wd = x.shape
+    o, _, k, _ = w.shape
+    span = dilation * (k - 1)
+    h_out, w_out = (h - span - 1) // stride + 1, (wd - span - 1) // stride + 1
+    out = np.zeros((n, o, h_out, w_out))
+    for i, j in itertools.product(range(h_out), range(w_out)):
+        patch = x[:, :, i * stride : i * stride + span + 1 : dilation,
+                  j * stride : j * stride + span + 1 : dilation]  # fmt: skip
+        out[:, :, i, j] = np.einsum("nckl,ockl->no", patch, w)
+    return out + b.reshape(1, -1, 1, 1)
+
+
+@pytest.mark.parametrize("k,stride,dilation", [(3, 1, 1), (3, 2, 1), (5, 1, 1), (3, 1, 2)])
+def test_symmetric_equals_numpy_symmetric_pad_then_valid_conv(k, stride, dilation):
+    conv = padded_conv("symmetric", k=k, stride=stride, dilation=dilation, seed=4)
+    x = rand(2, 2, 9, 10, seed=5)
+    p = dilation * (k - 1) // 2
+    padded = np.pad(x.numpy(), ((0, 0), (0, 0), (p, p), (p, p)), mode="symmetric")
+    expected = numpy_valid_conv(
+        padded, conv.weight.detach().numpy(), conv.bias.detach().numpy(), stride, dilation
+    )
+    out = conv(x).detach().numpy()
+    assert out.shape == F.conv2d(x, conv.weight, stride=stride, padding=p, dilation=dilation).shape
+    np.testing.assert_allclose(out, expected, rtol=0, atol=1e-12)
+
+
+def test_symmetric_repeats_the_edge_pixel_unlike_reflect():
+    x = torch.tensor([[[[1.0, 2.0, 3.0]]]], dtype=torch.float64)
+    assert pad_border(x, (2, 2, 0, 0), "symmetric").flatten().tolist() == [2, 1, 1, 2, 3, 3, 2]
+    assert pad_border(x, (2, 2, 0, 0), "reflect").flatten().tolist() == [3, 2, 1, 2, 3, 2, 1]
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_symmetric_pad_beyond_map_size_repeats_like_numpy(n):
+    x = rand(1, 2, n, n + 1)
+    expected = np.pad(x.numpy(), ((0, 0), (0, 0), (4, 2), (3, 1)), mode="symmetric")
+    np.testing.assert_array_equal(pad_border(x, (3, 1, 4, 2), "symmetric").numpy(), expected)
+
+
+def test_symmetric_maxpool_equals_numpy_symmetric_pad_then_pool():
+    pool = PaddedMaxPool2d(3, stride=2, padding=1, scheme="symmetric")
+    x = rand(1, 2, 8, 7, seed=6)
+    padded = torch.from_numpy(np.pad(x.numpy(), ((0, 0), (0, 0), (1, 1), (1, 1)), mode="symmetric"))
+    torch.testing.assert_close(pool(x), F.max_pool2d(padded, 3, 2), rtol=0, atol=0)
 
 
 def test_reflect_conv_on_a_one_pixel_map_reflects_the_pixel_to_itself():
@@ -480,3 +530,85 @@ def test_partial_output_that_sees_only_border_is_zero_bias_included():
     conv = padded_conv("partial", extra_border=2)  # pad 3 > kernel reach: corners see no pixel
     out = conv(rand(1, 2, 6, 6))
     assert torch.all(out[..., 0, 0] == 0) and torch.all(out[..., 1, 1] != 0)
+
+
+# ---------------------------------------------------------------- fast CPU paths
+def _grad_pair(fn, ref, x, seed=5):
+    """Outputs and input gradients of ``fn`` and ``ref`` for one random upstream gradient."""
+    x1, x2 = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    y1, y2 = fn(x1), ref(x2)
+    g = rand(*y2.shape, seed=seed)
+    (g1,) = torch.autograd.grad(y1, x1, g)
+    (g2,) = torch.autograd.grad(y2, x2, g)
+    return y1, y2, g1, g2
+
+
+@pytest.mark.parametrize("scheme", MODE_SCHEMES)
+@pytest.mark.parametrize("hw", [(12, 11), (9, 10), (5, 4), (2, 3)])  # strip and GEMM paths
+@pytest.mark.parametrize("pads", [(1, 1, 1, 1), (2, 1, 0, 1)])
+def test_pad_border_gradient_equals_f_pad(scheme, hw, pads):
+    x = rand(2, 3, *hw, seed=1)
+    y1, y2, g1, g2 = _grad_pair(
+        lambda t: pad_border(t, pads, scheme), lambda t: F.pad(t, pads, mode=scheme), x
+    )
+    torch.testing.assert_close(y1, y2, rtol=0, atol=0)
+    torch.testing.assert_close(g1, g2, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "scheme,np_mode",
+    [("reflect", "reflect"), ("circular", "wrap"), ("replicate", "edge"), ("symmetric", "symmetric")],
+)
+@pytest.mark.parametrize("hw", [(3, 2), (12, 11)])  # GEMM path (beyond the map) and strip path
+@pytest.mark.parametrize("pads", [(3, 1, 4, 2), (1, 1, 1, 1)])
+def test_pad_border_gradient_sums_every_copy(scheme, np_mode, hw, pads):
+    # the adjoint of padding: each input pixel's value and gradient against numpy.pad's copies
+    h, w = hw
+    x = rand(1, 2, h, w, seed=2)
+    left, right, top, bottom = pads
+    index = torch.arange(float(h * w), dtype=torch.float64).view(1, 1, h, w)
+    copies = np.pad(index.numpy(), ((0, 0), (0, 0), (top, bottom), (left, right)), mode=np_mode)
+    source = torch.from_numpy(copies.reshape(-1)).long()
+    x1 = x.clone().requires_grad_(True)
+    out = pad_border(x1, pads, scheme)
+    torch.testing.assert_close(out.reshape(1, 2, -1), x.reshape(1, 2, -1)[..., source], rtol=0, atol=0)
+    g = rand(1, 2, *copies.shape[-2:], seed=3)
+    (grad,) = torch.autograd.grad(out, x1, g)
+    expected = torch.zeros(1, 2, h * w, dtype=torch.float64)
+    expected.index_add_(-1, source, g.reshape(1, 2, -1))
+    torch.testing.assert_close(grad, expected.view(1, 2, h, w), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("hw", [(12, 11), (9, 10), (5, 4), (1, 1)])  # separable and GEMM paths
+@pytest.mark.parametrize("pads", [(1, 1, 1, 1), (2, 2, 0, 0)])
+def test_none_resize_matches_interpolate_forward_and_backward(hw, pads):
+    conv = padded_conv("none")
+    x = rand(2, 2, *hw, seed=4)
+    size = (hw[0] + pads[2] + pads[3], hw[1] + pads[0] + pads[1])
+    from padpos.padding import _resize_by
+
+    y1, y2, g1, g2 = _grad_pair(
+        lambda t: _resize_by(t, pads),
+        lambda t: F.interpolate(t, size=size, mode="bilinear", align_corners=False),
+        x,
+    )
+    torch.testing.assert_close(y1, y2, rtol=0, atol=1e-12)
+    torch.testing.assert_close(g1, g2, rtol=0, atol=1e-12)
+    assert conv(x).shape[-2:] == (hw[0] + 2 - 2, hw[1] + 2 - 2)
+
+
+def test_fast_paths_work_in_float32_and_under_inference_mode():
+    # cached index / matrix tensors made under inference mode must still serve autograd
+    from padpos.padding import _border_indices, _pad_matrix, _resize_matrix
+
+    for fn in (_border_indices, _pad_matrix, _resize_matrix):
+        fn.cache_clear()
+    net = convert_padding(torchvision.models.resnet18(num_classes=3), "reflect").eval()
+    x = torch.randn(2, 3, 32, 32)
+    with torch.inference_mode():
+        reference = net(x)
+    with torch.no_grad():
+        torch.testing.assert_close(net(x), reference, rtol=0, atol=0)
+    net.train()
+    net(x).sum().backward()
+    assert all(p.grad is not None for p in net.parameters())

@@ -6,7 +6,9 @@ import pandas as pd
 import pytest
 import torch
 
+from padpos.data.pixels import normalise_pixels, to_pixels
 from padpos.metrics import posenet as pn
+from padpos.tables import build_table
 
 
 # ---------------------------------------------------------------- targets
@@ -193,8 +195,8 @@ def _runs(scheme_col: str, schemes, archs=("small_resnet",)) -> pd.DataFrame:
 
 
 def test_posenet_table_columns_and_aggregation():
-    out = pn.posenet_table(_runs("padding", ["zeros", "circular"]))
-    assert list(out.columns) == ["padding", "target", "input", "metric", "mean", "std", "n"]
+    out = build_table("posenet", _runs("padding", ["zeros", "circular"]))
+    assert list(out.columns) == ["padding", "target", "input", "metric", "mean", "std", "n", "ci95", "n_failed"]
     assert len(out) == 2 * 5 * 4 * 2 and (out["n"] == 2).all()
     assert out["mean"].eq(1.0).all() and out["std"].round(6).eq(round(math.sqrt(0.5), 6)).all()
     assert list(out["padding"].unique()) == ["zeros", "circular"]  # config order kept
@@ -202,10 +204,11 @@ def test_posenet_table_columns_and_aggregation():
 
 
 def test_posenet_table_adds_arch_for_several_archs_and_readout_padding_for_alone():
-    several = pn.posenet_table(_runs("padding", ["zeros"], archs=("small_resnet", "small_vgg")))
+    several = build_table("posenet", _runs("padding", ["zeros"], archs=("small_resnet", "small_vgg")))
     assert list(several.columns)[:2] == ["arch", "padding"]
-    alone = pn.posenet_table(_runs("readout_padding", [0, 1, 2]))
-    assert list(alone.columns) == ["readout_padding", "target", "input", "metric", "mean", "std", "n"]
+    alone = build_table("posenet_alone", _runs("readout_padding", [0, 1, 2]))
+    assert list(alone.columns) == ["readout_padding", "target", "input", "metric", "mean", "std", "n", "ci95",
+                                   "n_failed"]
     assert list(alone["readout_padding"].unique()) == [0, 1, 2]
 
 
@@ -231,7 +234,7 @@ def test_sgd_step_matches_torch_optim_sgd():
 def test_spc_figure_has_labelled_panels_for_every_input():
     from padpos.plots import posenet as plots
 
-    fig = plots.plot_spc(pn.posenet_table(_runs("padding", ["zeros", "circular"])), "test study")
+    fig = plots.plot_spc(build_table("posenet", _runs("padding", ["zeros", "circular"])), "test study")
     titles = [ax.get_title() for ax in fig.axes]
     assert titles == [plots.INPUT_LABELS[i] for i in pn.INPUTS]
     assert all(ax.get_xlabel() == "position target" for ax in fig.axes)
@@ -249,19 +252,19 @@ def test_examples_figure_from_the_files_a_run_writes(tmp_path):
     runs = []
     for padding in ("zeros", "circular"):
         table, examples = pn.readout_experiment(lambda x: pn.resize_to_grid(x, 6), images, inputs, spec, 0, 0)
-        examples["images"] = pn.to_pixels(images[:2], [0.5] * 3, [0.25] * 3).clamp(0, 1).numpy()
+        examples["images"] = to_pixels(images[:2], [0.5] * 3, [0.25] * 3).clamp(0, 1).numpy()
         out = {k: tmp_path / f"{padding}.{k}" for k in ("output", "predictions", "provenance")}
         ids = {"study": "t", "arch": "small_resnet", "padding": padding, "seed": 0}
         pn._write_run(table, ids, examples, out, {"spec": spec})
         assert list(pd.read_csv(out["output"]).columns[:4]) == ["study", "arch", "padding", "seed"]
-        runs.append(plots._load_examples(out["predictions"]))
+        runs.append(plots.load_examples(out["predictions"]))
     fig = plots.plot_examples(runs, "test study")
     assert len(fig.axes) == 3 * 12 + 1  # rows x (label, image, 2 x 5 maps) + colour bar
     assert runs[1]["meta"]["padding"] == "circular"
 
 
 def test_pixel_space_inputs_keep_black_exactly_zero():
-    natural = pn.normalise(torch.rand(2, 3, 8, 8), [0.4, 0.5, 0.6], [0.2, 0.25, 0.3])
+    natural = normalise_pixels(torch.rand(2, 3, 8, 8), [0.4, 0.5, 0.6], [0.2, 0.25, 0.3])
     inputs = pn.evaluation_inputs(natural, [0.4, 0.5, 0.6], [0.2, 0.25, 0.3], 2, 0.25, pixels=True)
     assert (inputs["black"] == 0).all() and (inputs["white"] == 1).all()
     assert inputs["natural"].min() >= -1e-6 and inputs["natural"].max() <= 1 + 1e-6

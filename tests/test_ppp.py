@@ -1,5 +1,6 @@
 """PPP metrics: exact values on constructed nets, and the properties of PROTOCOLS.md section 2."""
 
+import json
 import math
 
 import numpy as np
@@ -291,6 +292,9 @@ def test_ppp_command_writes_the_run_table_and_heat_maps(ppp_outputs):
         assert [z[f"heat_{i}"].shape for i in range(4)] == [(16, 16), (8, 8), (4, 4), (2, 2)]
         assert [int(z[f"stride_{i}"]) for i in range(4)] == [1, 2, 4, 8]
         assert int(z["margin_px"]) == 24 and int(z["num_images"]) == 20
+    prov = json.loads(csv.with_suffix(".provenance.json").read_text())
+    assert prov["spec"]["num_images"] == 20 and prov["device"] == "cpu"
+    assert prov["margin_px"] == 24 and "torch" in prov["versions"] and prov["wall_time_s"] > 0
 
 
 def test_an_epoch0_snapshot_gets_its_batchnorm_statistics_estimated(tiny_study):
@@ -334,10 +338,10 @@ def run_rows(archs=("small_resnet",)):
 
 
 def test_final_table_keeps_the_last_epoch_and_aggregates_over_seeds():
-    from padpos.metrics.ppp import ppp_table
+    from padpos.tables import build_table
 
-    table = ppp_table(run_rows(), by_epoch=False)
-    assert list(table.columns) == ["padding", "layer", "metric", "mean", "std", "n"]
+    table = build_table("ppp", run_rows())
+    assert list(table.columns) == ["padding", "layer", "metric", "mean", "std", "n", "ci95", "n_failed"]
     assert list(table["padding"].unique()) == ["zeros", "circular"]  # config order kept
     assert list(table["metric"][:3]) == ["ppp_snr_db", "ppp_consistency", "ppp_reach_px"]
     row = table[(table.padding == "zeros") & (table.layer == "layer1") & (table.metric == "ppp_snr_db")]
@@ -347,10 +351,11 @@ def test_final_table_keeps_the_last_epoch_and_aggregates_over_seeds():
 
 
 def test_formation_table_has_every_epoch_and_several_archs_get_an_arch_column():
-    from padpos.metrics.ppp import ppp_table
+    from padpos.tables import build_table
 
-    table = ppp_table(run_rows(("small_resnet", "small_vgg")), by_epoch=True)
-    assert list(table.columns) == ["arch", "padding", "epoch", "layer", "metric", "mean", "std", "n"]
+    table = build_table("ppp_formation", run_rows(("small_resnet", "small_vgg")))
+    assert list(table.columns) == ["arch", "padding", "epoch", "layer", "metric", "mean", "std", "n", "ci95",
+                                   "n_failed"]
     assert sorted(table["epoch"].unique()) == [0, 2]
     assert len(table) == 2 * 2 * 2 * 2 * 3
 
@@ -359,11 +364,11 @@ def test_formation_table_has_every_epoch_and_several_archs_get_an_arch_column():
 def test_figures_are_drawn_from_the_tables_and_maps(ppp_outputs, tmp_path):
     from padpos.cli import main
     from padpos.io import write_csv
-    from padpos.metrics.ppp import ppp_table
+    from padpos.tables import build_table
 
     maps = ppp_outputs[1]
-    write_csv(tmp_path / "final.csv", ppp_table(run_rows(), by_epoch=False))
-    write_csv(tmp_path / "formation.csv", ppp_table(run_rows(), by_epoch=True))
+    write_csv(tmp_path / "final.csv", build_table("ppp", run_rows()))
+    write_csv(tmp_path / "formation.csv", build_table("ppp_formation", run_rows()))
     main(["plot-ppp-maps", "--maps", str(maps), "--output", str(tmp_path / "maps.png")])
     main(["plot-ppp-by-padding", "--table", str(tmp_path / "final.csv"),
           "--output", str(tmp_path / "by.png")])

@@ -352,7 +352,7 @@ def test_every_cluster_job_went_through_sbatch(runs):
 def test_cluster_results_equal_local_results(runs):
     cluster, local = runs["slurm"], runs["local"]
     csvs = sorted(p.relative_to(local) for p in (local / "results").rglob("*.csv"))
-    assert any(p.parts[:2] == ("results", "tables") for p in csvs)
+    assert any(p.parts[:3] == ("results", "test", "tables") for p in csvs)
     assert sorted(p.relative_to(cluster) for p in (cluster / "results").rglob("*.csv")) == csvs
     for rel in csvs:
         pd.testing.assert_frame_equal(comparable(cluster / rel), comparable(local / rel), obj=str(rel))

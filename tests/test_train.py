@@ -9,7 +9,8 @@ import torch
 import padpos.train as train_mod
 from padpos.data import prepare_data
 from padpos.models import build_model, load_checkpoint
-from padpos.train import recalibrate_batchnorm, train_model
+from padpos.runtime import recalibrate_batchnorm
+from padpos.train import train_model
 
 DATA_SPEC = {
     "dataset": "synthetic",
@@ -128,8 +129,16 @@ def test_a_run_below_the_quality_floor_is_flagged_and_named_in_a_warning(tmp_pat
     assert json.loads((out / "provenance.json").read_text())["failed"] is True
     assert (out / "model.pt").is_file()  # flagged, not an error: the tables count it
 
-    out, _, prov = run(tmp_path, manifest, "passed", min_test_acc=0.0)
-    assert not pd.read_csv(out / "metrics.csv")["failed"].any() and prov["failed"] is False
+    passed, _, prov = run(tmp_path, manifest, "passed", min_test_acc=0.0, seed=1)
+    assert not pd.read_csv(passed / "metrics.csv")["failed"].any() and prov["failed"] is False
+
+    # the training table counts the failed run in n_failed and leaves it out of the mean
+    from padpos.tables import build_table, read_runs
+
+    table = build_table("training", read_runs([out / "metrics.csv", passed / "metrics.csv"]))
+    assert table[["n", "n_failed"]].values.tolist() == [[1, 1]]
+    assert table["test_acc_mean"].item() == prov["final_test_acc"]
+    assert pd.isna(table["test_acc_std"].item()) and pd.isna(table["test_acc_ci95"].item())
 
 
 def test_quality_floor_defaults_to_twice_chance_and_nan_fails():
@@ -167,3 +176,131 @@ def test_training_figure_leaves_a_failed_run_out_of_the_mean_and_marks_it():
     assert list(lines["zeros (n=1)"].get_ydata()) == accs[0]  # the mean of the passing seed only
     assert list(lines["zeros seed 1: FAILED (excluded)"].get_ydata()) == accs[1]
     assert "1 failed run(s)" in fig._suptitle.get_text()
+
+
+# ---------------------------------------------------------------- device, autocast, syncs
+def test_select_device_prefers_cuda_when_present(monkeypatch):
+    from padpos import runtime
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert runtime.select_device() == torch.device("cpu")
+    assert train_mod.select_device is runtime.select_device  # training uses the one selection
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert runtime.select_device() == torch.device("cuda")
+
+
+@pytest.mark.filterwarnings("ignore:CUDA is not available")
+def test_autocast_is_off_on_the_cpu_and_bf16_on_cuda():
+    cpu = torch.device("cpu")
+    model = build_model("small_resnet", "zeros", 3, width=4)
+    with train_mod._autocast(cpu, amp=True):
+        assert not torch.is_autocast_enabled("cpu")
+        assert model(torch.randn(2, 3, 8, 8)).dtype == torch.float32
+    cuda_autocast = train_mod._autocast(torch.device("cuda"), amp=True)
+    assert cuda_autocast.device == "cuda" and cuda_autocast.fast_dtype == torch.bfloat16
+    assert not train_mod._autocast(torch.device("cuda"), amp=False)._enabled
+    assert train_mod._layout(torch.randn(2, 3, 4, 4), cpu).is_contiguous()  # channels_last: GPU only
+
+
+def _batches(n=160, batch_size=32, seed=0, **kw):
+    gen = torch.Generator().manual_seed(seed)
+    X, y = torch.randn(n, 3, 8, 8, generator=gen), torch.randint(0, 3, (n,), generator=gen)
+    return train_mod.TensorBatches(
+        X, y, batch_size, torch.device("cpu"), shuffle=True, augment=True,
+        generator=torch.Generator().manual_seed(seed), **kw,
+    )
+
+
+def _step_setup(seed=0):
+    torch.manual_seed(seed)
+    model = build_model("small_resnet", "zeros", 3, width=4)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.05, total_steps=100)
+    return model, opt, sched
+
+
+class _Progress:
+    def update(self, n):
+        pass
+
+    def set_postfix(self, **kw):
+        pass
+
+
+def _old_train_one_epoch(model, batches, optimizer, scheduler):
+    """The loop before the device-side sums: two host reads per step (the reference)."""
+    model.train()
+    loss_sum, correct, n = 0.0, 0, 0
+    for x, y in batches:
+        logits = model(x)
+        loss = torch.nn.functional.cross_entropy(logits.float(), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        loss_sum += loss.item() * len(y)
+        correct += (logits.argmax(1) == y).sum().item()
+        n += len(y)
+    return loss_sum / n, 100.0 * correct / n
+
+
+def test_training_epoch_gives_the_old_loops_numbers_on_cpu():
+    cpu = torch.device("cpu")
+    model, opt, sched = _step_setup()
+    new = [train_mod.train_one_epoch(model, _batches(seed=s), opt, sched, cpu, True, _Progress())
+           for s in (0, 1)]
+    ref_model, ref_opt, ref_sched = _step_setup()
+    old = [_old_train_one_epoch(ref_model, _batches(seed=s), ref_opt, ref_sched) for s in (0, 1)]
+    assert new == pytest.approx(old, rel=1e-12, abs=1e-12)
+    for (k, a), b in zip(model.state_dict().items(), ref_model.state_dict().values()):
+        assert torch.equal(a, b), k
+
+
+def test_training_step_reads_nothing_back_to_the_host_per_step(monkeypatch):
+    calls = []
+    for name in ("item", "cpu", "tolist", "__float__", "__int__", "__bool__", "numpy"):
+        real = getattr(torch.Tensor, name)
+
+        def counting(self, *a, _real=real, _name=name, **k):
+            calls.append(_name)
+            return _real(self, *a, **k)
+
+        monkeypatch.setattr(torch.Tensor, name, counting)
+    model, opt, sched = _step_setup()
+    batches = _batches(n=192)  # 6 steps: the old loop made 12 reads
+    train_mod.train_one_epoch(model, batches, opt, sched, torch.device("cpu"), True, _Progress())
+    assert len(batches) == 6
+    assert calls.count("item") == 2 and len(calls) == 2, calls  # loss and accuracy, once
+
+
+def test_host_resident_batches_equal_device_resident_ones():
+    on = list(_batches(on_device=True))
+    off = list(_batches(on_device=False))
+    assert len(on) == len(off) == 5
+    for (xa, ya), (xb, yb) in zip(on, off):
+        assert torch.equal(xa, xb) and torch.equal(ya, yb)
+    assert train_mod.fits_on_device(10**15, "cpu")
+
+
+def test_evaluate_matches_a_direct_computation():
+    model, _, _ = _step_setup()
+    gen = torch.Generator().manual_seed(0)
+    X, y = torch.randn(100, 3, 8, 8, generator=gen), torch.randint(0, 3, (100,), generator=gen)
+    batches = train_mod.TensorBatches(X, y, 32, "cpu")  # in order, no flips: iterable twice
+    cpu = torch.device("cpu")
+    loss, acc = train_mod.evaluate(model, batches, cpu, amp=True)
+    model.eval()
+    with torch.no_grad():
+        xs, ys = zip(*list(batches))
+        logits = model(torch.cat(xs))
+    y = torch.cat(ys)
+    assert loss == pytest.approx(torch.nn.functional.cross_entropy(logits, y).item(), rel=1e-6)
+    assert acc == pytest.approx(100.0 * (logits.argmax(1) == y).double().mean().item())
+
+
+def test_speed_only_keys_leave_the_resume_hash_alone():
+    spec = train_mod.spec_with_defaults({"arch": "small_resnet", "padding": "zeros", "seed": 0})
+    base = train_mod.spec_hash(spec, "sha")
+    assert train_mod.spec_hash({**spec, "compile": True, "num_workers": 4}, "sha") == base
+    assert train_mod.spec_hash({**spec, "lr": 0.01}, "sha") != base
+    assert spec["compile"] is False

@@ -111,7 +111,8 @@ def test_end_to_end_builds_every_figure(built):
     work, seconds = built
     index = (work / "figures" / "all").read_text().splitlines()[1:]
     paths = [line.split("\t")[0] for line in index]
-    assert "figures/training.png" in paths and "results/tables/training.csv" in paths
+    assert "figures/test/training.png" in paths and "results/test/tables/training.csv" in paths
+    assert all(p.startswith(("figures/test/", "results/test/tables/")) for p in paths), paths
     for p in paths:
         assert (work / p).stat().st_size > 0
     cfg = yaml.safe_load((work / "config/test.yaml").read_text())
@@ -124,15 +125,30 @@ def test_end_to_end_builds_every_figure(built):
     print(f"test study figures/all built in {seconds:.0f} s")
 
 
-def test_training_table_has_mean_std_n(built):
+def test_training_table_has_mean_std_n_ci95_n_failed(built):
     import pandas as pd
 
     work, _ = built
-    table = pd.read_csv(work / "results/tables/training.csv")
+    table = pd.read_csv(work / "results/test/tables/training.csv")
     cfg = yaml.safe_load((work / "config/test.yaml").read_text())
     assert set(table["padding"]) == set(cfg["paddings"])
-    assert (table["n"] == len(cfg["seeds"])).all()
-    assert {"test_acc_mean", "test_acc_std"} <= set(table.columns)
+    assert (table["n"] + table["n_failed"] == len(cfg["seeds"])).all()
+    assert {"test_acc_mean", "test_acc_std", "test_acc_ci95", "n_failed"} <= set(table.columns)
+
+
+def test_every_table_has_honest_spread_columns(built):
+    import pandas as pd
+
+    work, _ = built
+    tables = sorted((work / "results/test/tables").glob("*.csv"))
+    assert len(tables) >= 7
+    for path in tables:
+        table = pd.read_csv(path)
+        spread = [c for c in table.columns if c == "ci95" or c.endswith("_ci95")]
+        assert spread and "n" in table and "n_failed" in table, (path.name, list(table.columns))
+        std = table[spread[0].replace("ci95", "std")]
+        assert std[table["n"] < 2].isna().all(), path.name  # no std for one run
+        assert (path.with_suffix(".md")).is_file() and (path.with_suffix(".tex")).is_file()
 
 
 def test_nothing_to_do_after_a_build(built):
@@ -153,6 +169,44 @@ def test_editing_plot_code_reruns_only_that_figure(built):
     _edit(work / "src/padpos/plots/training.py")
     proc = snakemake(work, "-n", "figures/all", "--configfile", "config/test.yaml")
     assert set(planned_jobs(proc)) == {"figure_training", "figures_all"}, proc.stdout
+
+
+def test_editing_an_indirectly_imported_file_reruns_exactly_its_users(built):
+    # features.py is imported by the PPP and PosENet science modules, by no command directly
+    work, _ = built
+    _edit(work / "src/padpos/features.py")
+    proc = snakemake(work, "-n", "figures/all", "--configfile", "config/test.yaml")
+    jobs = planned_jobs(proc)
+    cfg = yaml.safe_load((work / "config/test.yaml").read_text())
+    runs = len(cfg["paddings"]) * len(cfg["seeds"])
+    assert jobs.get("posenet") == runs, proc.stdout
+    assert jobs.get("ppp", 0) >= runs, proc.stdout
+    assert not {"train", "prepare_data", "fconv_redgreen", "fconv_location"} & set(jobs), proc.stdout
+
+
+def _planned_outputs(proc) -> set:
+    return {
+        f.strip()
+        for line in proc.stdout.splitlines()
+        if line.strip().startswith("output:")
+        for f in line.split(":", 1)[1].split(",")
+    }
+
+
+def test_two_studies_plan_disjoint_outputs_in_one_checkout(repo, tmp_path):
+    """figures/all of the default study and of the test study, planned in one checkout: each
+    study's jobs write under results/<study>/ and figures/<study>/ only (figures/all, the
+    index of the configured study, aside), so building one never touches the other's files."""
+    work = copy_workflow(repo, tmp_path)
+    planned = {
+        "default": _planned_outputs(snakemake(work, "-n", "figures/all")),
+        "test": _planned_outputs(snakemake(work, "-n", "figures/all", "--configfile", "config/test.yaml")),
+    }
+    for study, outputs in planned.items():
+        assert f"figures/{study}/training.png" in outputs and f"results/{study}/tables/ppp.csv" in outputs
+        own = ("figures/all", f"figures/{study}/", f"results/{study}/", "resources/")
+        assert all(o.startswith(own) for o in outputs), sorted(o for o in outputs if not o.startswith(own))
+    assert planned["default"] & planned["test"] == {"figures/all"}
 
 
 def test_editing_padding_code_reruns_training(built):

@@ -17,6 +17,8 @@ from typing import Any
 import jsonschema
 import yaml
 
+from padpos.names import RESIDUAL_ARCHS
+
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 
 
@@ -62,8 +64,6 @@ def _describe(error: jsonschema.ValidationError) -> str:
     return f"config key '{key}': {error.message}"
 
 
-# archs built from residual blocks: 'valid' cannot keep their additions aligned
-RESIDUAL_ARCHS = {"small_resnet", "resnet18", "resnet50"}
 
 
 def validate_config(config: dict, schema_path: Path | str | None = None) -> dict:

@@ -1,4 +1,4 @@
-"""Backbones built from names, with any padding scheme, and access to their feature maps.
+"""Backbones built from names (a registry: ``@register_model``, ``build_model``), with any padding scheme.
 
 Every architecture is built with PyTorch's default (zero) padding and then
 converted by :func:`padpos.padding.convert_padding`, so that one mechanism sets
@@ -8,16 +8,16 @@ alike (as timm builds its convs through a padding helper).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import torch
 from torch import nn
 
+from padpos.names import ARCHS, RESIDUAL_ARCHS, TORCHVISION_ARCHS  # noqa: F401  (ARCHS re-exported)
 from padpos.padding import convert_padding
-
-ARCHS = ("small_resnet", "small_vgg", "resnet18", "resnet50", "vgg11_bn", "vgg16_bn")
-TORCHVISION_ARCHS = ("resnet18", "resnet50", "vgg11_bn", "vgg16_bn")
 
 
 # ---------------------------------------------------------------- small nets
@@ -112,51 +112,49 @@ class SmallVGG(nn.Module):
         return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
 
 
-# ---------------------------------------------------------------- factory
-def _torchvision_model(arch: str, num_classes: int) -> nn.Module:
-    import torchvision
+# ---------------------------------------------------------------- registry
+@dataclass(frozen=True)
+class ModelEntry:
+    """A registered architecture: ``builder(num_classes, width=..., **arch_kwargs)``
+    returns the zero-padded net; ``residual`` says whether it adds shortcuts (then
+    'valid' cannot be used); ``feature_layers`` are its multi-level taps, shallow to
+    deep: a tuple of module names, or a function of a built model that finds them."""
 
-    # weights=None: every backbone is trained by the pipeline per padding x seed
-    return getattr(torchvision.models, arch)(weights=None, num_classes=num_classes)
-
-
-def build_model(
-    arch: str,
-    padding: str,
-    num_classes: int,
-    width: int = 16,
-    **arch_kwargs,
-) -> nn.Module:
-    """Build ``arch`` with every padded conv and pooling layer using ``padding``.
-
-    ``width`` (and ``arch_kwargs`` such as ``blocks``) apply to the small nets only.
-    """
-    if arch == "small_resnet":
-        model = SmallResNet(num_classes, width=width, **arch_kwargs)
-    elif arch == "small_vgg":
-        model = SmallVGG(num_classes, width=width, **arch_kwargs)
-    elif arch in TORCHVISION_ARCHS:
-        model = _torchvision_model(arch, num_classes)
-    else:
-        raise ValueError(f"unknown arch {arch!r}; allowed: {', '.join(ARCHS)}")
-    return convert_padding(model, padding)
+    name: str
+    builder: Callable[..., nn.Module]
+    residual: bool
+    feature_layers: tuple[str, ...] | Callable[[nn.Module], list[str]]
 
 
-def feature_layers(arch_or_model: str | nn.Module) -> list[str]:
-    """Names of the multi-level feature taps, shallow to deep.
+MODELS: dict[str, ModelEntry] = {}
 
-    ResNets: ``layer1..layer4``. VGGs: the ReLU at the end of each of the 5 stages
-    (the ReLU right before each max-pooling layer, and the last ReLU).
-    """
-    model = arch_or_model
-    if isinstance(arch_or_model, str):
-        if arch_or_model not in ARCHS:
-            raise ValueError(f"unknown arch {arch_or_model!r}; allowed: {', '.join(ARCHS)}")
-        if "resnet" in arch_or_model:
-            return ["layer1", "layer2", "layer3", "layer4"]
-        model = build_model(arch_or_model, "zeros", num_classes=2, width=4)
-    if hasattr(model, "layer4"):
-        return ["layer1", "layer2", "layer3", "layer4"]
+
+def register_model(name: str, *, residual: bool, feature_layers):
+    """Decorator registering ``builder`` as the architecture ``name`` (see :class:`ModelEntry`).
+    The name must also be listed in :data:`padpos.names.ARCHS` (config schema, plots)."""
+
+    def decorate(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+        if name in MODELS:
+            raise ValueError(f"model {name!r} is registered twice")
+        taps = feature_layers if callable(feature_layers) else tuple(feature_layers)
+        MODELS[name] = ModelEntry(name, builder, bool(residual), taps)
+        return builder
+
+    return decorate
+
+
+def _entry(arch: str) -> ModelEntry:
+    if arch not in MODELS:
+        raise ValueError(f"unknown arch {arch!r}; allowed: {', '.join(MODELS)}")
+    return MODELS[arch]
+
+
+RESNET_TAPS = ("layer1", "layer2", "layer3", "layer4")
+
+
+def vgg_stage_ends(model: nn.Module) -> list[str]:
+    """The ReLU at the end of each stage of a VGG-style ``model.features``: the ReLU
+    right before each max-pooling layer, and the last ReLU."""
     names, last_relu = [], None
     for name, module in model.features.named_children():
         if isinstance(module, nn.ReLU):
@@ -168,25 +166,69 @@ def feature_layers(arch_or_model: str | nn.Module) -> list[str]:
     return names
 
 
-def extract_features(model: nn.Module, x: torch.Tensor, layers: Sequence[str]) -> dict:
-    """Run ``model`` on ``x`` once and return ``{layer name: feature map}``."""
-    modules = dict(model.named_modules())
-    missing = [name for name in layers if name not in modules]
-    if missing:
-        raise KeyError(f"model has no layer(s) {missing}; see padpos.models.feature_layers")
-    out: dict[str, torch.Tensor] = {}
-    hooks = [
-        modules[name].register_forward_hook(lambda m, i, o, name=name: out.__setitem__(name, o))
-        for name in layers
-    ]
-    try:
-        model(x)
-    finally:
-        for h in hooks:
-            h.remove()
-    # inplace ReLUs may overwrite a tapped tensor later in the forward pass; the
-    # taps are stage outputs, which no later layer modifies in place
-    return {name: out[name] for name in layers}
+@register_model("small_resnet", residual=True, feature_layers=RESNET_TAPS)
+def small_resnet(num_classes: int, width: int = 16, **arch_kwargs) -> nn.Module:
+    return SmallResNet(num_classes, width=width, **arch_kwargs)
+
+
+@register_model("small_vgg", residual=False, feature_layers=vgg_stage_ends)
+def small_vgg(num_classes: int, width: int = 16, **arch_kwargs) -> nn.Module:
+    return SmallVGG(num_classes, width=width, **arch_kwargs)
+
+
+def _torchvision_model(arch: str, num_classes: int, width: int = 16, **_ignored) -> nn.Module:
+    """torchvision's ``arch``, untrained (``width`` and arch_kwargs apply to small nets only)."""
+    import torchvision
+
+    # weights=None: every backbone is trained by the pipeline per padding x seed
+    return getattr(torchvision.models, arch)(weights=None, num_classes=num_classes)
+
+
+for _arch in TORCHVISION_ARCHS:
+    register_model(
+        _arch,
+        residual=_arch in RESIDUAL_ARCHS,
+        feature_layers=RESNET_TAPS if _arch in RESIDUAL_ARCHS else vgg_stage_ends,
+    )(partial(_torchvision_model, _arch))
+
+
+# ---------------------------------------------------------------- factory
+def build_model(
+    arch: str,
+    padding: str,
+    num_classes: int,
+    width: int = 16,
+    **arch_kwargs,
+) -> nn.Module:
+    """Build ``arch`` with every padded conv and pooling layer using ``padding``.
+
+    ``width`` (and ``arch_kwargs`` such as ``blocks``) apply to the small nets only.
+    """
+    model = _entry(arch).builder(num_classes, width=width, **arch_kwargs)
+    return convert_padding(model, padding)
+
+
+def is_residual(arch: str) -> bool:
+    """Whether ``arch`` adds shortcuts (then 'valid' padding cannot be used with it)."""
+    return _entry(arch).residual
+
+
+def feature_layers(arch_or_model: str | nn.Module) -> list[str]:
+    """Names of the multi-level feature taps, shallow to deep.
+
+    ResNets: ``layer1..layer4``. VGGs: the ReLU at the end of each of the 5 stages
+    (the ReLU right before each max-pooling layer, and the last ReLU). Given a built
+    model, its taps are found from its structure (``layer4`` or ``features``).
+    """
+    if isinstance(arch_or_model, str):
+        taps = _entry(arch_or_model).feature_layers
+        if not callable(taps):
+            return list(taps)
+        return taps(build_model(arch_or_model, "zeros", num_classes=2, width=4))
+    model = arch_or_model
+    if hasattr(model, "layer4"):
+        return list(RESNET_TAPS)
+    return vgg_stage_ends(model)
 
 
 # ---------------------------------------------------------------- checkpoints

@@ -9,18 +9,13 @@ from the last finished epoch and produces the same result as an uninterrupted ru
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import math
-import os
-import platform
 import shutil
-import socket
 import sys
 import time
 import warnings
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
@@ -29,9 +24,10 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from padpos import __version__
+from padpos import runtime
 from padpos.io import atomic_path, save_torch, write_csv, write_json
 from padpos.models import build_model, checkpoint_dict
+from padpos.runtime import seed_everything, select_device
 
 # keys of the train spec that change the trained weights (hashed for resume safety)
 DEFAULTS = {
@@ -45,10 +41,12 @@ DEFAULTS = {
     "snapshot_epochs": [],
     "amp": True,
     "num_workers": 0,
+    "compile": False,
     "min_test_acc": None,
 }
-# spec keys that change neither the trained weights nor the metrics (left out of the resume hash)
-NOT_HASHED = ("num_workers", "min_test_acc")
+
+# keys that change neither the trained weights nor the metrics: left out of the resume hash
+SPEED_ONLY_KEYS = ("num_workers", "compile", "min_test_acc")
 
 
 class FailedRunWarning(UserWarning):
@@ -76,31 +74,32 @@ def spec_with_defaults(spec: dict) -> dict:
 
 
 def spec_hash(spec: dict, manifest_sha: str) -> str:
-    relevant = {k: v for k, v in spec.items() if k not in NOT_HASHED}
+    relevant = {k: v for k, v in spec.items() if k not in SPEED_ONLY_KEYS}
     blob = json.dumps({"spec": relevant, "data": manifest_sha}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def select_device() -> torch.device:
-    """CUDA when present (SLURM restricts a job to its GPUs via CUDA_VISIBLE_DEVICES)."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def seed_everything(seed: int, device: torch.device) -> None:
-    torch.manual_seed(seed)
-    if device.type == "cpu":
-        torch.use_deterministic_algorithms(True)
-    else:
-        torch.backends.cudnn.benchmark = True  # speed over bitwise reproducibility on GPU
-
-
 # ---------------------------------------------------------------- data
 class TensorBatches:
-    """Mini-batches of in-memory tensors, kept on the training device; shuffling
-    and flips come from one generator so that a resumed run draws the same batches."""
+    """Mini-batches of in-memory tensors; shuffling and flips come from one generator
+    (on the CPU) so that a resumed run draws the same batches on any device.
 
-    def __init__(self, X, y, batch_size, device, shuffle=False, augment=False, generator=None):
-        self.X, self.y = X.to(device), y.to(device)
+    The tensors are kept on the training device when they fit (``on_device=None``:
+    decided by :func:`fits_on_device`); otherwise they stay in (pinned) host memory
+    and each batch is copied asynchronously. The shuffle order and the flips are
+    moved to the device once per epoch: no host-device sync per batch."""
+
+    def __init__(
+        self, X, y, batch_size, device, shuffle=False, augment=False, generator=None, on_device=None
+    ):
+        device = torch.device(device)
+        if on_device is None:
+            on_device = fits_on_device(X.element_size() * X.nelement(), device)
+        home = device if on_device else torch.device("cpu")
+        self.X, self.y = X.to(home), y.to(home)
+        if home != device and device.type == "cuda":
+            self.X, self.y = self.X.pin_memory(), self.y.pin_memory()
+        self.device = device
         self.batch_size, self.shuffle, self.augment = batch_size, shuffle, augment
         self.generator = generator
 
@@ -111,15 +110,34 @@ class TensorBatches:
         n = len(self.y)
         order = torch.randperm(n, generator=self.generator) if self.shuffle else torch.arange(n)
         flips = torch.rand(n, generator=self.generator) < 0.5 if self.augment else None
-        order = order.to(self.X.device)
+        home = self.X.device
+        order = order.to(home)
+        if flips is not None:
+            flips = flips.to(home)
         for i in range(0, n, self.batch_size):
             idx = order[i : i + self.batch_size]
-            x = self.X[idx]
+            x, y = self.X[idx], self.y[idx]
             if flips is not None:
-                f = flips[idx.cpu()].to(x.device)
                 # horizontal flips only: crops/translations would move the image border
-                x = torch.where(f[:, None, None, None], x.flip(-1), x)
-            yield x, self.y[idx]
+                x = torch.where(flips[idx][:, None, None, None], x.flip(-1), x)
+            if home != self.device:
+                x = x.to(self.device, non_blocking=True)
+                y = y.to(self.device, non_blocking=True)
+            yield x, y
+
+
+# data sets up to this fraction of the free GPU memory are kept on the GPU
+DEVICE_DATA_FRACTION = 0.5
+
+
+def fits_on_device(nbytes: int, device) -> bool:
+    """True on the CPU; on a GPU, when ``nbytes`` is at most DEVICE_DATA_FRACTION of
+    its free memory (the rest is for the model, activations and the optimizer)."""
+    device = torch.device(device)
+    if device.type != "cuda":
+        return True
+    free, _total = torch.cuda.mem_get_info(device)
+    return nbytes <= DEVICE_DATA_FRACTION * free
 
 
 def load_training_data(manifest: str | Path, spec: dict, device, generator):
@@ -155,17 +173,29 @@ def _loader_batches(manifest, spec, generator):
 
 # ---------------------------------------------------------------- loops
 def evaluate(model: nn.Module, batches, device, amp: bool) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy (%) of ``model`` in eval mode."""
+    """Mean cross-entropy and accuracy (%) of ``model`` in eval mode (sums kept on the
+    device, read once at the end)."""
     model.eval()
-    loss_sum, correct, n = 0.0, 0, 0
+    loss_sum, correct, n = _zero(device), _zero(device, torch.int64), 0
     with torch.no_grad(), _autocast(device, amp):
         for x, y in batches:
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             logits = model(_layout(x, device)).float()
-            loss_sum += F.cross_entropy(logits, y, reduction="sum").item()
-            correct += (logits.argmax(1) == y).sum().item()
+            loss_sum += F.cross_entropy(logits, y, reduction="sum").double()
+            correct += (logits.argmax(1) == y).sum()
             n += len(y)
-    return loss_sum / n, 100.0 * correct / n
+    return loss_sum.item() / n, 100.0 * correct.item() / n
+
+
+def _zero(device, dtype=torch.float64) -> torch.Tensor:
+    """A scalar accumulator on ``device`` (float64: the sums of the old per-step loop)."""
+    return torch.zeros((), dtype=dtype, device=device)
+
+
+def compile_model(model: nn.Module) -> nn.Module:
+    """``torch.compile(model)`` (config ``train.compile``): the first steps compile
+    (minutes on a CPU), later ones run fused kernels."""
+    return torch.compile(model)
 
 
 def _autocast(device, amp: bool):
@@ -177,31 +207,15 @@ def _layout(x: torch.Tensor, device) -> torch.Tensor:
     return x.contiguous(memory_format=torch.channels_last) if device.type == "cuda" else x
 
 
-@torch.no_grad()
-def recalibrate_batchnorm(model: nn.Module, images: torch.Tensor, batch_size: int = 128):
-    """Re-estimate every BatchNorm's running statistics on ``images`` (a cumulative
-    average over all batches, no gradient) and return the model in eval mode.
-
-    Needed for snapshots whose statistics were never estimated (epoch 0): their
-    running mean/var are the initial 0/1, and eval-mode features would be unnormalised.
-    """
-    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    saved = [m.momentum for m in bns]
-    for m in bns:
-        m.reset_running_stats()
-        m.momentum = None  # cumulative moving average = exact mean over batches
-    model.train()
-    device = next(model.parameters()).device
-    for i in range(0, len(images), batch_size):
-        model(images[i : i + batch_size].to(device))
-    for m, mom in zip(bns, saved):
-        m.momentum = mom
-    return model.eval()
-
-
 def train_one_epoch(model, batches, optimizer, scheduler, device, amp, progress):
+    """One epoch of SGD steps; returns (mean training loss, accuracy %).
+
+    Nothing is read back to the host inside the step: the loss and the number of
+    correct predictions are summed on the device and read once, after the epoch
+    (the caller checks that the loss is finite then). ``n`` counts samples from the
+    batch shapes, which needs no sync."""
     model.train()
-    loss_sum, correct, n = 0.0, 0, 0
+    loss_sum, correct, n = _zero(device), _zero(device, torch.int64), 0
     for x, y in batches:
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         with _autocast(device, amp):
@@ -211,32 +225,18 @@ def train_one_epoch(model, batches, optimizer, scheduler, device, amp, progress)
         loss.backward()
         optimizer.step()
         scheduler.step()
-        loss_sum += loss.item() * len(y)
-        correct += (logits.argmax(1) == y).sum().item()
+        loss_sum += loss.detach().double() * len(y)
+        correct += (logits.detach().argmax(1) == y).sum()
         n += len(y)
         progress.update(1)
-        progress.set_postfix(loss=f"{loss_sum / n:.3f}", acc=f"{100 * correct / n:.1f}")
-    return loss_sum / n, 100.0 * correct / n
+    mean_loss, accuracy = loss_sum.item() / n, 100.0 * correct.item() / n
+    progress.set_postfix(loss=f"{mean_loss:.3f}", acc=f"{accuracy:.1f}")
+    return mean_loss, accuracy
 
 
 # ---------------------------------------------------------------- the job
 def _manifest_sha(manifest: Path) -> str:
     return hashlib.sha256(Path(manifest).read_bytes()).hexdigest()
-
-
-def _versions() -> dict:
-    import numpy
-    import torchvision
-
-    return {
-        "padpos": __version__,
-        "python": sys.version.split()[0],
-        "torch": torch.__version__,
-        "torchvision": torchvision.__version__,
-        "numpy": numpy.__version__,
-        "pandas": pd.__version__,
-        "platform": platform.platform(),
-    }
 
 
 def train_model(
@@ -271,6 +271,9 @@ def train_model(
     model.to(device)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
+    # the compiled module shares the model's parameters; evaluation and checkpoints use
+    # the eager model (same state_dict keys)
+    step_model = compile_model(model) if spec["compile"] else model
     optimizer = torch.optim.SGD(
         model.parameters(),
         lr=spec["lr"],
@@ -355,7 +358,7 @@ def train_model(
         for epoch in range(start_epoch, spec["epochs"] + 1):
             progress.set_description(f"{label} epoch {epoch}/{spec['epochs']}")
             tr_loss, tr_acc = train_one_epoch(
-                model, train_batches, optimizer, scheduler, device, spec["amp"], progress
+                step_model, train_batches, optimizer, scheduler, device, spec["amp"], progress
             )
             if not math.isfinite(tr_loss):
                 raise FloatingPointError(f"{label}: training loss became {tr_loss} at epoch {epoch}")
@@ -387,50 +390,19 @@ def train_model(
     metrics = pd.DataFrame(history)
     metrics["failed"] = failed  # a per-run flag, repeated on every epoch row
     write_csv(out_dir / "metrics.csv", metrics)
-    provenance = {
-        "spec": spec,
-        "run_hash": run_hash,
-        "data_manifest": str(manifest),
-        "data_manifest_sha256": manifest_sha,
-        "device": str(device) + (f" ({torch.cuda.get_device_name()})" if device.type == "cuda" else ""),
-        "amp": bool(spec["amp"] and device.type == "cuda"),
-        "threads": torch.get_num_threads(),
-        "versions": _versions(),
-        "host": socket.gethostname(),
-        "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
-        "resumed_from_epoch": resumed_from,
-        "wall_time_s": round(time.time() - t0, 2),
-        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "final_test_acc": final_acc,
-        "min_test_acc": floor,
-        "failed": failed,
-    }
+    provenance = runtime.provenance(
+        spec,
+        t0,
+        device,
+        run_hash=run_hash,
+        data_manifest=str(manifest),
+        data_manifest_sha256=manifest_sha,
+        amp=bool(spec["amp"] and device.type == "cuda"),
+        resumed_from_epoch=resumed_from,
+        final_test_acc=final_acc,
+        min_test_acc=floor,
+        failed=failed,
+    )
     write_json(out_dir / "provenance.json", provenance)
     shutil.rmtree(resume_dir, ignore_errors=True)  # finished: the resume state is no longer needed
     return provenance
-
-
-# ---------------------------------------------------------------- CLI
-def _configure(p: argparse.ArgumentParser) -> None:
-    from padpos.cli import json_arg
-
-    p.add_argument("--spec", type=json_arg, required=True, help="JSON: arch, padding, seed, epochs, ...")
-    p.add_argument("--data", required=True, help="data manifest.json of the study")
-    p.add_argument("--out-dir", required=True, help="folder for model.pt, metrics.csv, ...")
-    p.add_argument("--resume-dir", required=True, help="folder for the resume state (kept if killed)")
-    p.add_argument("--threads", type=int, default=1, help="CPU threads for torch")
-
-
-def _run(args: argparse.Namespace) -> None:
-    prov = train_model(args.spec, args.data, args.out_dir, args.resume_dir, args.threads)
-    print(
-        f"trained {prov['spec']['arch']}/{prov['spec']['padding']}/seed{prov['spec']['seed']}: "
-        f"test acc {prov['final_test_acc']:.1f}% in {prov['wall_time_s']:.0f}s on {prov['device']}"
-        + (f" - FAILED (below the floor {prov['min_test_acc']:.1f}%)" if prov["failed"] else ""),
-        file=sys.stderr,
-    )
-
-
-from padpos.cli import Command  # noqa: E402
-
-CLI = {"train": Command(_configure, _run, "train one backbone (arch x padding x seed), resumable")}

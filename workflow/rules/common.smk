@@ -1,16 +1,19 @@
 import json
-import os
+from pathlib import Path
 
-# Every result of a study lives below results/<study>/; tables and figures of the
-# study last run live in results/tables/ and figures/ (the paper targets).
+from padpos import codedeps
+
+# Every result of a study lives below results/<study>/ (its tables in results/<study>/tables/),
+# its figures below figures/<study>/: two studies' outputs coexist in one checkout.
 STUDY = config["study"]
 RUNS = f"results/{STUDY}"
-TABLES = "results/tables"
-PKG = os.path.join(workflow.basedir, "src", "padpos")
+TABLES = f"{RUNS}/tables"
+FIGURES = f"figures/{STUDY}"
 LOGS = f"logs/{STUDY}"
+PKG = Path(workflow.basedir) / "src" / "padpos"
 # every rule runs the padpos package; its software is the project's one environment
-# (relative to the rule files in workflow/rules/)
-ENV = "../../environment.yml"
+# (an absolute path: rules live in the Snakefile and in workflow/rules/)
+ENV = str(Path(workflow.basedir) / "environment.yml")
 
 # what every figure title says about the study (synthetic = the reduced CPU-sized protocol)
 STUDY_TITLE = (
@@ -21,13 +24,56 @@ STUDY_TITLE = (
     + f"{len(config['seeds'])} seeds"
 )
 
-# Every stage appends the figures and tables it builds; figures/all depends on all of them.
-ALL_TARGETS = []
+# table name -> its per-run result files; each stage adds the tables it builds (the one
+# `table` rule in tables.smk builds them all)
+TABLE_RUNS = {}
 
 
-def code(*modules):
-    """Library files that a job depends on (editing them re-runs exactly the jobs that use them)."""
-    return [os.path.join(PKG, m) for m in modules]
+def code(command, *modules):
+    """Package files that `padpos <command>` runs, derived from the source (padpos.codedeps):
+    the command's glue and every padpos module it imports, transitively, lazy imports
+    included; `modules` are imported by name at run time. Declared as a rule's input, so
+    editing a library file re-runs exactly the jobs that use it."""
+    return [str(p) for p in codedeps.command_files(PKG, command, *modules)]
+
+
+def table_code(name):
+    """Package files that `padpos table <name>` runs (its builder, not the other tables')."""
+    return [str(p) for p in codedeps.table_files(PKG, name)]
+
+
+def table_runs(wildcards):
+    """Input function of the `table` rule: the per-run files of table `wildcards.table`."""
+    if wildcards.table not in TABLE_RUNS:
+        raise ValueError(
+            f"table {wildcards.table!r} is registered in padpos.tables but no rule file "
+            f"declares its runs (TABLE_RUNS); declared: {', '.join(TABLE_RUNS)}"
+        )
+    return TABLE_RUNS[wildcards.table]
+
+
+def table(name):
+    """The CSV of table `name` (its .md and .tex siblings are built with it)."""
+    return f"{TABLES}/{name}.csv"
+
+
+def figure(name):
+    return f"{FIGURES}/{name}.png"
+
+
+def all_targets(wildcards=None):
+    """Every table and figure of the configured study: the tables stages declared in
+    TABLE_RUNS and every rule output under figures/<study>/. Called when the DAG is built,
+    after every rule file is read, so the include order does not matter."""
+    figures = sorted(
+        {
+            str(f)
+            for r in workflow.rules
+            for f in r.output
+            if str(f).startswith(f"{FIGURES}/") and "{" not in str(f)
+        }
+    )
+    return [table(name) for name in TABLE_RUNS] + figures
 
 
 def spec_json(d):

@@ -1,32 +1,35 @@
 # Data: generate (synthetic) or download (CIFAR) or index (ImageFolder) once per study.
+import re
+
 from padpos.data import download_spec
 
 DATA = f"{RUNS}/data"
 DOWNLOAD = download_spec(config["data"])  # None for synthetic / imagefolder
+DOWNLOAD_DIR = config["data"]["download_dir"]
 
 
-if DOWNLOAD is not None:
-
-    rule download_data:
-        output:
-            os.path.join(config["data"]["download_dir"], DOWNLOAD["filename"]),
-        log:
-            f"{LOGS}/download_data.log",
-        localrule: True
-        conda:
-            ENV
-        params:
-            url=DOWNLOAD["url"],
-            md5=DOWNLOAD["md5"],
-        shell:
-            "python -m padpos download --url {params.url:q} --md5 {params.md5} "
-            "--output {output:q} 2> {log:q}"
+rule download_data:
+    output:
+        f"{DOWNLOAD_DIR}/{{archive}}",
+    log:
+        f"{LOGS}/download_data_{{archive}}.log",
+    wildcard_constraints:
+        # the study's archive only (a pattern that matches nothing when there is none)
+        archive=re.escape(DOWNLOAD["filename"]) if DOWNLOAD else "(?!)",
+    conda:
+        ENV
+    params:
+        url=DOWNLOAD["url"] if DOWNLOAD else "",
+        md5=DOWNLOAD["md5"] if DOWNLOAD else "",
+    shell:
+        "python -m padpos download --url {params.url:q} --md5 {params.md5} "
+        "--output {output:q} 2> {log:q}"
 
 
 rule prepare_data:
     input:
-        archive=[rules.download_data.output[0]] if DOWNLOAD is not None else [],
-        code=code("data.py"),
+        archive=[f"{DOWNLOAD_DIR}/{DOWNLOAD['filename']}"] if DOWNLOAD else [],
+        code=code("prepare-data"),
     output:
         f"{DATA}/manifest.json",
     log:

@@ -9,7 +9,7 @@ LOCATION = config["fconv"]["location"]
 
 rule fconv_redgreen:
     input:
-        code=code("padding.py", "fconv/__init__.py", "fconv/redgreen.py"),
+        code=code("fconv-redgreen"),
     output:
         csv=f"{FCONV}/redgreen/{{variant}}.csv",
         provenance=f"{FCONV}/redgreen/{{variant}}.provenance.json",
@@ -30,37 +30,23 @@ rule fconv_redgreen:
         "--threads {threads} 2> {log:q}"
 
 
-rule table_fconv_redgreen:
-    input:
-        runs=expand(f"{FCONV}/redgreen/{{variant}}.csv", variant=REDGREEN["variants"]),
-        code=code("fconv/__init__.py", "fconv/redgreen.py", "tables.py"),
-    output:
-        csv=f"{TABLES}/fconv_redgreen.csv",
-        md=f"{TABLES}/fconv_redgreen.md",
-        tex=f"{TABLES}/fconv_redgreen.tex",
-    log:
-        f"{LOGS}/table_fconv_redgreen.log",
-    localrule: True
-    conda:
-        ENV
-    shell:
-        "python -m padpos table-fconv-redgreen --runs {input.runs:q} --output {output.csv:q} "
-        "2> {log:q}"
+TABLE_RUNS["fconv_redgreen"] = expand(
+    f"{FCONV}/redgreen/{{variant}}.csv", variant=REDGREEN["variants"]
+)
 
 
 rule figure_fconv_redgreen:
     input:
-        runs=rules.table_fconv_redgreen.input.runs,
-        code=code("plots/fconv.py", "plots/style.py", "fconv/redgreen.py"),
+        runs=TABLE_RUNS["fconv_redgreen"],
+        code=code("plot-fconv-redgreen"),
     output:
         report(
-            "figures/fconv_redgreen.png",
+            figure("fconv_redgreen"),
             caption="../report/fconv_redgreen.rst",
             category="F-Conv tests",
         ),
     log:
         f"{LOGS}/figure_fconv_redgreen.log",
-    localrule: True
     conda:
         ENV
     params:
@@ -70,18 +56,10 @@ rule figure_fconv_redgreen:
         "--output {output:q} 2> {log:q}"
 
 
-LOCATION_RUNS = expand(
-    f"{FCONV}/location/{{padding}}/{{init}}/seed{{seed}}.csv",
-    padding=LOCATION["paddings"],
-    init=LOCATION["inits"],
-    seed=LOCATION["seeds"],
-)
-
-
 rule fconv_location:
     input:
         data=rules.prepare_data.output[0],
-        code=code("padding.py", "data.py", "train.py", "fconv/__init__.py", "fconv/location.py"),
+        code=code("fconv-location"),
     output:
         csv=f"{FCONV}/location/{{padding}}/{{init}}/seed{{seed}}.csv",
         provenance=f"{FCONV}/location/{{padding}}/{{init}}/seed{{seed}}.provenance.json",
@@ -106,37 +84,26 @@ rule fconv_location:
         "--output {output.csv:q} --threads {threads} 2> {log:q}"
 
 
-rule table_fconv_location:
-    input:
-        runs=LOCATION_RUNS,
-        code=code("fconv/__init__.py", "fconv/location.py", "tables.py"),
-    output:
-        csv=f"{TABLES}/fconv_location.csv",
-        md=f"{TABLES}/fconv_location.md",
-        tex=f"{TABLES}/fconv_location.tex",
-    log:
-        f"{LOGS}/table_fconv_location.log",
-    localrule: True
-    conda:
-        ENV
-    shell:
-        "python -m padpos table-fconv-location --runs {input.runs:q} --output {output.csv:q} "
-        "2> {log:q}"
+TABLE_RUNS["fconv_location"] = expand(
+    f"{FCONV}/location/{{padding}}/{{init}}/seed{{seed}}.csv",
+    padding=LOCATION["paddings"],
+    init=LOCATION["inits"],
+    seed=LOCATION["seeds"],
+)
 
 
 rule figure_fconv_location:
     input:
-        runs=LOCATION_RUNS,
-        code=code("plots/fconv.py", "plots/style.py", "fconv/location.py"),
+        runs=TABLE_RUNS["fconv_location"],
+        code=code("plot-fconv-location"),
     output:
         report(
-            "figures/fconv_location.png",
+            figure("fconv_location"),
             caption="../report/fconv_location.rst",
             category="F-Conv tests",
         ),
     log:
         f"{LOGS}/figure_fconv_location.log",
-    localrule: True
     conda:
         ENV
     params:
@@ -144,13 +111,3 @@ rule figure_fconv_location:
     shell:
         "python -m padpos plot-fconv-location --runs {input.runs:q} --spec {params.spec:q} "
         "--output {output:q} 2> {log:q}"
-
-
-ALL_TARGETS.extend(
-    [
-        rules.table_fconv_redgreen.output.csv,
-        rules.figure_fconv_redgreen.output[0],
-        rules.table_fconv_location.output.csv,
-        rules.figure_fconv_location.output[0],
-    ]
-)

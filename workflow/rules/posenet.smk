@@ -3,7 +3,6 @@
 
 POSENET = f"{RUNS}/posenet/{{arch}}/{{padding}}/seed{{seed}}"
 POSENET_ALONE = f"{RUNS}/posenet_alone/pad{{readout_padding}}/seed{{seed}}"
-POSENET_CODE = code("metrics/posenet.py", "data.py")
 # alone-only settings stay out of the backbone runs' specs (editing them re-runs only those)
 POSENET_ALONE_ONLY = ("alone_paddings", "alone_input")
 POSENET_SPEC = {k: v for k, v in config["posenet"].items() if k not in POSENET_ALONE_ONLY}
@@ -18,7 +17,7 @@ rule posenet:
     input:
         checkpoint=rules.train.output.model,
         data=rules.prepare_data.output[0],
-        code=POSENET_CODE + code("models.py", "padding.py"),
+        code=code("posenet"),
     output:
         csv=f"{POSENET}/posenet.csv",
         npz=f"{POSENET}/predictions.npz",
@@ -47,7 +46,7 @@ rule posenet:
 rule posenet_alone:
     input:
         data=rules.prepare_data.output[0],
-        code=POSENET_CODE,
+        code=code("posenet-alone"),
     output:
         csv=f"{POSENET_ALONE}/posenet.csv",
         npz=f"{POSENET_ALONE}/predictions.npz",
@@ -75,53 +74,22 @@ rule posenet_alone:
         "--provenance {output.provenance:q} --threads {threads} 2> {log:q}"
 
 
-rule table_posenet:
-    input:
-        runs=runs_of(f"{POSENET}/posenet.csv"),
-        code=code("metrics/posenet.py", "tables.py"),
-    output:
-        csv=f"{TABLES}/posenet.csv",
-        md=f"{TABLES}/posenet.md",
-        tex=f"{TABLES}/posenet.tex",
-    log:
-        f"{LOGS}/table_posenet.log",
-    localrule: True
-    conda:
-        ENV
-    shell:
-        "python -m padpos table-posenet --results {input.runs:q} --output {output.csv:q} 2> {log:q}"
-
-
-rule table_posenet_alone:
-    input:
-        runs=expand(
-            f"{POSENET_ALONE}/posenet.csv",
-            readout_padding=config["posenet"]["alone_paddings"],
-            seed=config["seeds"],
-        ),
-        code=code("metrics/posenet.py", "tables.py"),
-    output:
-        csv=f"{TABLES}/posenet_alone.csv",
-        md=f"{TABLES}/posenet_alone.md",
-        tex=f"{TABLES}/posenet_alone.tex",
-    log:
-        f"{LOGS}/table_posenet_alone.log",
-    localrule: True
-    conda:
-        ENV
-    shell:
-        "python -m padpos table-posenet --results {input.runs:q} --output {output.csv:q} 2> {log:q}"
+TABLE_RUNS["posenet"] = runs_of(f"{POSENET}/posenet.csv")
+TABLE_RUNS["posenet_alone"] = expand(
+    f"{POSENET_ALONE}/posenet.csv",
+    readout_padding=config["posenet"]["alone_paddings"],
+    seed=config["seeds"],
+)
 
 
 rule figure_posenet:
     input:
-        table=rules.table_posenet.output.csv,
-        code=code("plots/posenet.py", "plots/style.py", "metrics/posenet.py"),
+        table=table("posenet"),
+        code=code("plot-posenet"),
     output:
-        report("figures/posenet.png", caption="../report/posenet.rst", category="PosENet"),
+        report(figure("posenet"), caption="../report/posenet.rst", category="PosENet"),
     log:
         f"{LOGS}/figure_posenet.log",
-    localrule: True
     conda:
         ENV
     params:
@@ -131,26 +99,16 @@ rule figure_posenet:
         "--output {output:q} 2> {log:q}"
 
 
-rule figure_posenet_alone:
+use rule figure_posenet as figure_posenet_alone with:
     input:
-        table=rules.table_posenet_alone.output.csv,
-        code=code("plots/posenet.py", "plots/style.py", "metrics/posenet.py"),
+        table=table("posenet_alone"),
+        code=code("plot-posenet"),
     output:
-        report(
-            "figures/posenet_alone.png",
-            caption="../report/posenet_alone.rst",
-            category="PosENet",
-        ),
+        report(figure("posenet_alone"), caption="../report/posenet_alone.rst", category="PosENet"),
     log:
         f"{LOGS}/figure_posenet_alone.log",
-    localrule: True
-    conda:
-        ENV
     params:
         title=POSENET_TITLE + f"; {config['posenet']['alone_input']} RGB input",
-    shell:
-        "python -m padpos plot-posenet --table {input.table:q} --title {params.title:q} "
-        "--output {output:q} 2> {log:q}"
 
 
 rule figure_posenet_examples:
@@ -162,16 +120,15 @@ rule figure_posenet_examples:
             padding=config["paddings"],
             seed=config["seeds"][0],
         ),
-        code=code("plots/posenet.py", "plots/style.py", "metrics/posenet.py"),
+        code=code("plot-posenet-examples"),
     output:
         report(
-            "figures/posenet_examples.png",
+            figure("posenet_examples"),
             caption="../report/posenet_examples.rst",
             category="PosENet",
         ),
     log:
         f"{LOGS}/figure_posenet_examples.log",
-    localrule: True
     conda:
         ENV
     params:
@@ -179,14 +136,3 @@ rule figure_posenet_examples:
     shell:
         "python -m padpos plot-posenet-examples --predictions {input.npz:q} "
         "--title {params.title:q} --output {output:q} 2> {log:q}"
-
-
-ALL_TARGETS.extend(
-    [
-        rules.table_posenet.output.csv,
-        rules.table_posenet_alone.output.csv,
-        rules.figure_posenet.output[0],
-        rules.figure_posenet_alone.output[0],
-        rules.figure_posenet_examples.output[0],
-    ]
-)

@@ -17,10 +17,11 @@ rule ppp:
             f"{RUNS}/train/{w.arch}/{w.padding}/seed{w.seed}/{PPP_CHECKPOINT[int(w.epoch)]}"
         ),
         data=rules.prepare_data.output[0],
-        code=code("features.py", "metrics/ppp.py", "data.py", "models.py", "padding.py", "train.py"),
+        code=code("ppp"),
     output:
         csv=f"{PPP}/epoch{{epoch}}.csv",
         npz=f"{PPP}/epoch{{epoch}}.npz",
+        provenance=f"{PPP}/epoch{{epoch}}.provenance.json",
     log:
         f"{LOGS}/ppp/{{arch}}_{{padding}}_seed{{seed}}_epoch{{epoch}}.log",
     conda:
@@ -34,50 +35,18 @@ rule ppp:
         "--threads {threads} 2> {log:q}"
 
 
-rule table_ppp:
-    input:
-        runs=runs_of(f"{PPP}/epoch{PPP_FINAL_EPOCH}.csv"),
-        code=code("metrics/ppp.py", "tables.py"),
-    output:
-        csv=f"{TABLES}/ppp.csv",
-        md=f"{TABLES}/ppp.md",
-        tex=f"{TABLES}/ppp.tex",
-    log:
-        f"{LOGS}/table_ppp.log",
-    localrule: True
-    conda:
-        ENV
-    shell:
-        "python -m padpos table-ppp --inputs {input.runs:q} --output {output.csv:q} 2> {log:q}"
-
-
-rule table_ppp_formation:
-    input:
-        runs=runs_of(f"{PPP}/epoch{{epoch}}.csv", epoch=PPP_EPOCHS),
-        code=code("metrics/ppp.py", "tables.py"),
-    output:
-        csv=f"{TABLES}/ppp_formation.csv",
-        md=f"{TABLES}/ppp_formation.md",
-        tex=f"{TABLES}/ppp_formation.tex",
-    log:
-        f"{LOGS}/table_ppp_formation.log",
-    localrule: True
-    conda:
-        ENV
-    shell:
-        "python -m padpos table-ppp --by-epoch --inputs {input.runs:q} --output {output.csv:q} "
-        "2> {log:q}"
+TABLE_RUNS["ppp"] = runs_of(f"{PPP}/epoch{PPP_FINAL_EPOCH}.csv")
+TABLE_RUNS["ppp_formation"] = runs_of(f"{PPP}/epoch{{epoch}}.csv", epoch=PPP_EPOCHS)
 
 
 rule figure_ppp_maps:
     input:
         maps=runs_of(f"{PPP}/epoch{PPP_FINAL_EPOCH}.npz"),
-        code=code("plots/ppp.py", "plots/style.py"),
+        code=code("plot-ppp-maps"),
     output:
-        report("figures/ppp_maps.png", caption="../report/ppp_maps.rst", category="PPP"),
+        report(figure("ppp_maps"), caption="../report/ppp_maps.rst", category="PPP"),
     log:
         f"{LOGS}/figure_ppp_maps.log",
-    localrule: True
     conda:
         ENV
     params:
@@ -89,13 +58,12 @@ rule figure_ppp_maps:
 
 rule figure_ppp_by_padding:
     input:
-        table=rules.table_ppp.output.csv,
-        code=code("plots/ppp.py", "plots/style.py"),
+        table=table("ppp"),
+        code=code("plot-ppp-by-padding"),
     output:
-        report("figures/ppp_by_padding.png", caption="../report/ppp_by_padding.rst", category="PPP"),
+        report(figure("ppp_by_padding"), caption="../report/ppp_by_padding.rst", category="PPP"),
     log:
         f"{LOGS}/figure_ppp_by_padding.log",
-    localrule: True
     conda:
         ENV
     params:
@@ -107,13 +75,12 @@ rule figure_ppp_by_padding:
 
 rule figure_ppp_formation:
     input:
-        table=rules.table_ppp_formation.output.csv,
-        code=code("plots/ppp.py", "plots/style.py"),
+        table=table("ppp_formation"),
+        code=code("plot-ppp-formation"),
     output:
-        report("figures/ppp_formation.png", caption="../report/ppp_formation.rst", category="PPP"),
+        report(figure("ppp_formation"), caption="../report/ppp_formation.rst", category="PPP"),
     log:
         f"{LOGS}/figure_ppp_formation.log",
-    localrule: True
     conda:
         ENV
     params:
@@ -121,14 +88,3 @@ rule figure_ppp_formation:
     shell:
         "python -m padpos plot-ppp-formation --table {input.table:q} --title {params.title:q} "
         "--output {output:q} 2> {log:q}"
-
-
-ALL_TARGETS.extend(
-    [
-        rules.table_ppp.output.csv,
-        rules.table_ppp_formation.output.csv,
-        rules.figure_ppp_maps.output[0],
-        rules.figure_ppp_by_padding.output[0],
-        rules.figure_ppp_formation.output[0],
-    ]
-)

@@ -1,21 +1,22 @@
-# Tables: pandas aggregation over seeds (mean, std, n) -> results/tables/*.csv|md|tex
+# Tables: one rule for every table. `padpos table NAME` concatenates the table's per-run
+# CSVs (TABLE_RUNS[NAME], declared by its stage) and writes the summary over seeds
+# (mean, std, n, ci95, n_failed; failed runs excluded unless tables.exclude_failed is false).
 
 
-rule table_training:
+rule table:
     input:
-        metrics=runs_of(f"{RUNS}/train/{{arch}}/{{padding}}/seed{{seed}}/metrics.csv"),
-        code=code("tables.py"),
+        runs=table_runs,
+        code=lambda w: table_code(w.table),
     output:
-        csv=f"{TABLES}/training.csv",
-        md=f"{TABLES}/training.md",
-        tex=f"{TABLES}/training.tex",
+        multiext(f"{TABLES}/{{table}}", csv=".csv", md=".md", tex=".tex"),
     log:
-        f"{LOGS}/table_training.log",
-    localrule: True
+        f"{LOGS}/table_{{table}}.log",
+    wildcard_constraints:
+        table="|".join(sorted(codedeps.registered_tables(PKG))),
     conda:
         ENV
+    params:
+        failed="" if config["tables"]["exclude_failed"] else "--include-failed",
     shell:
-        "python -m padpos table-training --metrics {input.metrics:q} --output {output.csv:q} 2> {log:q}"
-
-
-ALL_TARGETS.append(rules.table_training.output.csv)
+        "python -m padpos table {wildcards.table} --runs {input.runs:q} --output {output.csv:q} "
+        "{params.failed} 2> {log:q}"

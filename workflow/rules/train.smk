@@ -1,13 +1,15 @@
 # Training: one backbone per (arch, padding, seed); resumable from results/<study>/checkpoints.
+# Its table (final held-out accuracy) and figure (learning curves).
 
 TRAIN = f"{RUNS}/train/{{arch}}/{{padding}}/seed{{seed}}"
 SNAPSHOT_EPOCHS = sorted(config["train"]["snapshot_epochs"])
+TRAIN_METRICS = runs_of(f"{TRAIN}/metrics.csv")
 
 
 rule train:
     input:
         data=rules.prepare_data.output[0],
-        code=code("padding.py", "models.py", "train.py", "data.py"),
+        code=code("train"),
     output:
         model=f"{TRAIN}/model.pt",
         metrics=f"{TRAIN}/metrics.csv",
@@ -27,3 +29,23 @@ rule train:
         "python -m padpos train --spec {params.spec:q} --data {input.data:q} "
         "--out-dir $(dirname {output.model:q}) --resume-dir {params.resume_dir:q} "
         "--threads {threads} 2> {log:q}"
+
+
+TABLE_RUNS["training"] = TRAIN_METRICS
+
+
+rule figure_training:
+    input:
+        metrics=TRAIN_METRICS,
+        code=code("plot-training"),
+    output:
+        report(figure("training"), caption="../report/training.rst", category="Training"),
+    log:
+        f"{LOGS}/figure_training.log",
+    conda:
+        ENV
+    params:
+        title=STUDY_TITLE,
+    shell:
+        "python -m padpos plot-training --metrics {input.metrics:q} --title {params.title:q} "
+        "--output {output:q} 2> {log:q}"

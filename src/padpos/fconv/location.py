@@ -76,11 +76,10 @@ def source_images(manifest_path, split: str, n: int, size: int = PATCH) -> torch
         )
     if manifest["dataset"] == "synthetic":
         images, _ = data.render_scenes(int(manifest["seed"]), split, range(n), size)
-        return images.to(torch.float32) / 255.0
+        return data.uint8_to_pixels(images)
     ds = data.load_split(manifest_path, split)
-    mean = torch.tensor(ds.mean, dtype=torch.float32)[:, None, None]
-    std = torch.tensor(ds.std, dtype=torch.float32)[:, None, None]
-    images = torch.stack([ds[i][0] * std + mean for i in range(n)]).clamp(0.0, 1.0)
+    images = torch.stack([data.to_pixels(ds[i][0], ds.mean, ds.std) for i in range(n)])
+    images = images.clamp(0.0, 1.0)
     if images.shape[-1] != size:
         images = F.interpolate(images, size=(size, size), mode="bilinear", antialias=True)
     return images.clamp(0.0, 1.0)
@@ -154,8 +153,9 @@ def set_border(net: nn.Module, border: int) -> nn.Module:
 
 def input_size_after_border(net: nn.Module, size: int = CANVAS) -> int:
     """Spatial size of the first conv's output for a ``size`` input (for checks and logs)."""
+    device = net.conv1.weight.device
     with torch.no_grad():
-        return int(net.conv1(torch.zeros(1, 3, size, size)).shape[-1])
+        return int(net.conv1(torch.zeros(1, 3, size, size, device=device)).shape[-1])
 
 
 # ---------------------------------------------------------------- training
@@ -175,21 +175,22 @@ def train_scratch(net, X, y, cfg: dict, seed: int, progress=None) -> nn.Module:
     its BatchNorm statistics re-estimated on the training canvases (after a short
     training the running averages lag behind the weights: a net that fits its
     training canvases could otherwise predict one class for every input)."""
-    from padpos.train import recalibrate_batchnorm
+    from padpos.runtime import recalibrate_batchnorm
 
     optimizer = torch.optim.SGD(net.parameters(), lr=cfg["lr"], **SGD)
     generator = torch.Generator().manual_seed(seed)
     for _ in range(cfg["epochs"]):
         net.train()
-        order = torch.randperm(len(y), generator=generator)
+        # drawn on the CPU (the same order on any device), moved once per epoch
+        order = torch.randperm(len(y), generator=generator).to(X.device)
         for i in range(0, len(y), cfg["batch_size"]):
             idx = order[i : i + cfg["batch_size"]]
             loss = F.cross_entropy(net(X[idx]), y[idx])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            if progress is not None:
-                progress.set_postfix(loss=f"{loss.item():.3f}")
+        if progress is not None:  # the last batch's loss, read once per epoch
+            progress.set_postfix(loss=f"{loss.item():.3f}")
     return recalibrate_batchnorm(net, X, batch_size=BN_BATCH)
 
 
@@ -212,7 +213,7 @@ def train_frozen_head(net, X, y, cfg: dict) -> nn.Module:
     is trained. BatchNorm statistics are estimated on the training canvases, the
     pooled features are computed once, and the head is fitted to convergence as an
     L2-regularised logistic regression (L-BFGS). Returns the whole net."""
-    from padpos.train import recalibrate_batchnorm
+    from padpos.runtime import recalibrate_batchnorm
 
     for p in net.parameters():
         p.requires_grad_(False)
@@ -226,7 +227,7 @@ def train_frozen_head(net, X, y, cfg: dict) -> nn.Module:
 
 def fit_logistic_head(features: torch.Tensor, y: torch.Tensor, l2: float, steps: int = 200) -> nn.Linear:
     """A linear 2-way head minimising cross-entropy + l2 * |W|^2 (full batch, L-BFGS)."""
-    head = nn.Linear(features.shape[1], 2)
+    head = nn.Linear(features.shape[1], 2).to(features.device)
     nn.init.zeros_(head.weight)
     nn.init.zeros_(head.bias)
     optimizer = torch.optim.LBFGS(head.parameters(), max_iter=steps, line_search_fn="strong_wolfe")
@@ -260,11 +261,13 @@ def spec_with_defaults(spec: dict) -> dict:
 
 
 def run_border(padding, init, seed, border, data, cfg, progress=None) -> dict:
-    """Build the net (``seed`` sets the initialisation, the same for every border),
-    pad its first conv by ``border``, train it and test it on the held-out canvases."""
+    """Build the net (``seed`` sets the initialisation, the same for every border;
+    made on the CPU, then moved to the canvases' device), pad its first conv by
+    ``border``, train it and test it on the held-out canvases."""
     t0 = time.time()
     torch.manual_seed(seed)
     net = set_border(location_resnet18(padding, cfg["width"]), border)
+    net.to(data["train"][0].device)
     (Xtr, ytr), (Xte, yte) = data["train"], data["test"]
     if init == "scratch":
         net = train_scratch(net, Xtr, ytr, cfg, seed, progress)
@@ -282,12 +285,17 @@ def run_border(padding, init, seed, border, data, cfg, progress=None) -> dict:
     }  # fmt: skip
 
 
-def run_location(spec: dict, manifest_path, threads: int = 1) -> pd.DataFrame:
+def run_location(spec: dict, manifest_path, threads: int = 1, device=None) -> pd.DataFrame:
     """One (padding, init, seed): the whole border sweep; one row per border, with
-    the ``failed`` flag (:func:`flag_failed`)."""
+    the ``failed`` flag (:func:`flag_failed`). Runs on ``device`` (default: CUDA
+    when present)."""
+    from padpos.runtime import select_device
+
     spec = spec_with_defaults(spec)
     torch.set_num_threads(max(1, threads))
+    device = torch.device(device) if device is not None else select_device()
     data = location_data(manifest_path, spec["num_train"], spec["num_test"])
+    data = {split: tuple(t.to(device) for t in pair) for split, pair in data.items()}
     borders = tqdm(spec["borders"], desc=f"location {spec['padding']}/{spec['init']}", file=sys.stderr)
     rows = [
         run_border(spec["padding"], spec["init"], int(spec["seed"]), int(b), data, spec, borders)
@@ -324,18 +332,6 @@ def flag_failed(runs: pd.DataFrame, min_accuracy: float) -> pd.DataFrame:
             stacklevel=2,
         )
     return runs
-
-
-# ---------------------------------------------------------------- aggregation
-def location_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """Test accuracy (%) per padding x init x border over seeds."""
-    from padpos.tables import summarize
-
-    out = summarize(runs, ["padding", "init", "border"], "accuracy")
-    out = out.rename(columns={"mean": "accuracy_mean", "std": "accuracy_std"})
-    return out.sort_values(["padding", "init", "border"], kind="stable").reset_index(drop=True)[
-        ["padding", "init", "border", "accuracy_mean", "accuracy_std", "n"]
-    ]
 
 
 def describe_scale(cfg: dict) -> str:

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
+from padpos.names import REDGREEN_VARIANTS, conv_type  # noqa: F401  (conv_type re-exported)
 from padpos.padding import conv2d
 
 IMAGE_SIZE = 32
@@ -40,19 +41,8 @@ MIN_GAP = BOX + 1  # |x1 - x2| >= 5: the boxes never touch
 SHIFT = 16  # rows the dissimilar set moves: +16 for class 0, -16 for class 1
 RED, GREEN = 0, 1  # channels
 
-# conv type -> (padpos padding scheme, per-side pad of every 3x3 conv)
-VARIANTS: dict[str, tuple[str, int]] = {
-    "valid": ("valid", 0),  # V-Conv
-    "zeros": ("zeros", 1),  # S-Conv, every same-size scheme
-    "reflect": ("reflect", 1),
-    "replicate": ("replicate", 1),
-    "circular": ("circular", 1),
-    "partial": ("partial", 1),
-    "none": ("none", 1),
-    "full": ("full", 2),  # F-Conv
-    "circular_pad2": ("circular", 2),  # the official code's circular variant
-}
-CONV_TYPE = {"valid": "V-Conv", "full": "F-Conv"}  # everything else is an S-Conv
+# conv type -> (padpos padding scheme, per-side pad of every 3x3 conv); see padpos.names
+VARIANTS: dict[str, tuple[str, int]] = REDGREEN_VARIANTS
 
 # the protocol's (and the official code's) settings: the paper scale
 PAPER = {
@@ -67,12 +57,6 @@ ADADELTA = {"lr": 1.0, "rho": 0.9, "eps": 1e-6, "weight_decay": 5e-5}
 DATA_SPLITS = ("train", "val", "test")
 SPLIT_IDS = {split: i for i, split in enumerate(DATA_SPLITS)}  # mixed into every image's seed
 TEST_SETS = ("similar", "dissimilar")
-
-
-def conv_type(variant: str) -> str:
-    """'V-Conv', 'S-Conv' or 'F-Conv' for a variant name."""
-    check_variant(variant)
-    return CONV_TYPE.get(variant, "S-Conv")
 
 
 def check_variant(variant: str) -> str:
@@ -203,26 +187,28 @@ class RedGreenNet(nn.Module):
 def evaluate(net: nn.Module, X: torch.Tensor, y: torch.Tensor, batch_size: int = 500):
     """(mean cross-entropy, accuracy in %) of ``net`` in eval mode."""
     net.eval()
-    loss, correct = 0.0, 0
+    # sums stay on the data's device (float64, as the host floats they replace): one read
+    loss = torch.zeros((), dtype=torch.float64, device=X.device)
+    correct = torch.zeros((), dtype=torch.int64, device=X.device)
     for i in range(0, len(y), batch_size):
         logits = net(X[i : i + batch_size])
-        loss += F.cross_entropy(logits, y[i : i + batch_size], reduction="sum").item()
-        correct += (logits.argmax(1) == y[i : i + batch_size]).sum().item()
-    return loss / len(y), 100.0 * correct / len(y)
+        loss += F.cross_entropy(logits, y[i : i + batch_size], reduction="sum").double()
+        correct += (logits.argmax(1) == y[i : i + batch_size]).sum()
+    return loss.item() / len(y), 100.0 * correct.item() / len(y)
 
 
 def train_epoch(net, optimizer, X, y, batch_size: int) -> float:
     """One pass over the training set in its fixed order (the official code does
     not shuffle; classes alternate, so every batch is balanced). Returns the mean loss."""
     net.train()
-    total = 0.0
+    total = torch.zeros((), dtype=torch.float64, device=X.device)  # no host read per step
     for i in range(0, len(y), batch_size):
         loss = F.cross_entropy(net(X[i : i + batch_size]), y[i : i + batch_size])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        total += loss.item() * len(y[i : i + batch_size])
-    return total / len(y)
+        total += loss.detach().double() * len(y[i : i + batch_size])
+    return total.item() / len(y)
 
 
 def fit(net, data: dict, max_epochs: int, patience: int, batch_size: int, progress=None) -> dict:
@@ -248,11 +234,12 @@ def fit(net, data: dict, max_epochs: int, patience: int, batch_size: int, progre
 
 
 def run_seed(variant: str, seed: int, data: dict, cfg: dict, progress=None) -> list[dict]:
-    """Train one net (``seed`` sets the initialisation) and test it on both test
-    sets; one result row per test set. The per-seed reference of :func:`fit_seeds`."""
+    """Train one net (``seed`` sets the initialisation, made on the CPU: the same on
+    any device) on the device of ``data``'s tensors and test it on both test sets;
+    one result row per test set. The per-seed reference of :func:`fit_seeds`."""
     t0 = time.time()
     torch.manual_seed(seed)
-    net = RedGreenNet(variant)
+    net = RedGreenNet(variant).to(data["train"][0].device)
     history = fit(net, data, cfg["max_epochs"], cfg["patience"], cfg["batch_size"], progress)
     return result_rows(net, variant, seed, data, history, time.time() - t0)
 
@@ -271,10 +258,11 @@ def fit_seeds(variant: str, seeds, data: dict, max_epochs: int, patience: int, b
     weights of its best epoch. Returns ``(net, history)`` per seed, in order."""
     from torch.func import functional_call, stack_module_state
 
+    device = data["train"][0].device
     nets = []
     for seed in seeds:
-        torch.manual_seed(int(seed))  # the same initialisation as run_seed
-        nets.append(RedGreenNet(variant))
+        torch.manual_seed(int(seed))  # the same initialisation as run_seed (made on the CPU)
+        nets.append(RedGreenNet(variant).to(device))
     params, _ = stack_module_state(nets)
     base = copy.deepcopy(nets[0]).to("meta")
     logits = torch.vmap(lambda p, x: functional_call(base, p, (x,)), in_dims=(0, None))
@@ -287,7 +275,7 @@ def fit_seeds(variant: str, seeds, data: dict, max_epochs: int, patience: int, b
 
     def val_losses() -> list[float]:
         with torch.no_grad():
-            total = torch.zeros(n_seeds, dtype=torch.float64)
+            total = torch.zeros(n_seeds, dtype=torch.float64, device=device)
             for i in range(0, len(yval), 500):  # the batches of evaluate()
                 out = logits(params, Xval[i : i + 500])
                 y = yval[i : i + 500].expand(n_seeds, -1)
@@ -378,20 +366,26 @@ def spec_with_defaults(spec: dict) -> dict:
     return out
 
 
-def run_variant(spec: dict, threads: int = 1, batched: bool = False) -> pd.DataFrame:
+def run_variant(spec: dict, threads: int = 1, device=None, batched: bool | None = None) -> pd.DataFrame:
     """Every seed of one variant on the same data: a long table, one row per
-    seed x test set (accuracy in %), with the ``failed`` flag.
+    seed x test set (accuracy in %), with the ``failed`` flag. Runs on ``device``
+    (default: CUDA when present).
 
-    ``batched=True`` trains the seeds as one batched model (:func:`fit_seeds`, the
-    same results); on one CPU thread it is slower than the per-seed loop (measured
-    1.4x for zeros, 2x for none, 10 seeds: the step is compute-bound, and a vmapped
-    / grouped convolution is slower than separate ones), so the loop is the default
-    on the CPU. ``train_seconds`` of batched seeds is the batch's wall time / seeds."""
+    ``batched`` trains the seeds as one batched model (:func:`fit_seeds`, the same
+    results); default: on a GPU only. On one CPU thread it is slower than the
+    per-seed loop (measured 1.4x for zeros, 2x for none, 10 seeds: the step is
+    compute-bound, and a vmapped / grouped convolution is slower than separate
+    ones). ``train_seconds`` of batched seeds is the batch's wall time / seeds."""
+    from padpos.runtime import select_device
+
     spec = spec_with_defaults(spec)
     torch.set_num_threads(max(1, threads))
+    device = torch.device(device) if device is not None else select_device()
     sets = make_box_sets(spec["data_seed"], spec["sizes"])
-    data = {name: s.tensors() for name, s in sets.items()}
+    data = {name: tuple(t.to(device) for t in s.tensors()) for name, s in sets.items()}
     seeds = [int(s) for s in spec["seeds"]]
+    if batched is None:
+        batched = device.type == "cuda"
     rows = []
     if batched:
         t0 = time.time()
@@ -408,18 +402,6 @@ def run_variant(spec: dict, threads: int = 1, batched: bool = False) -> pd.DataF
             rows += run_seed(spec["variant"], seed, data, spec, progress=bar)
     runs = flag_failed(pd.DataFrame(rows), spec["min_accuracy"])
     return runs[RESULT_COLUMNS]
-
-
-# ---------------------------------------------------------------- aggregation
-def redgreen_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """Accuracy (%) per padding x test set over seeds: padding, test_set,
-    accuracy_mean, accuracy_std, n."""
-    from padpos.tables import summarize
-
-    out = summarize(runs, ["padding", "test_set"], "accuracy")
-    return out.rename(columns={"mean": "accuracy_mean", "std": "accuracy_std"})[
-        ["padding", "test_set", "accuracy_mean", "accuracy_std", "n"]
-    ]
 
 
 def describe_scale(cfg: dict) -> str:

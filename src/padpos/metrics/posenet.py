@@ -14,7 +14,7 @@ no position cue but the content; with padding the border itself is one.
 
 The backbone is frozen, so features are extracted once and cached; only the
 tiny readout is trained (seconds on a CPU). The commands compute on a CUDA GPU
-when one is present (``padpos.train.select_device``): features, readout and
+when one is present (``padpos.runtime.select_device``): features, readout and
 its float64 evaluation all stay on that device. Project choices (documented in
 docs/posenet.md): grid size for small images, antialiased resizing, the pixel
 definition of the synthetic inputs, and the tie tolerance of SPC.
@@ -22,11 +22,9 @@ definition of the synthetic inputs, and the tie tolerance of SPC.
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import math
-import platform
 import sys
 import time
 from pathlib import Path
@@ -39,6 +37,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
+from padpos import runtime
+from padpos.data.pixels import normalise_pixels, to_pixels
 from padpos.io import atomic_path, write_csv, write_json
 
 TARGETS: tuple[str, ...] = ("H", "V", "G", "HS", "VS")
@@ -176,13 +176,13 @@ def multilevel_features(
     """Features of the frozen ``model`` at ``layers``, each resized to the grid and
     concatenated along channels: N x sum(C_l) x grid x grid (the model's dtype and
     device; ``images`` may be elsewhere, each batch is moved to the model)."""
-    from padpos.models import extract_features
+    from padpos.features import layer_features
 
     model.eval()
     device = next(model.parameters()).device
     out = []
     for start in range(0, len(images), batch_size):
-        feats = extract_features(model, images[start : start + batch_size].to(device), layers)
+        feats = layer_features(model, images[start : start + batch_size].to(device), layers)
         out.append(torch.cat([resize_to_grid(feats[name], grid) for name in layers], 1))
     return torch.cat(out)
 
@@ -310,13 +310,6 @@ def synthetic_images(kind: str, size: int, n_noise: int = 8, noise_std: float = 
     raise ValueError(f"unknown synthetic input {kind!r}; allowed: black, white, noise")
 
 
-def normalise(images: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
-    """Pixel-space images -> the data set's normalisation (0 = the mean colour)."""
-    m = torch.as_tensor(mean, dtype=torch.float32).view(1, -1, 1, 1)
-    s = torch.as_tensor(std, dtype=torch.float32).view(1, -1, 1, 1)
-    return (images - m) / s
-
-
 def evaluation_inputs(
     natural: torch.Tensor,
     mean,
@@ -333,7 +326,7 @@ def evaluation_inputs(
     out = {"natural": to_pixels(natural, mean, std) if pixels else natural}
     for kind in INPUTS[1:]:
         images = synthetic_images(kind, size, n_noise, noise_std, seed)
-        out[kind] = images if pixels else normalise(images, mean, std)
+        out[kind] = images if pixels else normalise_pixels(images, mean, std)
     return out
 
 
@@ -413,25 +406,14 @@ def _write_run(table: pd.DataFrame, ids: dict, examples: dict, out: dict, proven
     write_json(out["provenance"], provenance)
 
 
-def _provenance(spec: dict, started: float, device: torch.device, **extra) -> dict:
-    return {
-        "spec": spec,
-        **extra,
-        "versions": {"python": platform.python_version(), "torch": torch.__version__},
-        "device": str(device),
-        "wall_time_s": round(time.time() - started, 2),
-    }
-
-
 def run_backbone_readout(spec: dict, checkpoint: str | Path, manifest: str | Path, out: dict) -> None:
     """PosENet on the frozen backbone in ``checkpoint``; writes out['output'] (CSV),
     out['predictions'] (.npz) and out['provenance'] (JSON)."""
     from padpos.models import feature_layers, load_checkpoint
-    from padpos.train import select_device
 
     started = time.time()
     spec = spec_with_defaults(spec)
-    device = select_device()
+    device = runtime.select_device()
     model, meta = load_checkpoint(checkpoint)
     model.to(device)
     for key in ("arch", "padding"):
@@ -447,7 +429,7 @@ def run_backbone_readout(spec: dict, checkpoint: str | Path, manifest: str | Pat
     )
     examples["images"] = to_pixels(test_x[: spec["num_examples"]], mean, std).clamp(0, 1).numpy()
     ids = {"study": spec.get("study", ""), "arch": meta["arch"], "padding": meta["padding"], "seed": spec["seed"]}
-    _write_run(table, ids, examples, out, _provenance(spec, started, device, grid=grid, layers=layers))
+    _write_run(table, ids, examples, out, runtime.provenance(spec, started, device, grid=grid, layers=layers))
 
 
 def run_alone_readout(spec: dict, manifest: str | Path, out: dict) -> None:
@@ -458,11 +440,10 @@ def run_alone_readout(spec: dict, manifest: str | Path, out: dict) -> None:
     backbones see images: zero padding = the mean colour) or 'pixels' ([0, 1]
     pixel values: zero padding = black).
     """
-    from padpos.train import select_device
 
     started = time.time()
     spec = spec_with_defaults(spec)
-    device = select_device()
+    device = runtime.select_device()
     padding, space = int(spec["readout_padding"]), spec["alone_input"]
     if space not in ALONE_INPUTS:
         raise ValueError(f"posenet.alone_input {space!r} is not allowed; allowed: {', '.join(ALONE_INPUTS)}")
@@ -479,91 +460,4 @@ def run_alone_readout(spec: dict, manifest: str | Path, out: dict) -> None:
     )
     examples["images"] = to_pixels(test_x[: spec["num_examples"]], mean, std).clamp(0, 1).numpy()
     ids = {"study": spec.get("study", ""), "readout_padding": padding, "seed": spec["seed"]}
-    _write_run(table, ids, examples, out, _provenance(spec, started, device, grid=grid))
-
-
-def to_pixels(images: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
-    """Normalised images back to pixel values (inverse of :func:`normalise`)."""
-    m = torch.as_tensor(mean, dtype=images.dtype).view(1, -1, 1, 1)
-    s = torch.as_tensor(std, dtype=images.dtype).view(1, -1, 1, 1)
-    return images * s + m
-
-
-# ---------------------------------------------------------------- tables
-def posenet_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """Mean / std / n over seeds per (arch,) padding-or-readout_padding x target x input x metric.
-
-    ``arch`` is the first column only when the runs hold several archs.
-    """
-    from padpos.tables import summarize
-
-    scheme = "readout_padding" if "readout_padding" in runs.columns else "padding"
-    by = (["arch"] if "arch" in runs.columns and runs["arch"].nunique() > 1 else []) + [
-        scheme,
-        "target",
-        "input",
-        "metric",
-    ]
-    out = summarize(runs, by, "value")
-    # row order: archs and paddings as first seen (config order), then metric, input, target
-    # in the order defined here
-    orders = {c: list(dict.fromkeys(out[c])) for c in by if c not in ("target", "input", "metric")}
-    orders.update(target=list(TARGETS), input=list(INPUTS), metric=list(METRICS))
-    sort_keys = [c for c in by if c in orders and c not in ("target", "input", "metric")]
-    sort_keys += ["metric", "input", "target"]
-    out = out.sort_values(sort_keys, key=lambda col: col.map({v: i for i, v in enumerate(orders[col.name])}))
-    return out.reset_index(drop=True)
-
-
-# ---------------------------------------------------------------- CLI
-def _configure_backbone(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--spec", type=json_arg, required=True, help="JSON: study, arch, padding, seed + posenet settings")
-    p.add_argument("--checkpoint", required=True, help="the trained backbone's model.pt")
-    _configure_outputs(p)
-
-
-def _configure_alone(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--spec", type=json_arg, required=True, help="JSON: study, readout_padding, seed + posenet settings")
-    _configure_outputs(p)
-
-
-def _configure_outputs(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", required=True, help="the data manifest.json")
-    p.add_argument("--output", required=True, help="per-run CSV (long format)")
-    p.add_argument("--predictions", required=True, help="example predictions (.npz) for figures")
-    p.add_argument("--provenance", required=True, help="provenance JSON")
-    p.add_argument("--threads", type=int, default=1)
-
-
-def _outputs(args) -> dict:
-    return {"output": args.output, "predictions": args.predictions, "provenance": args.provenance}
-
-
-def _run_backbone(args: argparse.Namespace) -> None:
-    torch.set_num_threads(args.threads)
-    run_backbone_readout(args.spec, args.checkpoint, args.data, _outputs(args))
-
-
-def _run_alone(args: argparse.Namespace) -> None:
-    torch.set_num_threads(args.threads)
-    run_alone_readout(args.spec, args.data, _outputs(args))
-
-
-def _configure_table(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--results", nargs="+", required=True, help="per-run posenet CSV files")
-    p.add_argument("--output", required=True, help="CSV path (.md and .tex written beside it)")
-
-
-def _run_table(args: argparse.Namespace) -> None:
-    from padpos.tables import read_runs, write_table
-
-    write_table(posenet_table(read_runs(args.results)), args.output)
-
-
-from padpos.cli import Command, json_arg  # noqa: E402  (cli imports modules lazily; no cycle at import)
-
-CLI = {
-    "posenet": Command(_configure_backbone, _run_backbone, "PosENet readout of one frozen backbone"),
-    "posenet-alone": Command(_configure_alone, _run_alone, "PosENet alone on raw RGB, readout padding 0/1/2"),
-    "table-posenet": Command(_configure_table, _run_table, "PosENet SPC / MAE over seeds"),
-}
+    _write_run(table, ids, examples, out, runtime.provenance(spec, started, device, grid=grid))

@@ -16,17 +16,15 @@ references f_l*(x) (see :mod:`padpos.features`):
 
 Everything is accumulated in float64 running sums over batches, so no feature
 map of more than one batch is ever held. The ``ppp`` command computes on a CUDA
-GPU when one is present (``padpos.train.select_device``), sums included, with
+GPU when one is present (``padpos.runtime.select_device``), sums included, with
 TF32 off so that float32 features are as exact as on the CPU.
 """
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -194,7 +192,7 @@ def prepare_model(checkpoint, manifest, bn_images: int, batch_size: int, device=
     """Load a checkpoint onto ``device`` in eval mode; estimate its BatchNorm statistics
     (on that device) if never done."""
     from padpos.models import load_checkpoint
-    from padpos.train import recalibrate_batchnorm
+    from padpos.runtime import recalibrate_batchnorm
 
     model, meta = load_checkpoint(checkpoint, map_location="cpu")
     model.to(device)
@@ -271,108 +269,45 @@ def heat_map_arrays(meta: dict, stats: dict, geometry: dict, margin: int, device
     return out
 
 
-def _configure_ppp(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--checkpoint", required=True, help="model.pt or snapshot_e{E}.pt")
-    p.add_argument("--data", required=True, help="data manifest.json of the study")
-    p.add_argument("--spec", required=True, type=_json,
-                   help='JSON: {"study", "num_images", "bn_images", "batch_size"}')
-    p.add_argument("--output-csv", required=True)
-    p.add_argument("--output-npz", required=True)
-    p.add_argument("--threads", type=int, default=1)
+SPEC_KEYS = ("study", "num_images", "bn_images", "batch_size")
 
 
-def _json(text):
-    from padpos.cli import json_arg
-
-    return json_arg(text)
-
-
-def _check_spec(spec: dict) -> dict:
-    required = ("study", "num_images", "bn_images", "batch_size")
-    missing = [k for k in required if k not in spec]
+def check_spec(spec: dict) -> dict:
+    """``spec`` if it has every key of :data:`SPEC_KEYS` with positive integer sizes;
+    a ValueError naming the bad key otherwise."""
+    missing = [k for k in SPEC_KEYS if k not in spec]
     if missing:
-        raise SystemExit(f"ppp: --spec lacks key(s) {missing}; needs {list(required)}")
-    for key in required[1:]:
+        raise ValueError(f"ppp: spec lacks key(s) {missing}; needs {list(SPEC_KEYS)}")
+    for key in SPEC_KEYS[1:]:
         if not isinstance(spec[key], int) or spec[key] < 1:
-            raise SystemExit(f"ppp: --spec key {key!r} must be a positive integer, got {spec[key]!r}")
+            raise ValueError(f"ppp: spec key {key!r} must be a positive integer, got {spec[key]!r}")
     return spec
 
 
-def _ieee_float32_on_gpu(device: torch.device) -> None:
-    """Turn TF32 off for convs and matmuls on CUDA: its 10-bit mantissa would add a
-    rounding difference between f(x) and f(x_plus) of ~1e-3, a fake pattern far above
-    the float32 floor that the CPU reaches (and that nets without padding must show)."""
-    if device.type == "cuda":
-        torch.backends.cudnn.conv.fp32_precision = "ieee"
-        torch.backends.cuda.matmul.fp32_precision = "ieee"
+def run_ppp(checkpoint, manifest, spec: dict, output_csv, output_npz) -> None:
+    """PPP of one checkpoint: writes the long-format rows to ``output_csv``, the heat
+    maps to ``output_npz`` and the provenance beside the CSV. On a CUDA GPU when one is
+    present, with TF32 off (:func:`padpos.runtime.ieee_float32`)."""
+    import time
 
-
-def _run_ppp(args: argparse.Namespace) -> None:
     import pandas as pd
 
+    from padpos import runtime
     from padpos.io import atomic_path, write_csv
-    from padpos.train import select_device
 
-    torch.set_num_threads(args.threads)
-    spec = _check_spec(args.spec)
-    device = select_device()
-    _ieee_float32_on_gpu(device)
-    meta, stats, geometry, margin = measure_checkpoint(args.checkpoint, args.data, spec, device)
+    started = time.time()
+    spec = check_spec(spec)
+    device = runtime.select_device()
+    runtime.ieee_float32(device)
+    meta, stats, geometry, margin = measure_checkpoint(checkpoint, manifest, spec, device)
     n_images = next(iter(stats.values())).n
-    print(f"ppp: {args.checkpoint} on {device}: margin {margin} px, {n_images} images, "
+    print(f"ppp: {checkpoint} on {device}: margin {margin} px, {n_images} images, "
           + ", ".join(f"{k}: s={g.stride} rf={g.rf_radius}" for k, g in geometry.items()),
-          file=sys.stderr)
-    write_csv(args.output_csv, pd.DataFrame(result_rows(spec["study"], meta, stats, geometry)))
-    with atomic_path(args.output_npz) as tmp:
+          file=sys.stderr)  # fmt: skip
+    write_csv(output_csv, pd.DataFrame(result_rows(spec["study"], meta, stats, geometry)))
+    with atomic_path(output_npz) as tmp:
         with open(tmp, "wb") as fh:
             np.savez(fh, **heat_map_arrays(meta, stats, geometry, margin, str(device)))
-
-
-# ---------------------------------------------------------------- tables over seeds
-def ppp_table(runs, by_epoch: bool):
-    """Mean, std, n over seeds of each metric per padding x layer (x epoch).
-
-    ``by_epoch=False`` keeps each run's final epoch only. Columns: ``padding, layer,
-    metric, mean, std, n`` (``padding, epoch, layer, ...`` by epoch); an ``arch``
-    column comes first when the study has several archs. Row order: paddings and
-    layers as they come in (config order, shallow to deep), epochs ascending.
-    """
-    from padpos.tables import summarize
-
-    missing = {"arch", "padding", "seed", "epoch", "layer", "metric", "value"} - set(runs)
-    if missing:
-        raise ValueError(f"PPP results lack the column(s) {sorted(missing)}")
-    runs = runs[runs["metric"].isin(METRICS)].copy()
-    if not by_epoch:
-        last = runs.groupby(["arch", "padding", "seed"])["epoch"].transform("max")
-        runs = runs[runs["epoch"] == last]
-    keys = ["arch"] if runs["arch"].nunique() > 1 else []
-    keys += ["padding", "epoch", "layer", "metric"] if by_epoch else ["padding", "layer", "metric"]
-    # order of appearance (config order, shallow to deep), epochs ascending, METRICS order
-    rank = {key: {v: i for i, v in enumerate(dict.fromkeys(runs[key]))} for key in keys}
-    rank["metric"] = {m: i for i, m in enumerate(METRICS)}
-    runs = runs.sort_values(
-        keys, key=lambda col: col if col.name == "epoch" else col.map(rank[col.name]), kind="stable"
-    )
-    return summarize(runs, keys, "value")
-
-
-def _configure_table(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--inputs", nargs="+", required=True, help="per-run PPP CSV files")
-    p.add_argument("--output", required=True, help="CSV path (.md and .tex written beside it)")
-    p.add_argument("--by-epoch", action="store_true",
-                   help="one row per epoch (formation table) instead of the final epoch only")
-
-
-def _run_table(args: argparse.Namespace) -> None:
-    from padpos.tables import read_runs, write_table
-
-    write_table(ppp_table(read_runs(args.inputs), by_epoch=args.by_epoch), args.output)
-
-
-from padpos.cli import Command  # noqa: E402  (cli imports modules lazily; no cycle)
-
-CLI = {
-    "ppp": Command(_configure_ppp, _run_ppp, "PPP metrics + heat maps of one checkpoint"),
-    "table-ppp": Command(_configure_table, _run_table, "PPP metrics per padding x layer over seeds"),
-}
+    prov = runtime.provenance(spec, started, device, checkpoint=str(checkpoint),
+                              data_manifest=str(manifest), margin_px=margin, num_images=n_images)  # fmt: skip
+    runtime.write_provenance(runtime.provenance_path(output_csv), prov)

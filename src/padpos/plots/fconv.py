@@ -1,29 +1,24 @@
-"""F-Conv test figures: figures/fconv_redgreen.png and figures/fconv_location.png."""
+"""F-Conv test figures: figures/<study>/fconv_redgreen.png and fconv_location.png."""
 
 from __future__ import annotations
-
-import argparse
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from padpos.plots.style import apply_style, order_paddings, padding_palette, save_figure
-from padpos.tables import read_runs
+from padpos.names import REDGREEN_VARIANTS as VARIANTS
+from padpos.names import conv_type
+from padpos.plots.style import apply_style, order_paddings, padding_palette, spread_label
 
 TEST_SET_COLOURS = {"similar": "#3b6ea5", "dissimilar": "#e08a2c"}
 CHANCE = 50.0
 
 
 def _variant_order(variants) -> list:
-    from padpos.fconv.redgreen import VARIANTS
-
     return [v for v in VARIANTS if v in set(variants)] + sorted(set(variants) - set(VARIANTS))
 
 
 def _variant_label(variant: str) -> str:
-    from padpos.fconv.redgreen import VARIANTS, conv_type
-
     if variant not in VARIANTS:
         return variant
     scheme, pad = VARIANTS[variant]
@@ -54,8 +49,10 @@ def plot_redgreen(runs: pd.DataFrame, scale: str = ""):
         stats = sub.groupby("padding")["accuracy"].agg(["mean", "std", "count"]).reindex(variants)
         x = np.arange(len(variants)) + (j - 0.5) * width
         colour = TEST_SET_COLOURS[test_set]
-        ax.bar(x, stats["mean"], width, yerr=stats["std"].where(stats["count"] > 1), color=colour,
-               alpha=0.85, capsize=3, label=f"{test_set} test set", edgecolor="white")  # fmt: skip
+        # one seed: std is NaN and no whisker is drawn (never a zero error bar)
+        ax.bar(x, stats["mean"], width, yerr=stats["std"].where(stats["count"] > 1).to_numpy(float),
+               color=colour, alpha=0.85, capsize=3, label=f"{test_set} test set",
+               edgecolor="white")  # fmt: skip
         bad = runs[(runs["test_set"] == test_set) & ~ok]
         for xi, variant in zip(x, variants):
             acc = sub.loc[sub["padding"] == variant, "accuracy"].to_numpy()
@@ -77,7 +74,7 @@ def plot_redgreen(runs: pd.DataFrame, scale: str = ""):
               ncol=4, frameon=False)  # fmt: skip
     n_seeds = runs.groupby("padding")["seed"].nunique().max()
     n_failed = runs[~ok].groupby(["padding", "seed"]).ngroups
-    spread = "1 seed, no whiskers" if n_seeds == 1 else f"bars: mean over {n_seeds} seeds, whiskers: std"
+    spread = "bars: " + spread_label(n_seeds, "mean over {n} seeds, whiskers: std")
     if n_failed:
         spread += f", {n_failed} failed seed(s) excluded (x)"
     fig.suptitle(
@@ -142,32 +139,3 @@ def plot_location(runs: pd.DataFrame, scale: str = ""):
     )
     fig.tight_layout(rect=(0, 0.1, 1, 1))
     return fig
-
-
-# ---------------------------------------------------------------- commands
-def _configure(p: argparse.ArgumentParser) -> None:
-    from padpos.cli import json_arg
-
-    p.add_argument("--runs", nargs="+", required=True, help="per-run CSV files")
-    p.add_argument("--spec", type=json_arg, default={}, help="JSON: the study's settings (for the title)")
-    p.add_argument("--output", required=True, help="figure path (.png or .pdf)")
-
-
-def _run_redgreen(args: argparse.Namespace) -> None:
-    from padpos.fconv.redgreen import describe_scale
-
-    save_figure(plot_redgreen(read_runs(args.runs), describe_scale(args.spec)), args.output)
-
-
-def _run_location(args: argparse.Namespace) -> None:
-    from padpos.fconv.location import describe_scale
-
-    save_figure(plot_location(read_runs(args.runs), describe_scale(args.spec)), args.output)
-
-
-from padpos.cli import Command  # noqa: E402
-
-CLI = {
-    "plot-fconv-redgreen": Command(_configure, _run_redgreen, "Red-Green accuracy per conv type"),
-    "plot-fconv-location": Command(_configure, _run_location, "location-test accuracy vs border"),
-}

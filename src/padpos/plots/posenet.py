@@ -3,7 +3,6 @@ example predictions next to the ground-truth maps (posenet_examples.png)."""
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import matplotlib.pyplot as plt
@@ -11,7 +10,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from padpos.plots.style import apply_style, order_paddings, padding_palette, save_figure
+from padpos.plots.style import apply_style, order_paddings, padding_palette, spread_label
 
 # (no import of padpos.metrics.posenet: it pulls in torch, seconds per plotting job;
 # target and input names come from the table, which lists them in canonical order)
@@ -42,13 +41,13 @@ def _bars(ax, spc: pd.DataFrame, scheme_col: str, order: list, colours: dict, la
         rows = spc[spc[scheme_col] == scheme].set_index("target").reindex(targets)
         xs = x + (i - (len(order) - 1) / 2) * width
         # an exact 0 (a position-free prediction in every seed) would be an invisible bar
-        exact = ((rows["mean"] == 0) & (rows["std"] == 0)).to_numpy()
+        exact = ((rows["mean"] == 0) & (rows["std"].fillna(0) == 0)).to_numpy()
         ax.plot(xs[exact], np.zeros(exact.sum()), "o", ms=3.5, color=colours[scheme], zorder=3)
         ax.bar(
             xs,
             rows["mean"],
             width,
-            yerr=rows["std"],
+            yerr=rows["std"].to_numpy(float),  # NaN (one seed): no error bar
             capsize=2,
             color=colours[scheme],
             label=label_fmt.format(scheme),
@@ -64,7 +63,7 @@ def _bars(ax, spc: pd.DataFrame, scheme_col: str, order: list, colours: dict, la
 def plot_spc(table: pd.DataFrame, title: str = "", scheme_col: str = "padding"):
     """SPC per scheme and target: natural images on top, black / white / noise below.
 
-    ``table`` is results/tables/posenet.csv (or posenet_alone.csv with
+    ``table`` is results/<study>/tables/posenet.csv (or posenet_alone.csv with
     ``scheme_col='readout_padding'``); one block of panels per arch if it has an arch column.
     """
     apply_style()
@@ -98,7 +97,7 @@ def plot_spc(table: pd.DataFrame, title: str = "", scheme_col: str = "padding"):
     what = "backbone features" if scheme_col == "padding" else "raw RGB, readout's own zero padding"
     fig.suptitle(
         f"PosENet readout ({what}): SPC with the position targets\n"
-        f"{title}\nbars = mean over {n} seeds, error bars = std; 0 = no position information, "
+        f"{title}\nbars: {spread_label(n, 'mean over {n} seeds, error bars = std')}; 0 = no position information, "
         "dot = exactly 0 in every seed (position-free prediction)"
     )
     fig.tight_layout()
@@ -106,7 +105,7 @@ def plot_spc(table: pd.DataFrame, title: str = "", scheme_col: str = "padding"):
 
 
 # ---------------------------------------------------------------- examples
-def _load_examples(path: str) -> dict:
+def load_examples(path: str) -> dict:
     with np.load(path) as data:
         out = {k: data[k] for k in data.files}
     out["meta"] = json.loads(str(out["meta"]))
@@ -114,7 +113,7 @@ def _load_examples(path: str) -> dict:
 
 
 def plot_examples(runs: list[dict], title: str = "", example: int = 0):
-    """Rows: ground truth, then one row per run (``_load_examples`` dicts). Columns: the
+    """Rows: ground truth, then one row per run (``load_examples`` dicts). Columns: the
     example image, the maps predicted from it, and the maps predicted from a black image."""
     apply_style()
     names = [str(n) for n in runs[0]["target_names"]]
@@ -158,34 +157,3 @@ def _run_label(meta: dict) -> str:
     if "readout_padding" in meta:
         return f"alone, pad {meta['readout_padding']}"
     return f"{meta['padding']}\n({meta['arch']}, seed {meta['seed']})"
-
-
-# ---------------------------------------------------------------- CLI
-def _configure_spc(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--table", required=True, help="results/tables/posenet.csv or posenet_alone.csv")
-    p.add_argument("--title", default="", help="what the study is (shown in the title)")
-    p.add_argument("--output", required=True, help="figure path (.png or .pdf)")
-
-
-def _run_spc(args: argparse.Namespace) -> None:
-    table = pd.read_csv(args.table)
-    scheme_col = "readout_padding" if "readout_padding" in table.columns else "padding"
-    save_figure(plot_spc(table, args.title, scheme_col), args.output)
-
-
-def _configure_examples(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--predictions", nargs="+", required=True, help="per-run predictions.npz files (one row each)")
-    p.add_argument("--title", default="", help="what the study is (shown in the title)")
-    p.add_argument("--output", required=True, help="figure path (.png or .pdf)")
-
-
-def _run_examples(args: argparse.Namespace) -> None:
-    save_figure(plot_examples([_load_examples(p) for p in args.predictions], args.title), args.output)
-
-
-from padpos.cli import Command  # noqa: E402
-
-CLI = {
-    "plot-posenet": Command(_configure_spc, _run_spc, "PosENet SPC per padding and target"),
-    "plot-posenet-examples": Command(_configure_examples, _run_examples, "PosENet example predictions"),
-}

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
-
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import LogNorm
 import pandas as pd
 
-from padpos.plots.style import apply_style, order_paddings, padding_palette, save_figure
+from padpos.plots.style import apply_style, order_paddings, padding_palette, spread_label
 
 LABELS = {
     "ppp_snr_db": "PPP SNR (dB)",
@@ -113,18 +111,19 @@ def _dodge(n: int, width: float = 0.5) -> np.ndarray:
 
 
 def _metric_lines(ax, table: pd.DataFrame, metric: str, x_key: str, x_values, palette) -> None:
-    """One line per padding of ``metric`` against ``x_key`` (error bars: std over seeds)."""
+    """One line per padding of ``metric`` against ``x_key`` (error bars: std over seeds;
+    none where the table has no std, i.e. one seed)."""
     paddings = order_paddings(table["padding"].unique())
     offsets = _dodge(len(paddings), 0.3 if x_key == "layer" else 0.25)
     pos = {v: i for i, v in enumerate(x_values)} if x_key == "layer" else None
     for off, padding in zip(offsets, paddings):
         sub = table[(table["padding"] == padding) & (table["metric"] == metric)]
         x = sub[x_key].map(pos).to_numpy(float) if pos else sub[x_key].to_numpy(float)
-        ax.errorbar(x + off, sub["mean"], yerr=sub["std"], marker="o", ms=4, capsize=2.5,
+        ax.errorbar(x + off, sub["mean"], yerr=sub["std"].to_numpy(float), marker="o", ms=4, capsize=2.5,
                     lw=1.3, label=padding, color=palette[padding])
     if metric in ("ppp_consistency", "ppp_reach_px"):
         top = float((table.loc[table["metric"] == metric, "mean"]
-                     + table.loc[table["metric"] == metric, "std"]).max())
+                     + table.loc[table["metric"] == metric, "std"].fillna(0)).max())
         ax.set_ylim(0, 1.1 * top if top > 0 else 1.0)
 
 
@@ -145,7 +144,7 @@ def plot_by_padding(table: pd.DataFrame, title: str = ""):
     n = int(table["n"].max())
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, title="padding", loc="center right", fontsize=8)
-    fig.suptitle(f"PPP per padding scheme after training (mean \u00b1 std over {n} seeds)\n{title}",
+    fig.suptitle(f"PPP per padding scheme after training ({spread_label(n)})\n{title}",
                  fontsize=10)
     fig.tight_layout(rect=(0, 0, 0.88, 1))
     return fig
@@ -175,7 +174,7 @@ def plot_formation(table: pd.DataFrame, title: str = ""):
     n = int(table["n"].max())
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, title="padding", loc="center right", fontsize=8)
-    fig.suptitle(f"PPP formation during training (mean \u00b1 std over {n} seeds)\n{title}", fontsize=10)
+    fig.suptitle(f"PPP formation during training ({spread_label(n)})\n{title}", fontsize=10)
     fig.tight_layout(rect=(0, 0, 0.9, 1))
     return fig
 
@@ -186,40 +185,3 @@ def _one_arch(table: pd.DataFrame, title: str) -> tuple[pd.DataFrame, str]:
         return table, title
     arch = table["arch"].iloc[0]
     return table[table["arch"] == arch], f"{title} - shown: {arch}"
-
-
-# ---------------------------------------------------------------- CLI
-def _configure_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--title", default="", help="what the study is (shown in the title)")
-    p.add_argument("--output", required=True, help="figure path (.png or .pdf)")
-
-
-def _configure_maps(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--maps", nargs="+", required=True, help="per-run PPP .npz files")
-    _configure_common(p)
-
-
-def _configure_table(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--table", required=True, help="results/tables/ppp*.csv")
-    _configure_common(p)
-
-
-def _run_maps(args: argparse.Namespace) -> None:
-    save_figure(plot_maps(read_maps(args.maps), args.title), args.output)
-
-
-def _run_by_padding(args: argparse.Namespace) -> None:
-    save_figure(plot_by_padding(pd.read_csv(args.table), args.title), args.output)
-
-
-def _run_formation(args: argparse.Namespace) -> None:
-    save_figure(plot_formation(pd.read_csv(args.table), args.title), args.output)
-
-
-from padpos.cli import Command  # noqa: E402
-
-CLI = {
-    "plot-ppp-maps": Command(_configure_maps, _run_maps, "PPP heat maps: padding x depth"),
-    "plot-ppp-by-padding": Command(_configure_table, _run_by_padding, "PPP metrics per padding"),
-    "plot-ppp-formation": Command(_configure_table, _run_formation, "PPP metrics per epoch"),
-}

@@ -10,9 +10,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from padpos.io import save_figure  # noqa: E402,F401  (re-exported for plot modules)
+from padpos.names import PADDING_SCHEMES  # noqa: E402
 
 # fixed order and colours so that a padding scheme looks the same in every figure
-PADDING_ORDER = ["zeros", "reflect", "replicate", "circular", "partial", "none", "valid", "full"]
+PADDING_ORDER = list(PADDING_SCHEMES)
 _COLOURS = sns.color_palette("tab10", len(PADDING_ORDER))
 
 
@@ -28,6 +29,12 @@ def padding_palette(paddings=None) -> dict:
     for i, name in enumerate(p for p in (paddings or []) if p not in out):
         out[name] = extra[i % len(extra)]
     return out
+
+
+def spread_label(n: int, template: str = "mean \u00b1 std over {n} seeds") -> str:
+    """How a figure states its spread over ``n`` seeds: ``template`` filled in, or
+    ``"1 seed, no error bars"`` (tables leave std empty for one run: never a zero bar)."""
+    return "1 seed, no error bars" if n < 2 else template.format(n=n)
 
 
 def order_paddings(paddings) -> list:

@@ -1,13 +1,10 @@
-"""figures/training.png: held-out accuracy per epoch, one line per padding scheme."""
+"""figures/<study>/training.png: held-out accuracy per epoch, one line per padding scheme."""
 
 from __future__ import annotations
 
-import argparse
-
 import matplotlib.pyplot as plt
 
-from padpos.plots.style import apply_style, order_paddings, padding_palette, save_figure
-from padpos.tables import read_runs
+from padpos.plots.style import apply_style, order_paddings, padding_palette, spread_label
 
 
 def _failed_runs(metrics) -> set[tuple]:
@@ -51,25 +48,9 @@ def plot_training(metrics, title: str = ""):
         ax.set_title(arch)
         ax.set_ylim(0, 100)
     axes[0][-1].legend(title="padding", loc="lower right", fontsize=8)
-    spread = "1 seed, no band" if n_seeds == 1 else f"band = min..max over {n_seeds} seeds"
+    spread = spread_label(n_seeds, "band = min..max over {n} seeds")
     if failed:
         spread += f"; {len(failed)} failed run(s) dashed, excluded"
     fig.suptitle(f"Training: held-out accuracy per epoch ({spread})\n{title}")
     fig.tight_layout()
     return fig
-
-
-def _configure(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--metrics", nargs="+", required=True, help="per-run metrics.csv files")
-    p.add_argument("--title", default="", help="what the study is (shown in the title)")
-    p.add_argument("--output", required=True, help="figure path (.png or .pdf)")
-
-
-def _run(args: argparse.Namespace) -> None:
-    fig = plot_training(read_runs(args.metrics), args.title)
-    save_figure(fig, args.output)
-
-
-from padpos.cli import Command  # noqa: E402
-
-CLI = {"plot-training": Command(_configure, _run, "held-out accuracy per epoch per padding")}

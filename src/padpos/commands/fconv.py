@@ -1,0 +1,66 @@
+"""Commands of the F-Conv stage: ``fconv-redgreen`` (every seed of one conv type) and
+``fconv-location`` (the border sweep of one padding x init x seed)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from padpos.commands import Command, json_arg
+
+
+def configure_redgreen(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--spec", type=json_arg, required=True,
+                   help="JSON: variant, seeds, sizes, max_epochs, patience, batch_size, data_seed")  # fmt: skip
+    p.add_argument("--output", required=True, help="per-variant CSV (provenance JSON beside it)")
+    p.add_argument("--threads", type=int, default=1, help="CPU threads for torch")
+
+
+def run_redgreen(args: argparse.Namespace) -> None:
+    from padpos.runtime import tune_cpu_allocator
+
+    tune_cpu_allocator()  # keep freed memory: no page faults per step
+
+    from padpos import runtime
+    from padpos.fconv import write_run
+    from padpos.fconv.redgreen import run_variant, spec_with_defaults
+
+    t0 = time.time()
+    device = runtime.select_device()
+    df = run_variant(args.spec, args.threads, device)
+    write_run(df, args.output, spec_with_defaults(args.spec), t0, device)
+    summary = df.groupby("test_set")["accuracy"].mean().round(1).to_dict()
+    print(f"red-green {args.spec['variant']}: {summary} in {time.time() - t0:.0f}s", file=sys.stderr)
+
+
+def configure_location(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--spec", type=json_arg, required=True,
+                   help="JSON: padding, init, seed, borders, num_train, num_test, epochs, width, ...")  # fmt: skip
+    p.add_argument("--data", required=True, help="data manifest.json of the study")
+    p.add_argument("--output", required=True, help="per-run CSV (provenance JSON beside it)")
+    p.add_argument("--threads", type=int, default=1, help="CPU threads for torch")
+
+
+def run_location(args: argparse.Namespace) -> None:
+    from padpos.runtime import tune_cpu_allocator
+
+    tune_cpu_allocator()  # keep freed memory: no page faults per step
+
+    from padpos import runtime
+    from padpos.fconv import write_run
+    from padpos.fconv.location import run_location, spec_with_defaults
+
+    t0 = time.time()
+    device = runtime.select_device()
+    df = run_location(args.spec, args.data, args.threads, device)
+    write_run(df, args.output, spec_with_defaults(args.spec), t0, device)
+    accs = dict(zip(df["border"], df["accuracy"].round(1)))
+    print(f"location {args.spec['padding']}/{args.spec['init']}: {accs} in {time.time() - t0:.0f}s",
+          file=sys.stderr)  # fmt: skip
+
+
+COMMANDS = {
+    "fconv-redgreen": Command(configure_redgreen, run_redgreen),
+    "fconv-location": Command(configure_location, run_location),
+}

@@ -1,0 +1,158 @@
+"""What every stage needs around its science: the device, seeding and determinism,
+float32 precision, BatchNorm re-estimation and provenance.
+
+One home for these, so that training, PPP, PosENet and the F-Conv tests choose
+their device, seed and record what they ran with the same way.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+from torch import nn
+
+
+# ---------------------------------------------------------------- device and numerics
+def select_device() -> torch.device:
+    """CUDA when present (SLURM restricts a job to its GPUs via CUDA_VISIBLE_DEVICES)."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def device_name(device: torch.device) -> str:
+    """``cpu`` or ``cuda (<GPU model>)``, as provenance records it."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return f"{device} ({torch.cuda.get_device_name(device)})"
+    return str(device)
+
+
+# glibc mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+
+
+def tune_cpu_allocator() -> bool:
+    """Let glibc keep freed memory for reuse (process-wide; returns True if applied).
+    Every computing command calls it first.
+
+    By default glibc serves large blocks (activations, gradients) with fresh mmap'd
+    pages and returns freed memory to the OS, so every training step page-faults
+    its activations in again: measured here, a fifth of a CPU training step was
+    kernel time and PPP ran at 60 % of its speed. Raising the mmap and trim
+    thresholds keeps the memory in the heap (peak RSS stays allocated). A no-op off
+    glibc / Linux or when the user set MALLOC_TRIM_THRESHOLD_ / MALLOC_MMAP_THRESHOLD_."""
+    import ctypes
+
+    if not sys.platform.startswith("linux"):
+        return False
+    if any(k in os.environ for k in ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_")):
+        return False
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return False
+    # 32 MiB is glibc's largest mmap threshold on 64-bit systems
+    return bool(mallopt(_M_MMAP_THRESHOLD, 32 << 20)) and bool(mallopt(_M_TRIM_THRESHOLD, 1 << 30))
+
+
+def seed_everything(seed: int, device: torch.device) -> None:
+    """Seed torch; on the CPU also demand deterministic algorithms (bitwise reproducible
+    runs, which the resume test relies on); on a GPU prefer speed (cudnn benchmark)."""
+    torch.manual_seed(seed)
+    if torch.device(device).type == "cpu":
+        torch.use_deterministic_algorithms(True)
+    else:
+        torch.backends.cudnn.benchmark = True  # speed over bitwise reproducibility on GPU
+
+
+def ieee_float32(device: torch.device) -> None:
+    """Turn TF32 off for convs and matmuls on CUDA: its 10-bit mantissa would add a
+    rounding difference between two forward passes of ~1e-3, a fake pattern far above
+    the float32 floor that the CPU reaches. Nothing to do on the CPU."""
+    if torch.device(device).type == "cuda":
+        torch.backends.cudnn.conv.fp32_precision = "ieee"
+        torch.backends.cuda.matmul.fp32_precision = "ieee"
+
+
+@torch.no_grad()
+def recalibrate_batchnorm(model: nn.Module, images: torch.Tensor, batch_size: int = 128):
+    """Re-estimate every BatchNorm's running statistics on ``images`` (a cumulative
+    average over all batches, no gradient) and return the model in eval mode.
+
+    Needed for snapshots whose statistics were never estimated (epoch 0): their
+    running mean/var are the initial 0/1, and eval-mode features would be unnormalised.
+    """
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    saved = [m.momentum for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative moving average = exact mean over batches
+    model.train()
+    device = next(model.parameters()).device
+    for i in range(0, len(images), batch_size):
+        model(images[i : i + batch_size].to(device))
+    for m, mom in zip(bns, saved):
+        m.momentum = mom
+    return model.eval()
+
+
+# ---------------------------------------------------------------- provenance
+def versions() -> dict:
+    """Versions of the package, Python and the libraries that shape results."""
+    import numpy
+    import pandas
+
+    from padpos import __version__
+
+    out = {
+        "padpos": __version__,
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+        "numpy": numpy.__version__,
+        "pandas": pandas.__version__,
+        "platform": platform.platform(),
+    }
+    try:
+        import torchvision
+
+        out["torchvision"] = torchvision.__version__
+    except ImportError:  # pragma: no cover - torchvision is a dependency
+        pass
+    return out
+
+
+def provenance(spec: dict, started: float, device: torch.device | str = "cpu", **extra) -> dict:
+    """What a job ran with: its spec, ``extra`` facts of the stage, device, threads,
+    host, SLURM job, versions, wall and CPU time since ``started`` (a ``time.time()``)."""
+    return {
+        "spec": spec,
+        **extra,
+        "device": device_name(torch.device(device)),
+        "threads": torch.get_num_threads(),
+        "host": socket.gethostname(),
+        "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
+        "versions": versions(),
+        "wall_time_s": round(time.time() - started, 2),
+        # CPU seconds of this process (imports included): the cost on a shared machine
+        "cpu_time_s": round(time.process_time(), 2),
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def provenance_path(result: str | Path) -> Path:
+    """Where the provenance of a result file lives: ``<result>.provenance.json`` beside it
+    (``ppp.csv`` -> ``ppp.provenance.json``)."""
+    return Path(result).with_suffix(".provenance.json")
+
+
+def write_provenance(path: str | Path, prov: dict) -> None:
+    """Write ``prov`` atomically as JSON at ``path``."""
+    from padpos.io import write_json
+
+    write_json(path, prov)

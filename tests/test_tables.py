@@ -1,0 +1,182 @@
+"""Tables: the registry, the one ``table`` command, honest spread (mean, std, n, ci95, n_failed)."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from padpos import tables
+
+
+# ---------------------------------------------------------------- t quantile
+@pytest.mark.parametrize(
+    "dof, expected",
+    # t(0.975, dof) from statistical tables (also scipy.stats.t.ppf(0.975, dof))
+    [(1, 12.706204736174694), (2, 4.302652729749462), (3, 3.1824463052837078),
+     (4, 2.7764451051977934), (5, 2.5705818356363146), (9, 2.262157162798205),
+     (10, 2.228138851986274), (29, 2.045229642132703), (30, 2.0422724563012378),
+     (100, 1.9839715185235518)],
+)
+def test_t_quantile_matches_known_values(dof, expected):
+    assert tables.t_quantile(0.975, dof) == pytest.approx(expected, rel=1e-10)
+
+
+def test_t_quantile_other_levels_and_limits():
+    assert tables.t_quantile(0.5, 7) == pytest.approx(0.0, abs=1e-12)
+    assert tables.t_quantile(0.95, 1) == pytest.approx(6.313751514675043, rel=1e-10)
+    # many degrees of freedom: the normal quantile 1.959964
+    assert tables.t_quantile(0.975, 5000) == pytest.approx(1.9604, abs=1e-3)
+    with pytest.raises(ValueError, match="degrees of freedom"):
+        tables.t_quantile(0.975, 0)
+
+
+def test_t_quantile_agrees_with_scipy_when_available():
+    stats = pytest.importorskip("scipy.stats")
+    for dof in (6, 7, 15, 44, 61):
+        for p in (0.9, 0.975, 0.995):
+            assert tables.t_quantile(p, dof) == pytest.approx(stats.t.ppf(p, dof), rel=1e-9)
+
+
+# ---------------------------------------------------------------- summarize
+def test_summarize_mean_std_n_ci95():
+    df = pd.DataFrame({"g": ["a"] * 3 + ["b"], "value": [1.0, 2.0, 6.0, 5.0]})
+    out = tables.summarize(df, ["g"])
+    assert list(out.columns) == ["g", "mean", "std", "n", "ci95", "n_failed"]
+    a = out.iloc[0]
+    assert a["mean"] == 3.0 and a["n"] == 3 and a["n_failed"] == 0
+    assert a["std"] == pytest.approx(np.std([1, 2, 6], ddof=1))
+    assert a["ci95"] == pytest.approx(4.302652729749462 * a["std"] / math.sqrt(3))
+    b = out.iloc[1]  # one run: no spread, never a zero std
+    assert b["n"] == 1 and b["mean"] == 5.0 and math.isnan(b["std"]) and math.isnan(b["ci95"])
+
+
+def test_summarize_excludes_failed_runs_by_default_and_counts_them():
+    df = pd.DataFrame({"g": ["a"] * 4, "value": [80.0, 82.0, 84.0, 10.0],
+                       "failed": [False, False, False, True]})
+    out = tables.summarize(df, ["g"]).iloc[0]
+    assert out["mean"] == 82.0 and out["n"] == 3 and out["n_failed"] == 1
+    both = tables.summarize(df, ["g"], exclude_failed=False).iloc[0]
+    assert both["mean"] == 64.0 and both["n"] == 4 and both["n_failed"] == 1
+    with tables.failed_runs_excluded(False):
+        assert tables.summarize(df, ["g"]).iloc[0]["n"] == 4
+
+
+def test_summarize_failed_column_read_back_from_csv(tmp_path):
+    path = tmp_path / "r.csv"
+    pd.DataFrame({"g": ["a", "a", "a"], "value": [1.0, 3.0, 100.0], "failed": [False, False, True]}).to_csv(path, index=False)
+    out = tables.summarize(pd.read_csv(path), ["g"]).iloc[0]
+    assert (out["mean"], out["n"], out["n_failed"]) == (2.0, 2, 1)
+
+
+def test_summarize_keeps_a_group_whose_runs_all_failed():
+    df = pd.DataFrame({"g": ["a", "b"], "value": [1.0, 2.0], "failed": [True, False]})
+    out = tables.summarize(df, ["g"]).set_index("g")
+    assert out.loc["a", "n"] == 0 and out.loc["a", "n_failed"] == 1 and math.isnan(out.loc["a", "mean"])
+
+
+def test_summarize_prefix_and_missing_column():
+    df = pd.DataFrame({"g": ["a", "a"], "acc": [1.0, 2.0]})
+    out = tables.summarize(df, ["g"], "acc", prefix="acc")
+    assert list(out.columns) == ["g", "acc_mean", "acc_std", "n", "acc_ci95", "n_failed"]
+    with pytest.raises(ValueError, match="value"):
+        tables.summarize(df, ["g"])
+
+
+# ---------------------------------------------------------------- registry and command
+def test_every_registered_table_is_found_by_name():
+    names = tables.table_names()
+    assert {"training", "ppp", "ppp_formation", "posenet", "posenet_alone", "fconv_redgreen",
+            "fconv_location"} <= set(names)
+    for name in names:
+        assert callable(tables.get_table(name))
+    with pytest.raises(KeyError, match="unknown table 'nope'.*training"):
+        tables.get_table("nope")
+
+
+def _training_runs(tmp_path):
+    paths = []
+    for padding in ("zeros", "circular"):
+        for seed in (0, 1, 2):
+            rows = [{"arch": "small_resnet", "padding": padding, "seed": seed, "epoch": e,
+                     "test_acc": 50.0 + 10 * e + seed} for e in (1, 2)]
+            if padding == "circular" and seed == 2:
+                for r in rows:
+                    r["test_acc"] = 10.0
+            path = tmp_path / f"{padding}{seed}.csv"
+            df = pd.DataFrame(rows)
+            df["failed"] = padding == "circular" and seed == 2
+            df.to_csv(path, index=False)
+            paths.append(str(path))
+    return paths
+
+
+def test_table_command_writes_csv_md_tex(tmp_path):
+    from padpos.cli import main
+
+    out = tmp_path / "tables" / "training.csv"
+    main(["table", "training", "--runs", *_training_runs(tmp_path), "--output", str(out)])
+    table = pd.read_csv(out).set_index("padding")
+    assert list(table.columns) == ["arch", "test_acc_mean", "test_acc_std", "n", "test_acc_ci95",
+                                   "n_failed", "epochs"]
+    assert table.loc["zeros", "test_acc_mean"] == 71.0 and table.loc["zeros", "n"] == 3
+    assert table.loc["circular", "test_acc_mean"] == 70.5 and table.loc["circular", "n_failed"] == 1
+    assert (tmp_path / "tables" / "training.md").read_text().count("|") > 10
+    assert "\\begin{tabular}" in (tmp_path / "tables" / "training.tex").read_text()
+
+    main(["table", "training", "--runs", *_training_runs(tmp_path), "--output", str(out), "--include-failed"])
+    table = pd.read_csv(out).set_index("padding")
+    assert table.loc["circular", "n"] == 3 and table.loc["circular", "n_failed"] == 1
+
+
+def test_table_command_names_an_unknown_table(tmp_path):
+    from padpos.cli import main
+
+    with pytest.raises(KeyError, match="unknown table 'trainin'"):
+        main(["table", "trainin", "--runs", *_training_runs(tmp_path), "--output", str(tmp_path / "x.csv")])
+
+
+def test_one_run_has_empty_std_in_every_format(tmp_path):
+    df = tables.summarize(pd.DataFrame({"g": ["a"], "value": [0.5]}), ["g"])
+    tables.write_table(df, tmp_path / "t.csv")
+    back = pd.read_csv(tmp_path / "t.csv")
+    assert back["std"].isna().all() and back["ci95"].isna().all()
+    assert "nan" not in (tmp_path / "t.md").read_text().lower()
+    assert "nan" not in (tmp_path / "t.tex").read_text().lower()
+
+
+# ---------------------------------------------------------------- figures: one seed
+def _finite_error_segments(fig) -> list:
+    """Error-bar segments with finite ends in every axes of ``fig``."""
+    from matplotlib.collections import LineCollection
+
+    segs = []
+    for ax in fig.axes:
+        for coll in ax.collections:
+            if isinstance(coll, LineCollection):
+                segs += [s for s in coll.get_segments() if len(s) and np.isfinite(s).all()]
+    return segs
+
+
+def test_figures_say_one_seed_and_draw_no_zero_error_bar():
+    from padpos.plots.fconv import plot_redgreen
+    from padpos.plots.ppp import plot_by_padding
+
+    runs = pd.DataFrame([{"study": "t", "arch": "small_resnet", "padding": p, "seed": 0, "epoch": 2,
+                          "layer": layer, "metric": m, "value": 1.0 + k}
+                         for p in ("zeros", "circular") for layer in ("layer1", "layer2")
+                         for k, m in enumerate(("ppp_snr_db", "ppp_consistency", "ppp_reach_px"))])
+    table = tables.build_table("ppp", runs)
+    assert table["std"].isna().all()
+    fig = plot_by_padding(table, "one seed")
+    assert "1 seed" in fig._suptitle.get_text()
+    assert _finite_error_segments(fig) == []
+
+    rg = pd.DataFrame([{"padding": v, "seed": 0, "test_set": t, "accuracy": 60.0}
+                       for v in ("valid", "zeros") for t in ("similar", "dissimilar")])
+    fig = plot_redgreen(rg, "reduced")
+    assert "1 seed" in fig._suptitle.get_text()
+    assert _finite_error_segments(fig) == []
+    # two seeds: whiskers drawn
+    fig = plot_redgreen(pd.concat([rg, rg.assign(seed=1, accuracy=70.0)]), "reduced")
+    assert "over 2 seeds" in fig._suptitle.get_text() and _finite_error_segments(fig)
