@@ -24,6 +24,8 @@ rule ppp:
         provenance=f"{PPP}/epoch{{epoch}}.provenance.json",
     log:
         f"{LOGS}/ppp/{{arch}}_{{padding}}_seed{{seed}}_epoch{{epoch}}.log",
+    benchmark:
+        bench("ppp", "{arch}_{padding}_seed{seed}_epoch{epoch}")
     conda:
         ENV
     threads: 1
@@ -33,6 +35,9 @@ rule ppp:
         "python -m padpos ppp --checkpoint {input.checkpoint:q} --data {input.data:q} "
         "--spec {params.spec:q} --output-csv {output.csv:q} --output-npz {output.npz:q} "
         "--threads {threads} 2> {log:q}"
+
+
+BENCHMARKS += runs_of(bench("ppp", "{arch}_{padding}_seed{seed}_epoch{epoch}"), epoch=PPP_EPOCHS)
 
 
 TABLE_RUNS["ppp"] = runs_of(f"{PPP}/epoch{PPP_FINAL_EPOCH}.csv")
@@ -47,6 +52,8 @@ rule figure_ppp_maps:
         report(figure("ppp_maps"), caption="../report/ppp_maps.rst", category="PPP"),
     log:
         f"{LOGS}/figure_ppp_maps.log",
+    benchmark:
+        bench("figure_ppp_maps")
     conda:
         ENV
     params:
@@ -54,6 +61,9 @@ rule figure_ppp_maps:
     shell:
         "python -m padpos plot-ppp-maps --maps {input.maps:q} --title {params.title:q} "
         "--output {output:q} 2> {log:q}"
+
+
+BENCHMARKS += [bench("figure_ppp_maps")]
 
 
 rule figure_ppp_by_padding:
@@ -64,6 +74,8 @@ rule figure_ppp_by_padding:
         report(figure("ppp_by_padding"), caption="../report/ppp_by_padding.rst", category="PPP"),
     log:
         f"{LOGS}/figure_ppp_by_padding.log",
+    benchmark:
+        bench("figure_ppp_by_padding")
     conda:
         ENV
     params:
@@ -71,6 +83,9 @@ rule figure_ppp_by_padding:
     shell:
         "python -m padpos plot-ppp-by-padding --table {input.table:q} --title {params.title:q} "
         "--output {output:q} 2> {log:q}"
+
+
+BENCHMARKS += [bench("figure_ppp_by_padding")]
 
 
 rule figure_ppp_formation:
@@ -81,6 +96,8 @@ rule figure_ppp_formation:
         report(figure("ppp_formation"), caption="../report/ppp_formation.rst", category="PPP"),
     log:
         f"{LOGS}/figure_ppp_formation.log",
+    benchmark:
+        bench("figure_ppp_formation")
     conda:
         ENV
     params:
@@ -88,3 +105,6 @@ rule figure_ppp_formation:
     shell:
         "python -m padpos plot-ppp-formation --table {input.table:q} --title {params.title:q} "
         "--output {output:q} 2> {log:q}"
+
+
+BENCHMARKS += [bench("figure_ppp_formation")]
