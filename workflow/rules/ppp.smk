@@ -12,32 +12,34 @@ PPP_TITLE = f"{STUDY_TITLE}, PPP on {config['ppp']['num_images']} held-out image
 
 
 rule ppp:
+    # one job per run covers all its snapshot epochs: one process start-up, crops rendered once
     input:
-        checkpoint=lambda w: (
-            f"{RUNS}/train/{w.arch}/{w.padding}/seed{w.seed}/{PPP_CHECKPOINT[int(w.epoch)]}"
-        ),
+        checkpoints=lambda w: [
+            f"{RUNS}/train/{w.arch}/{w.padding}/seed{w.seed}/{PPP_CHECKPOINT[e]}"
+            for e in PPP_EPOCHS
+        ],
         data=rules.prepare_data.output[0],
         code=code("ppp"),
     output:
-        csv=f"{PPP}/epoch{{epoch}}.csv",
-        npz=f"{PPP}/epoch{{epoch}}.npz",
-        provenance=f"{PPP}/epoch{{epoch}}.provenance.json",
+        csv=[f"{PPP}/epoch{e}.csv" for e in PPP_EPOCHS],
+        npz=[f"{PPP}/epoch{e}.npz" for e in PPP_EPOCHS],
+        provenance=[f"{PPP}/epoch{e}.provenance.json" for e in PPP_EPOCHS],
     log:
-        f"{LOGS}/ppp/{{arch}}_{{padding}}_seed{{seed}}_epoch{{epoch}}.log",
+        f"{LOGS}/ppp/{{arch}}_{{padding}}_seed{{seed}}.log",
     benchmark:
-        bench("ppp", "{arch}_{padding}_seed{seed}_epoch{epoch}")
+        bench("ppp", "{arch}_{padding}_seed{seed}")
     conda:
         ENV
     threads: 1
     params:
         spec=spec_json({"study": STUDY, **config["ppp"]}),
     shell:
-        "python -m padpos ppp --checkpoint {input.checkpoint:q} --data {input.data:q} "
+        "python -m padpos ppp --checkpoint {input.checkpoints:q} --data {input.data:q} "
         "--spec {params.spec:q} --output-csv {output.csv:q} --output-npz {output.npz:q} "
         "--threads {threads} 2> {log:q}"
 
 
-BENCHMARKS += runs_of(bench("ppp", "{arch}_{padding}_seed{seed}_epoch{epoch}"), epoch=PPP_EPOCHS)
+BENCHMARKS += runs_of(bench("ppp", "{arch}_{padding}_seed{seed}"))
 
 
 TABLE_RUNS["ppp"] = runs_of(f"{PPP}/epoch{PPP_FINAL_EPOCH}.csv")
