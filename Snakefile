@@ -74,6 +74,8 @@ rule figures_all:
         "figures/all",
     log:
         f"{LOGS}/figures_all.log",
+    benchmark:
+        bench("figures_all")
     conda:
         ENV
     shell:

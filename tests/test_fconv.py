@@ -159,7 +159,7 @@ def test_fit_stops_early_and_restores_best_weights(monkeypatch):
 
 
 def test_run_variant_rows_and_table():
-    spec = {"variant": "zeros", "seeds": [0, 1], "max_epochs": 1, "patience": 1,
+    spec = {"variant": "zeros", "seeds": [0, 1], "max_epochs": 1, "patience": 1, "min_accuracy": 0,
             "batch_size": 50, "sizes": {"train": 100, "val": 50, "test": 50}}  # fmt: skip
     runs = rg.run_variant(spec)
     assert list(runs.columns) == rg.RESULT_COLUMNS
@@ -173,6 +173,51 @@ def test_run_variant_rows_and_table():
     assert (table["n"] == 2).all()
     sim = runs[runs.test_set == "similar"]["accuracy"]
     assert table.loc[table.test_set == "similar", "accuracy_mean"].item() == pytest.approx(sim.mean())
+
+
+@pytest.mark.parametrize("variant", ["zeros", "partial", "none", "full"])
+def test_batched_seeds_equal_the_per_seed_loop(variant):
+    sets = rg.make_box_sets(1, {"train": 100, "val": 50, "test": 50})
+    data = {k: s.tensors() for k, s in sets.items()}
+    seeds = [0, 1, 2]
+    fitted = rg.fit_seeds(variant, seeds, data, max_epochs=3, patience=1, batch_size=25)
+    for seed, (net, history) in zip(seeds, fitted):
+        torch.manual_seed(seed)
+        ref = rg.RedGreenNet(variant)
+        ref_history = rg.fit(ref, data, max_epochs=3, patience=1, batch_size=25)
+        assert (history["best_epoch"], history["epochs_run"]) == (
+            ref_history["best_epoch"], ref_history["epochs_run"])  # fmt: skip
+        assert history["val_loss"] == pytest.approx(ref_history["val_loss"], rel=1e-5)
+        for key, value in ref.state_dict().items():
+            torch.testing.assert_close(net.state_dict()[key], value, rtol=1e-4, atol=1e-5)
+
+
+def test_run_variant_batched_gives_the_loop_rows():
+    spec = {"variant": "valid", "seeds": [3, 4], "max_epochs": 2, "patience": 1,
+            "batch_size": 50, "sizes": {"train": 100, "val": 50, "test": 50}}  # fmt: skip
+    a, b = rg.run_variant(spec, batched=True), rg.run_variant(spec, batched=False)
+    same = ["padding", "seed", "test_set", "best_epoch", "epochs_run", "failed"]
+    pd.testing.assert_frame_equal(a[same], b[same])
+    np.testing.assert_allclose(a[["accuracy", "val_accuracy", "val_loss"]],
+                               b[["accuracy", "val_accuracy", "val_loss"]], atol=1e-4)  # fmt: skip
+
+
+def test_a_redgreen_seed_below_the_floor_is_flagged_and_warned():
+    from padpos.train import FailedRunWarning
+
+    spec = {"variant": "zeros", "seeds": [0], "max_epochs": 1, "patience": 1, "batch_size": 50,
+            "sizes": {"train": 50, "val": 20, "test": 20}, "min_accuracy": 101.0}  # fmt: skip
+    with pytest.warns(FailedRunWarning, match="red-green zeros/seed0"):
+        runs = rg.run_variant(spec)
+    assert runs["failed"].dtype == bool and runs["failed"].all()
+    passed = rg.run_variant({**spec, "seeds": [1], "min_accuracy": 0.0})
+    assert not passed["failed"].any()
+    from padpos.tables import build_table
+
+    table = build_table("fconv_redgreen", pd.concat([runs, passed]))
+    assert (table["n_failed"] == 1).all() and (table["n"] == 1).all()
+    for test_set, acc in passed.set_index("test_set")["accuracy"].items():
+        assert table.set_index("test_set").loc[test_set, "accuracy_mean"] == pytest.approx(acc)
 
 
 def test_describe_scale():
@@ -261,6 +306,22 @@ def test_run_location_border_sweep(synthetic_manifest):
     assert len(table) == 4
 
 
+def test_location_flags_scratch_runs_that_did_not_learn_or_collapsed():
+    from padpos.train import FailedRunWarning
+
+    runs = pd.DataFrame({
+        "padding": "full", "seed": 0, "border": [0, 16, 32, 64],
+        "init": ["scratch", "scratch", "scratch", "random-frozen"],
+        "train_accuracy": [100.0, 52.0, 100.0, 50.0], "predicted_classes": [2, 2, 1, 1],
+    })  # fmt: skip
+    with pytest.warns(FailedRunWarning) as caught:
+        flagged = loc.flag_failed(runs, min_accuracy=60.0)
+    assert flagged["failed"].tolist() == [False, True, True, False]
+    text = " ".join(str(w.message) for w in caught)
+    assert "full/scratch/seed0/B=16" in text and "full/scratch/seed0/B=32" in text
+    assert "one class" in text and "B=64" not in text
+
+
 def test_frozen_init_trains_only_the_head(synthetic_manifest):
     data = loc.location_data(synthetic_manifest, 4, 2)
     torch.manual_seed(0)
@@ -295,3 +356,37 @@ def test_bad_variant_in_config_names_the_key():
 
     with pytest.raises(ConfigError, match="fconv.redgreen.variants"):
         validate_config({"fconv": {"redgreen": {"variants": ["circular_pad3"]}}})
+
+
+# ---------------------------------------------------------------- figures
+def test_redgreen_figure_excludes_failed_seeds_and_draws_no_zero_whisker():
+    from padpos.plots.fconv import plot_redgreen
+
+    rows = [{"padding": p, "seed": s, "test_set": t, "accuracy": a, "failed": f}
+            for p, s, a, f in (("zeros", 0, 90.0, False), ("zeros", 1, 50.0, True),
+                               ("full", 0, 70.0, False))
+            for t in ("similar", "dissimilar")]  # fmt: skip
+    fig = plot_redgreen(pd.DataFrame(rows))
+    ax = fig.axes[0]
+    heights = [round(b.get_height(), 1) for b in ax.patches]
+    assert heights[:2] == [90.0, 70.0]  # the failed zeros seed is out of the bar
+    assert "failed seed (excluded)" in ax.get_legend_handles_labels()[1]
+    assert any(t.get_text() == "1 seed" for t in ax.texts)
+    assert "1 failed seed(s) excluded" in fig._suptitle.get_text()
+    from matplotlib.container import ErrorbarContainer
+
+    segments = [seg for c in ax.containers if isinstance(c, ErrorbarContainer)
+                for cols in c.lines[2] for seg in cols.get_segments()]  # fmt: skip
+    assert all(seg.size == 0 or np.isnan(seg).any() for seg in segments)  # n = 1: no whisker at all
+
+
+def test_location_figure_marks_failed_runs():
+    from padpos.plots.fconv import plot_location
+
+    rows = [{"padding": "full", "init": "scratch", "seed": s, "border": b, "accuracy": a,
+             "failed": f} for s, b, a, f in ((0, 0, 100.0, False), (0, 16, 50.0, True),
+                                             (1, 0, 98.0, False), (1, 16, 96.0, False))]  # fmt: skip
+    fig = plot_location(pd.DataFrame(rows))
+    line = fig.axes[0].get_lines()[0]
+    assert list(line.get_ydata()) == [99.0, 96.0]  # mean of the passing runs only
+    assert "1 failed run(s) excluded" in fig._suptitle.get_text()

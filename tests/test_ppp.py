@@ -297,6 +297,33 @@ def test_ppp_command_writes_the_run_table_and_heat_maps(ppp_outputs):
     assert prov["margin_px"] == 24 and "torch" in prov["versions"] and prov["wall_time_s"] > 0
 
 
+def test_one_ppp_job_covers_several_checkpoints_of_a_run(tiny_study, ppp_outputs, tmp_path):
+    """One process for a run's snapshot epochs: each checkpoint's files equal a job of its own."""
+    import shutil
+
+    import pandas as pd
+
+    from padpos.cli import main
+
+    second = tmp_path / "snapshot_e0_copy.pt"
+    shutil.copyfile(tiny_study / "snapshot_e0.pt", second)
+    spec = '{"study": "t", "num_images": 20, "bn_images": 32, "batch_size": 8}'
+    outs = [tmp_path / f"e{i}" for i in (0, 1)]
+    main(["ppp", "--checkpoint", str(tiny_study / "snapshot_e0.pt"), str(second),
+          "--data", str(tiny_study / "data" / "manifest.json"), "--spec", spec,
+          "--output-csv", *[str(o.with_suffix(".csv")) for o in outs],
+          "--output-npz", *[str(o.with_suffix(".npz")) for o in outs]])  # fmt: skip
+    single = pd.read_csv(ppp_outputs[0])
+    for out in outs:
+        pd.testing.assert_frame_equal(pd.read_csv(out.with_suffix(".csv")), single)
+        with np.load(out.with_suffix(".npz")) as z, np.load(ppp_outputs[1]) as ref:
+            assert all(np.array_equal(z[k], ref[k]) for k in ref.files if k.startswith("heat_"))
+        assert out.with_suffix(".provenance.json").is_file()
+    with pytest.raises(SystemExit, match="2 --checkpoint need as many"):
+        main(["ppp", "--checkpoint", str(second), str(second), "--data", "x", "--spec", spec,
+              "--output-csv", "a.csv", "--output-npz", "a.npz"])  # fmt: skip
+
+
 def test_an_epoch0_snapshot_gets_its_batchnorm_statistics_estimated(tiny_study):
     from padpos.metrics.ppp import prepare_model
 

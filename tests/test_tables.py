@@ -180,3 +180,48 @@ def test_figures_say_one_seed_and_draw_no_zero_error_bar():
     # two seeds: whiskers drawn
     fig = plot_redgreen(pd.concat([rg, rg.assign(seed=1, accuracy=70.0)]), "reduced")
     assert "over 2 seeds" in fig._suptitle.get_text() and _finite_error_segments(fig)
+
+
+# ---------------------------------------------------------------- costs
+BENCH_HEADER = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+
+
+def _benchmark(path, seconds, rss, cpu):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(BENCH_HEADER + f"{seconds}\t0:00:00\t{rss}\t1\t1\t1\t0\t0\t50\t{cpu}\n")
+    return str(path)
+
+
+def test_cost_table_sums_snakemake_benchmarks_per_rule(tmp_path):
+    from padpos.cli import main
+
+    root = tmp_path / "benchmarks" / "default"
+    runs = [_benchmark(root / "train" / f"zeros_seed{i}.tsv", 30.0 + i, 900.0 + i, 28.0) for i in (0, 1)]
+    runs.append(_benchmark(root / "ppp" / "zeros_seed0_epoch6.tsv", 4.0, 500.0, 3.5))
+    (root / "table" / "training.tsv").parent.mkdir(parents=True)
+    (root / "table" / "training.tsv").write_text(BENCH_HEADER + "1.5\t0:00:01\t-\t-\t-\t-\t-\t-\t-\t-\n")
+    runs.append(str(root / "table" / "training.tsv"))  # a job too short to be measured
+    out = tmp_path / "cost.csv"
+    main(["table", "cost", "--runs", *runs, "--output", str(out)])
+    cost = pd.read_csv(out).set_index("rule")
+    assert list(cost.index) == ["train", "ppp", "table", "all"]  # the most expensive first
+    assert cost.loc["train", "jobs"] == 2 and cost.loc["train", "total_wall_s"] == 61.0
+    assert cost.loc["train", "max_rss_mb"] == 901.0 and cost.loc["train", "total_cpu_s"] == 56.0
+    assert cost.loc["all", "jobs"] == 4 and cost.loc["all", "total_wall_s"] == 66.5
+    assert pd.isna(cost.loc["table", "max_rss_mb"])  # unmeasured stays empty, never 0
+    assert cost["share_wall"].iloc[:-1].sum() == pytest.approx(1.0)
+
+
+def test_every_rule_writes_a_benchmark_file():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    for path in [root / "Snakefile", *sorted((root / "workflow" / "rules").glob("*.smk"))]:
+        text = path.read_text()
+        blocks = re.split(r"^(?=rule |use rule |\S)", text, flags=re.M)
+        for block in blocks:
+            head = re.match(r"(?:use )?rule (\w+)", block)
+            if not head or head.group(1) == "all":  # `all` only names the target: no job
+                continue
+            assert "    benchmark:" in block, f"rule {head.group(1)} in {path.name} has no benchmark"

@@ -119,6 +119,36 @@ def test_stale_resume_state_is_ignored_when_the_spec_changes(tmp_path, manifest,
     assert prov["resumed_from_epoch"] is None
 
 
+def test_a_run_below_the_quality_floor_is_flagged_and_named_in_a_warning(tmp_path, manifest):
+    # a floor above what any run reaches makes this run fail on purpose
+    with pytest.warns(train_mod.FailedRunWarning, match="FAILED RUN small_resnet/zeros/seed0"):
+        out, _, prov = run(tmp_path, manifest, "failed", min_test_acc=100.0)
+    metrics = pd.read_csv(out / "metrics.csv")
+    assert metrics["failed"].dtype == bool and metrics["failed"].all()
+    assert prov["failed"] is True and prov["min_test_acc"] == 100.0
+    assert json.loads((out / "provenance.json").read_text())["failed"] is True
+    assert (out / "model.pt").is_file()  # flagged, not an error: the tables count it
+
+    passed, _, prov = run(tmp_path, manifest, "passed", min_test_acc=0.0, seed=1)
+    assert not pd.read_csv(passed / "metrics.csv")["failed"].any() and prov["failed"] is False
+
+    # the training table counts the failed run in n_failed and leaves it out of the mean
+    from padpos.tables import build_table, read_runs
+
+    table = build_table("training", read_runs([out / "metrics.csv", passed / "metrics.csv"]))
+    assert table[["n", "n_failed"]].values.tolist() == [[1, 1]]
+    assert table["test_acc_mean"].item() == prov["final_test_acc"]
+    assert pd.isna(table["test_acc_std"].item()) and pd.isna(table["test_acc_ci95"].item())
+
+
+def test_quality_floor_defaults_to_twice_chance_and_nan_fails():
+    assert train_mod.quality_floor(None, 10) == 20.0
+    assert train_mod.quality_floor(None, 2) == 100.0
+    assert train_mod.quality_floor(55, 10) == 55.0
+    assert train_mod.is_failed(19.9, 20.0) and not train_mod.is_failed(20.0, 20.0)
+    assert train_mod.is_failed(float("nan"), 20.0)
+
+
 def test_recalibrate_batchnorm_estimates_the_first_layer_statistics():
     torch.manual_seed(0)
     model = build_model("small_resnet", "zeros", 10, width=4)
@@ -130,6 +160,22 @@ def test_recalibrate_batchnorm_estimates_the_first_layer_statistics():
     expected_mean = pre.mean(dim=(0, 2, 3))
     assert torch.allclose(model.bn1.running_mean, expected_mean, atol=1e-5)
     assert model.bn1.momentum == 0.1  # restored
+
+
+def test_training_figure_leaves_a_failed_run_out_of_the_mean_and_marks_it():
+    from padpos.plots.training import plot_training
+
+    accs = {0: [10.0, 60.0, 90.0], 1: [10.0, 11.0, 12.0]}
+    rows = [
+        {"arch": "small_resnet", "padding": "zeros", "seed": seed, "epoch": e, "test_acc": a,
+         "failed": seed == 1}
+        for seed, curve in accs.items() for e, a in enumerate(curve)
+    ]  # fmt: skip
+    fig = plot_training(pd.DataFrame(rows))
+    lines = {line.get_label(): line for line in fig.axes[0].get_lines()}
+    assert list(lines["zeros (n=1)"].get_ydata()) == accs[0]  # the mean of the passing seed only
+    assert list(lines["zeros seed 1: FAILED (excluded)"].get_ydata()) == accs[1]
+    assert "1 failed run(s)" in fig._suptitle.get_text()
 
 
 # ---------------------------------------------------------------- device, autocast, syncs

@@ -141,8 +141,11 @@ def test_every_table_has_honest_spread_columns(built):
 
     work, _ = built
     tables = sorted((work / "results/test/tables").glob("*.csv"))
-    assert len(tables) >= 7
-    for path in tables:
+    assert len(tables) >= 8
+    cost = pd.read_csv(work / "results/test/tables/cost.csv")  # per rule, not over seeds
+    assert list(cost.columns[:5]) == ["rule", "jobs", "total_wall_s", "total_cpu_s", "max_rss_mb"]
+    assert {"train", "ppp", "table", "all"} <= set(cost["rule"]) and (cost["total_wall_s"] > 0).all()
+    for path in (p for p in tables if p.name != "cost.csv"):
         table = pd.read_csv(path)
         spread = [c for c in table.columns if c == "ci95" or c.endswith("_ci95")]
         assert spread and "n" in table and "n_failed" in table, (path.name, list(table.columns))
@@ -168,7 +171,8 @@ def test_editing_plot_code_reruns_only_that_figure(built):
     work, _ = built
     _edit(work / "src/padpos/plots/training.py")
     proc = snakemake(work, "-n", "figures/all", "--configfile", "config/test.yaml")
-    assert set(planned_jobs(proc)) == {"figure_training", "figures_all"}, proc.stdout
+    # and the cost table, whose runs include that figure's benchmark
+    assert planned_jobs(proc) == {"figure_training": 1, "table": 1, "figures_all": 1}, proc.stdout
 
 
 def test_editing_an_indirectly_imported_file_reruns_exactly_its_users(built):

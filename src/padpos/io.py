@@ -108,9 +108,10 @@ def load_torch(path: str | os.PathLike, what: str = "checkpoint", **kwargs) -> A
         raise corrupt_file(path, what, f"cannot be read ({type(err).__name__}: {err})") from None
 
 
-def read_csv(path: str | os.PathLike, what: str = "result file"):
-    """A CSV written by :func:`write_csv` as a DataFrame; a missing, empty, truncated or
-    unparsable file raises an error naming it."""
+def read_csv(path: str | os.PathLike, what: str = "result file", **read_options):
+    """A CSV written by :func:`write_csv` (or a Snakemake benchmark TSV, with
+    ``read_options`` for ``pandas.read_csv``) as a DataFrame; a missing, empty, truncated
+    or unparsable file raises an error naming it."""
     import io
 
     import pandas as pd
@@ -125,7 +126,7 @@ def read_csv(path: str | os.PathLike, what: str = "result file"):
         # write_csv always ends with a newline: a file without one was cut off
         raise corrupt_file(path, what, "does not end with a newline")
     try:
-        df = pd.read_csv(io.BytesIO(raw))
+        df = pd.read_csv(io.BytesIO(raw), **read_options)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
         raise corrupt_file(path, what, f"cannot be parsed ({type(err).__name__}: {err})") from None
     if df.empty:

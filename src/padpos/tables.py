@@ -89,8 +89,19 @@ def build_table(name: str, runs: pd.DataFrame, exclude_failed: bool = True) -> p
 
 # ---------------------------------------------------------------- reading and writing
 def read_runs(paths: Iterable[str | Path]) -> pd.DataFrame:
-    """Concatenate per-run CSV files; a missing, empty or truncated file is an error naming it."""
-    frames = [read_csv(p, "per-run result") for p in paths]
+    """Concatenate per-run CSV files; a missing, empty or truncated file is an error naming it.
+
+    A ``.tsv`` file is a Snakemake benchmark (one job's wall time ``s``, ``max_rss`` in MB,
+    ``cpu_time``, ...; ``-`` where unmeasured): it gets a ``rule`` column, the name of
+    its folder (``results/<study>/benchmarks/<rule>/<job>.tsv``)."""
+    frames = []
+    for p in map(Path, paths):
+        if p.suffix == ".tsv":
+            df = read_csv(p, "benchmark", sep="\t", na_values=["-", "NA"])
+            df.insert(0, "rule", p.parent.name)
+        else:
+            df = read_csv(p, "per-run result")
+        frames.append(df)
     if not frames:
         raise ValueError("no per-run result files given")
     return pd.concat(frames, ignore_index=True)
@@ -469,3 +480,31 @@ def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
         })  # fmt: skip
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------- costs
+@register_table("cost")
+def cost_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Where a study's time goes, from the jobs' Snakemake benchmarks (a ``rule`` column,
+    ``s`` = wall seconds, ``max_rss`` = MB, ``cpu_time`` = seconds): per rule the number of
+    jobs, their total wall and CPU time and the largest max RSS; the most expensive rule
+    first, and a last row ``all`` (total over every job; max RSS of the largest job)."""
+    missing = {"rule", "s", "max_rss", "cpu_time"} - set(runs)
+    if missing:
+        raise ValueError(f"benchmark rows lack the column(s) {sorted(missing)}")
+    runs = runs.assign(**{c: pd.to_numeric(runs[c], errors="coerce") for c in ("s", "max_rss", "cpu_time")})
+    g = runs.groupby("rule", sort=False)
+    out = pd.DataFrame(
+        {
+            "jobs": g.size(),
+            "total_wall_s": g["s"].sum(),
+            "total_cpu_s": g["cpu_time"].sum(min_count=1),
+            "max_rss_mb": g["max_rss"].max(),
+        }
+    )
+    out = out.sort_values("total_wall_s", ascending=False, kind="stable").reset_index()
+    total = {"rule": "all", "jobs": len(runs), "total_wall_s": runs["s"].sum(),
+             "total_cpu_s": runs["cpu_time"].sum(min_count=1), "max_rss_mb": runs["max_rss"].max()}  # fmt: skip
+    out = pd.concat([out, pd.DataFrame([total])], ignore_index=True)
+    out["share_wall"] = out["total_wall_s"] / total["total_wall_s"]
+    return out

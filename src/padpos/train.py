@@ -15,6 +15,7 @@ import math
 import shutil
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -49,10 +50,28 @@ DEFAULTS = {
     "amp": True,
     "num_workers": 0,
     "compile": False,
+    "min_test_acc": None,
 }
 
-# keys that change only the speed of a run, not its result: left out of the resume hash
-SPEED_ONLY_KEYS = ("num_workers", "compile")
+# keys that change neither the trained weights nor the metrics: left out of the resume hash
+SPEED_ONLY_KEYS = ("num_workers", "compile", "min_test_acc")
+
+
+class FailedRunWarning(UserWarning):
+    """A run finished below its quality floor: it is flagged (``failed``), not averaged in."""
+
+
+def quality_floor(min_test_acc: float | None, num_classes: int) -> float:
+    """Held-out accuracy (%) below which a run counts as failed: ``min_test_acc`` when set,
+    else twice chance (200 / num_classes %), which only a net that learned something passes."""
+    if min_test_acc is not None:
+        return float(min_test_acc)
+    return 2 * 100.0 / num_classes
+
+
+def is_failed(final_test_acc: float, floor: float) -> bool:
+    """A run fails when its final held-out accuracy is below the floor or not a number."""
+    return not (final_test_acc >= floor)
 
 
 def spec_with_defaults(spec: dict) -> dict:
@@ -434,7 +453,20 @@ def train_model(
             shutil.copyfile(src, tmp)  # already a finished checkpoint file: copy, don't re-pickle
     final_meta = {**meta, "epoch": spec["epochs"], "bn_estimated": spec["epochs"] > 0}
     save_torch(out_dir / "model.pt", checkpoint_dict(model.cpu(), final_meta))
-    write_csv(out_dir / "metrics.csv", pd.DataFrame(history))
+    final_acc = history[-1]["test_acc"]
+    floor = quality_floor(spec["min_test_acc"], num_classes)
+    failed = is_failed(final_acc, floor)
+    if failed:
+        warnings.warn(
+            f"FAILED RUN {label}: final held-out accuracy {final_acc:.1f}% is below the floor "
+            f"{floor:.1f}% (train.min_test_acc); it is flagged failed=True in metrics.csv and "
+            "provenance.json and left out of the tables' means",
+            FailedRunWarning,
+            stacklevel=2,
+        )
+    metrics = pd.DataFrame(history)
+    metrics["failed"] = failed  # a per-run flag, repeated on every epoch row
+    write_csv(out_dir / "metrics.csv", metrics)
     provenance = runtime.provenance(
         spec,
         t0,
@@ -444,7 +476,9 @@ def train_model(
         data_manifest_sha256=manifest_sha,
         amp=bool(spec["amp"] and device.type == "cuda"),
         resumed_from_epoch=resumed_from,
-        final_test_acc=history[-1]["test_acc"],
+        final_test_acc=final_acc,
+        min_test_acc=floor,
+        failed=failed,
     )
     write_json(out_dir / "provenance.json", provenance)
     shutil.rmtree(resume_dir, ignore_errors=True)  # finished: the resume state is no longer needed

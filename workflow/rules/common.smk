@@ -24,9 +24,27 @@ STUDY_TITLE = (
     + f"{len(config['seeds'])} seeds"
 )
 
-# table name -> its per-run result files; each stage adds the tables it builds (the one
-# `table` rule in tables.smk builds them all)
+# table name -> its per-run result files (or a function returning them, evaluated when the
+# DAG is built); each stage adds the tables it builds (the one `table` rule builds them all)
 TABLE_RUNS = {}
+
+# Costs: every rule writes a Snakemake benchmark file (wall time, max RSS, CPU time of its
+# job), `benchmark: bench("<rule>", "<job wildcards>")`, and its stage adds the concrete
+# files of its jobs to BENCHMARKS; the `cost` table (tables.smk) sums them per rule.
+BENCH = f"{RUNS}/benchmarks"
+BENCHMARKS = []
+
+
+def bench(rule, job="job"):
+    """Benchmark file of a job of `rule` (`job`: its wildcards, e.g. "{arch}_{padding}")."""
+    return f"{BENCH}/{rule}/{job}.tsv"
+
+
+def cost_runs():
+    """Runs of the cost table: the benchmark of every job of the study, the other tables'
+    jobs included (called when the DAG is built, after every stage has declared its jobs;
+    figures/all and the cost table itself come after it)."""
+    return BENCHMARKS + [bench("table", name) for name in TABLE_RUNS if name != "cost"]
 
 
 def code(command, *modules):
@@ -49,7 +67,8 @@ def table_runs(wildcards):
             f"table {wildcards.table!r} is registered in padpos.tables but no rule file "
             f"declares its runs (TABLE_RUNS); declared: {', '.join(TABLE_RUNS)}"
         )
-    return TABLE_RUNS[wildcards.table]
+    runs = TABLE_RUNS[wildcards.table]
+    return runs() if callable(runs) else runs
 
 
 def table(name):

@@ -13,6 +13,8 @@ rule download_data:
         f"{DOWNLOAD_DIR}/{{archive}}",
     log:
         f"{LOGS}/download_data_{{archive}}.log",
+    benchmark:
+        bench("download_data", "{archive}")
     wildcard_constraints:
         # the study's archive only (a pattern that matches nothing when there is none)
         archive=re.escape(DOWNLOAD["filename"]) if DOWNLOAD else "(?!)",
@@ -26,6 +28,9 @@ rule download_data:
         "--output {output:q} 2> {log:q}"
 
 
+BENCHMARKS += [bench("download_data", DOWNLOAD["filename"])] if DOWNLOAD else []
+
+
 rule prepare_data:
     input:
         archive=[f"{DOWNLOAD_DIR}/{DOWNLOAD['filename']}"] if DOWNLOAD else [],
@@ -34,9 +39,14 @@ rule prepare_data:
         f"{DATA}/manifest.json",
     log:
         f"{LOGS}/prepare_data.log",
+    benchmark:
+        bench("prepare_data")
     conda:
         ENV
     params:
         spec=spec_json(config["data"]),
     shell:
         "python -m padpos prepare-data --spec {params.spec:q} --out-dir $(dirname {output:q}) 2> {log:q}"
+
+
+BENCHMARKS += [bench("prepare_data")]

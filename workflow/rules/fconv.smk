@@ -15,6 +15,8 @@ rule fconv_redgreen:
         provenance=f"{FCONV}/redgreen/{{variant}}.provenance.json",
     log:
         f"{LOGS}/fconv/redgreen_{{variant}}.log",
+    benchmark:
+        bench("fconv_redgreen", "{variant}")
     wildcard_constraints:
         variant="[a-z0-9_]+",
     conda:
@@ -28,6 +30,9 @@ rule fconv_redgreen:
     shell:
         "python -m padpos fconv-redgreen --spec {params.spec:q} --output {output.csv:q} "
         "--threads {threads} 2> {log:q}"
+
+
+BENCHMARKS += expand(bench("fconv_redgreen", "{variant}"), variant=REDGREEN["variants"])
 
 
 TABLE_RUNS["fconv_redgreen"] = expand(
@@ -47,6 +52,8 @@ rule figure_fconv_redgreen:
         ),
     log:
         f"{LOGS}/figure_fconv_redgreen.log",
+    benchmark:
+        bench("figure_fconv_redgreen")
     conda:
         ENV
     params:
@@ -54,6 +61,9 @@ rule figure_fconv_redgreen:
     shell:
         "python -m padpos plot-fconv-redgreen --runs {input.runs:q} --spec {params.spec:q} "
         "--output {output:q} 2> {log:q}"
+
+
+BENCHMARKS += [bench("figure_fconv_redgreen")]
 
 
 rule fconv_location:
@@ -65,6 +75,8 @@ rule fconv_location:
         provenance=f"{FCONV}/location/{{padding}}/{{init}}/seed{{seed}}.provenance.json",
     log:
         f"{LOGS}/fconv/location_{{padding}}_{{init}}_seed{{seed}}.log",
+    benchmark:
+        bench("fconv_location", "{padding}_{init}_seed{seed}")
     wildcard_constraints:
         init="random-frozen|scratch",
     conda:
@@ -82,6 +94,14 @@ rule fconv_location:
     shell:
         "python -m padpos fconv-location --spec {params.spec:q} --data {input.data:q} "
         "--output {output.csv:q} --threads {threads} 2> {log:q}"
+
+
+BENCHMARKS += expand(
+    bench("fconv_location", "{padding}_{init}_seed{seed}"),
+    padding=LOCATION["paddings"],
+    init=LOCATION["inits"],
+    seed=LOCATION["seeds"],
+)
 
 
 TABLE_RUNS["fconv_location"] = expand(
@@ -104,6 +124,8 @@ rule figure_fconv_location:
         ),
     log:
         f"{LOGS}/figure_fconv_location.log",
+    benchmark:
+        bench("figure_fconv_location")
     conda:
         ENV
     params:
@@ -111,3 +133,6 @@ rule figure_fconv_location:
     shell:
         "python -m padpos plot-fconv-location --runs {input.runs:q} --spec {params.spec:q} "
         "--output {output:q} 2> {log:q}"
+
+
+BENCHMARKS += [bench("figure_fconv_location")]

@@ -24,6 +24,8 @@ rule posenet:
         provenance=f"{POSENET}/provenance.json",
     log:
         f"{LOGS}/posenet/{{arch}}_{{padding}}_seed{{seed}}.log",
+    benchmark:
+        bench("posenet", "{arch}_{padding}_seed{seed}")
     conda:
         ENV
     threads: 1
@@ -43,6 +45,9 @@ rule posenet:
         "--provenance {output.provenance:q} --threads {threads} 2> {log:q}"
 
 
+BENCHMARKS += runs_of(bench("posenet", "{arch}_{padding}_seed{seed}"))
+
+
 rule posenet_alone:
     input:
         data=rules.prepare_data.output[0],
@@ -53,6 +58,8 @@ rule posenet_alone:
         provenance=f"{POSENET_ALONE}/provenance.json",
     log:
         f"{LOGS}/posenet_alone/pad{{readout_padding}}_seed{{seed}}.log",
+    benchmark:
+        bench("posenet_alone", "pad{readout_padding}_seed{seed}")
     wildcard_constraints:
         readout_padding=r"\d+",
     conda:
@@ -80,6 +87,11 @@ TABLE_RUNS["posenet_alone"] = expand(
     readout_padding=config["posenet"]["alone_paddings"],
     seed=config["seeds"],
 )
+BENCHMARKS += expand(
+    bench("posenet_alone", "pad{readout_padding}_seed{seed}"),
+    readout_padding=config["posenet"]["alone_paddings"],
+    seed=config["seeds"],
+)
 
 
 rule figure_posenet:
@@ -90,6 +102,8 @@ rule figure_posenet:
         report(figure("posenet"), caption="../report/posenet.rst", category="PosENet"),
     log:
         f"{LOGS}/figure_posenet.log",
+    benchmark:
+        bench("figure_posenet")
     conda:
         ENV
     params:
@@ -97,6 +111,9 @@ rule figure_posenet:
     shell:
         "python -m padpos plot-posenet --table {input.table:q} --title {params.title:q} "
         "--output {output:q} 2> {log:q}"
+
+
+BENCHMARKS += [bench("figure_posenet")]
 
 
 use rule figure_posenet as figure_posenet_alone with:
@@ -107,8 +124,13 @@ use rule figure_posenet as figure_posenet_alone with:
         report(figure("posenet_alone"), caption="../report/posenet_alone.rst", category="PosENet"),
     log:
         f"{LOGS}/figure_posenet_alone.log",
+    benchmark:
+        bench("figure_posenet_alone")
     params:
         title=POSENET_TITLE + f"; {config['posenet']['alone_input']} RGB input",
+
+
+BENCHMARKS += [bench("figure_posenet_alone")]
 
 
 rule figure_posenet_examples:
@@ -129,6 +151,8 @@ rule figure_posenet_examples:
         ),
     log:
         f"{LOGS}/figure_posenet_examples.log",
+    benchmark:
+        bench("figure_posenet_examples")
     conda:
         ENV
     params:
@@ -136,3 +160,6 @@ rule figure_posenet_examples:
     shell:
         "python -m padpos plot-posenet-examples --predictions {input.npz:q} "
         "--title {params.title:q} --output {output:q} 2> {log:q}"
+
+
+BENCHMARKS += [bench("figure_posenet_examples")]

@@ -12,27 +12,34 @@ PPP_TITLE = f"{STUDY_TITLE}, PPP on {config['ppp']['num_images']} held-out image
 
 
 rule ppp:
+    # one job per run covers all its snapshot epochs: one process start-up, crops rendered once
     input:
-        checkpoint=lambda w: (
-            f"{RUNS}/train/{w.arch}/{w.padding}/seed{w.seed}/{PPP_CHECKPOINT[int(w.epoch)]}"
-        ),
+        checkpoints=lambda w: [
+            f"{RUNS}/train/{w.arch}/{w.padding}/seed{w.seed}/{PPP_CHECKPOINT[e]}"
+            for e in PPP_EPOCHS
+        ],
         data=rules.prepare_data.output[0],
         code=code("ppp"),
     output:
-        csv=f"{PPP}/epoch{{epoch}}.csv",
-        npz=f"{PPP}/epoch{{epoch}}.npz",
-        provenance=f"{PPP}/epoch{{epoch}}.provenance.json",
+        csv=[f"{PPP}/epoch{e}.csv" for e in PPP_EPOCHS],
+        npz=[f"{PPP}/epoch{e}.npz" for e in PPP_EPOCHS],
+        provenance=[f"{PPP}/epoch{e}.provenance.json" for e in PPP_EPOCHS],
     log:
-        f"{LOGS}/ppp/{{arch}}_{{padding}}_seed{{seed}}_epoch{{epoch}}.log",
+        f"{LOGS}/ppp/{{arch}}_{{padding}}_seed{{seed}}.log",
+    benchmark:
+        bench("ppp", "{arch}_{padding}_seed{seed}")
     conda:
         ENV
     threads: 1
     params:
         spec=spec_json({"study": STUDY, **config["ppp"]}),
     shell:
-        "python -m padpos ppp --checkpoint {input.checkpoint:q} --data {input.data:q} "
+        "python -m padpos ppp --checkpoint {input.checkpoints:q} --data {input.data:q} "
         "--spec {params.spec:q} --output-csv {output.csv:q} --output-npz {output.npz:q} "
         "--threads {threads} 2> {log:q}"
+
+
+BENCHMARKS += runs_of(bench("ppp", "{arch}_{padding}_seed{seed}"))
 
 
 TABLE_RUNS["ppp"] = runs_of(f"{PPP}/epoch{PPP_FINAL_EPOCH}.csv")
@@ -47,6 +54,8 @@ rule figure_ppp_maps:
         report(figure("ppp_maps"), caption="../report/ppp_maps.rst", category="PPP"),
     log:
         f"{LOGS}/figure_ppp_maps.log",
+    benchmark:
+        bench("figure_ppp_maps")
     conda:
         ENV
     params:
@@ -54,6 +63,9 @@ rule figure_ppp_maps:
     shell:
         "python -m padpos plot-ppp-maps --maps {input.maps:q} --title {params.title:q} "
         "--output {output:q} 2> {log:q}"
+
+
+BENCHMARKS += [bench("figure_ppp_maps")]
 
 
 rule figure_ppp_by_padding:
@@ -64,6 +76,8 @@ rule figure_ppp_by_padding:
         report(figure("ppp_by_padding"), caption="../report/ppp_by_padding.rst", category="PPP"),
     log:
         f"{LOGS}/figure_ppp_by_padding.log",
+    benchmark:
+        bench("figure_ppp_by_padding")
     conda:
         ENV
     params:
@@ -71,6 +85,9 @@ rule figure_ppp_by_padding:
     shell:
         "python -m padpos plot-ppp-by-padding --table {input.table:q} --title {params.title:q} "
         "--output {output:q} 2> {log:q}"
+
+
+BENCHMARKS += [bench("figure_ppp_by_padding")]
 
 
 rule figure_ppp_formation:
@@ -81,6 +98,8 @@ rule figure_ppp_formation:
         report(figure("ppp_formation"), caption="../report/ppp_formation.rst", category="PPP"),
     log:
         f"{LOGS}/figure_ppp_formation.log",
+    benchmark:
+        bench("figure_ppp_formation")
     conda:
         ENV
     params:
@@ -88,3 +107,6 @@ rule figure_ppp_formation:
     shell:
         "python -m padpos plot-ppp-formation --table {input.table:q} --title {params.title:q} "
         "--output {output:q} 2> {log:q}"
+
+
+BENCHMARKS += [bench("figure_ppp_formation")]

@@ -11,6 +11,8 @@ rule table:
         multiext(f"{TABLES}/{{table}}", csv=".csv", md=".md", tex=".tex"),
     log:
         f"{LOGS}/table_{{table}}.log",
+    benchmark:
+        bench("table", "{table}")
     wildcard_constraints:
         table="|".join(sorted(codedeps.registered_tables(PKG))),
     conda:
@@ -20,3 +22,7 @@ rule table:
     shell:
         "python -m padpos table {wildcards.table} --runs {input.runs:q} --output {output.csv:q} "
         "{params.failed} 2> {log:q}"
+
+
+# the cost table: every job's benchmark (cost_runs in common.smk, evaluated when the DAG is built)
+TABLE_RUNS["cost"] = cost_runs

@@ -17,6 +17,8 @@ rule train:
         snapshots=[f"{TRAIN}/snapshot_e{e}.pt" for e in SNAPSHOT_EPOCHS],
     log:
         f"{LOGS}/train/{{arch}}_{{padding}}_seed{{seed}}.log",
+    benchmark:
+        bench("train", "{arch}_{padding}_seed{seed}")
     conda:
         ENV
     threads: 1
@@ -31,6 +33,9 @@ rule train:
         "--threads {threads} 2> {log:q}"
 
 
+BENCHMARKS += runs_of(bench("train", "{arch}_{padding}_seed{seed}"))
+
+
 TABLE_RUNS["training"] = TRAIN_METRICS
 
 
@@ -42,6 +47,8 @@ rule figure_training:
         report(figure("training"), caption="../report/training.rst", category="Training"),
     log:
         f"{LOGS}/figure_training.log",
+    benchmark:
+        bench("figure_training")
     conda:
         ENV
     params:
@@ -49,3 +56,6 @@ rule figure_training:
     shell:
         "python -m padpos plot-training --metrics {input.metrics:q} --title {params.title:q} "
         "--output {output:q} 2> {log:q}"
+
+
+BENCHMARKS += [bench("figure_training")]

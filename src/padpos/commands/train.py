@@ -26,7 +26,8 @@ def run(args: argparse.Namespace) -> None:
     prov = train_model(args.spec, args.data, args.out_dir, args.resume_dir, args.threads)
     print(
         f"trained {prov['spec']['arch']}/{prov['spec']['padding']}/seed{prov['spec']['seed']}: "
-        f"test acc {prov['final_test_acc']:.1f}% in {prov['wall_time_s']:.0f}s on {prov['device']}",
+        f"test acc {prov['final_test_acc']:.1f}% in {prov['wall_time_s']:.0f}s on {prov['device']}"
+        + (f" - FAILED (below the floor {prov['min_test_acc']:.1f}%)" if prov["failed"] else ""),
         file=sys.stderr,
     )
 

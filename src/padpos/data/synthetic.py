@@ -33,7 +33,11 @@ SHAPES = (
     "star",
     "ellipse",
 )
-RADIUS_RANGE = (0.16, 0.30)  # object radius, as a fraction of the image side
+# Object size and contrast, background texture strength: chosen so that the default study's
+# small nets learn the task in a CPU budget (docs/data.md, "The default study's recipe")
+RADIUS_RANGE = (0.25, 0.38)  # object radius, as a fraction of the image side
+OBJECT_CONTRAST = (0.3, 0.5)  # per-channel distance of the object colour from mid-grey
+BG_AMPLITUDE = (0.03, 0.08)  # per-component amplitude of the background texture
 MAX_ROTATION_DEG = 15.0  # slight rotation: keeps square/diamond and the bars apart
 BG_COMPONENTS = 48  # sinusoids in the 1/f background
 BG_MIN_FREQ = 0.1  # cycles per image side: features up to 10 image sides wide (wide margins)
@@ -63,8 +67,8 @@ def _one_scene(seed: int, split_id: int, index: int) -> dict[str, np.ndarray]:
     # centre uniform over every position where the whole object is visible
     center = rng.uniform(radius, 1.0 - radius, size=2)
     sign = rng.choice([-1.0, 1.0])  # object darker or lighter than the background
-    color = np.clip(0.5 + sign * rng.uniform(0.15, 0.5, size=3), 0.0, 1.0)
-    luminance = rng.uniform(0.06, 0.16)  # per-component amplitude (texture contrast)
+    color = np.clip(0.5 + sign * rng.uniform(*OBJECT_CONTRAST, size=3), 0.0, 1.0)
+    luminance = rng.uniform(*BG_AMPLITUDE)  # per-component amplitude (texture contrast)
     tint = 1.0 + 0.35 * rng.standard_normal((BG_COMPONENTS, 3))
     return {
         "label": np.int64(rng.integers(len(SHAPES))),

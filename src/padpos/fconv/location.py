@@ -49,6 +49,8 @@ PAPER = {
 SGD = {"momentum": 0.9, "nesterov": True, "weight_decay": 5e-5}
 BN_BATCH = 64  # canvases per batch when BatchNorm statistics are estimated
 HEAD_L2 = 1e-3  # ridge of the frozen net's linear head: keeps separable fits finite
+# % training accuracy below which a scratch-trained net did not fit its own canvases (chance 50)
+MIN_ACCURACY = 60.0
 
 
 def check_init(init: str) -> str:
@@ -247,8 +249,9 @@ def fit_logistic_head(features: torch.Tensor, y: torch.Tensor, l2: float, steps:
 
 # ---------------------------------------------------------------- one job
 RESULT_COLUMNS = [
-    "padding", "init", "seed", "border", "accuracy", "train_accuracy", "first_conv_size",
-    "num_train_images", "num_test_images", "width", "epochs", "seconds",
+    "padding", "init", "seed", "border", "accuracy", "train_accuracy", "predicted_classes",
+    "first_conv_size",
+    "num_train_images", "num_test_images", "width", "epochs", "seconds", "failed",
 ]  # fmt: skip
 
 
@@ -259,7 +262,7 @@ def spec_with_defaults(spec: dict) -> dict:
     if missing:
         raise ValueError(f"location spec lacks {missing}")
     check_init(spec["init"])
-    return {**copy.deepcopy(PAPER), **spec}
+    return {**copy.deepcopy(PAPER), "min_accuracy": MIN_ACCURACY, **spec}
 
 
 def run_border(padding, init, seed, border, data, cfg, progress=None) -> dict:
@@ -275,9 +278,11 @@ def run_border(padding, init, seed, border, data, cfg, progress=None) -> dict:
         net = train_scratch(net, Xtr, ytr, cfg, seed, progress)
     else:
         net = train_frozen_head(net, Xtr, ytr, cfg)
+    test_logits = predict(net, Xte)
     return {
         "padding": padding, "init": init, "seed": seed, "border": border,
-        "accuracy": accuracy(predict(net, Xte), yte),
+        "accuracy": accuracy(test_logits, yte),
+        "predicted_classes": int(test_logits.argmax(1).unique().numel()),
         "train_accuracy": accuracy(predict(net, Xtr), ytr),
         "first_conv_size": input_size_after_border(net.backbone if init != "scratch" else net),
         "num_train_images": len(ytr), "num_test_images": len(yte), "width": cfg["width"],
@@ -286,8 +291,9 @@ def run_border(padding, init, seed, border, data, cfg, progress=None) -> dict:
 
 
 def run_location(spec: dict, manifest_path, threads: int = 1, device=None) -> pd.DataFrame:
-    """One (padding, init, seed): the whole border sweep; one row per border. Runs on
-    ``device`` (default: CUDA when present)."""
+    """One (padding, init, seed): the whole border sweep; one row per border, with
+    the ``failed`` flag (:func:`flag_failed`). Runs on ``device`` (default: CUDA
+    when present)."""
     from padpos.runtime import select_device
 
     spec = spec_with_defaults(spec)
@@ -300,7 +306,37 @@ def run_location(spec: dict, manifest_path, threads: int = 1, device=None) -> pd
         run_border(spec["padding"], spec["init"], int(spec["seed"]), int(b), data, spec, borders)
         for b in borders
     ]
-    return pd.DataFrame(rows)[RESULT_COLUMNS]
+    return flag_failed(pd.DataFrame(rows), spec["min_accuracy"])[RESULT_COLUMNS]
+
+
+def flag_failed(runs: pd.DataFrame, min_accuracy: float) -> pd.DataFrame:
+    """Add the boolean ``failed`` column and name each failed run in a warning.
+
+    A net trained from scratch fails when its accuracy on its own training canvases
+    stays below ``min_accuracy`` (it did not learn the task) or when it predicts one
+    class for every held-out canvas (a collapsed net sits at exactly 50 %): its
+    held-out accuracy then says nothing about position. A random-frozen
+    run never fails: its head is fitted to convergence by a convex solver, and 50 %
+    there is the measurement (features that carry no position)."""
+    import warnings
+
+    from padpos.train import FailedRunWarning
+
+    runs = runs.copy()
+    low = ~(runs["train_accuracy"] >= min_accuracy)
+    collapsed = runs["predicted_classes"] <= 1
+    runs["failed"] = (runs["init"] == "scratch") & (low | collapsed)
+    for i, row in runs[runs["failed"]].iterrows():
+        why = (f"training accuracy {row['train_accuracy']:.1f}% is below "
+               f"fconv.location.min_accuracy = {min_accuracy:.1f}%" if low[i]
+               else "it predicts one class for every held-out canvas")  # fmt: skip
+        warnings.warn(
+            f"FAILED RUN location {row['padding']}/{row['init']}/seed{row['seed']}/B={row['border']}: "
+            f"{why} (chance 50 %); flagged failed=True, left out of the means",
+            FailedRunWarning,
+            stacklevel=2,
+        )
+    return runs
 
 
 def describe_scale(cfg: dict) -> str:

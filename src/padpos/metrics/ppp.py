@@ -213,11 +213,11 @@ def prepare_model(checkpoint, manifest, bn_images: int, batch_size: int, device=
     return model.eval(), meta
 
 
-def measure_checkpoint(checkpoint, manifest, spec: dict, device="cpu"):
+def measure_checkpoint(checkpoint, manifest, spec: dict, device="cpu", crops_cache=None):
     """PPP of every feature layer of one checkpoint on ``num_images`` held-out images
     (:func:`image_subset`: the same images for every checkpoint, so epochs and schemes
-    are paired),
-    computed on ``device``.
+    are paired), computed on ``device``. ``crops_cache`` (a dict) keeps the context crops
+    of a margin across calls: the checkpoints of one run share them (rendered once per job).
 
     Returns (meta, stats per layer, geometry per layer, margin in px)."""
     from tqdm import tqdm
@@ -236,8 +236,18 @@ def measure_checkpoint(checkpoint, manifest, spec: dict, device="cpu"):
     n_images = len(chosen)
 
     def batches():
+        key = (str(manifest), margin, n_images, spec["batch_size"])
+        if crops_cache is not None and key in crops_cache:
+            yield from crops_cache[key]
+            return
+        made = []
         for start in range(0, n_images, spec["batch_size"]):
-            yield context_crops(manifest, "test", chosen[start : start + spec["batch_size"]], margin)
+            made.append(
+                context_crops(manifest, "test", chosen[start : start + spec["batch_size"]], margin)
+            )
+            yield made[-1]
+        if crops_cache is not None:
+            crops_cache[key] = made
 
     with tqdm(total=n_images, desc=f"ppp {checkpoint}", file=sys.stderr) as bar:
         stats = accumulate_ppp(model, batches(), layers, margin, strides, progress=bar)
@@ -294,7 +304,21 @@ def check_spec(spec: dict) -> dict:
     return spec
 
 
-def run_ppp(checkpoint, manifest, spec: dict, output_csv, output_npz) -> None:
+def run_ppp_checkpoints(checkpoints, manifest, spec: dict, outputs_csv, outputs_npz) -> None:
+    """PPP of several checkpoints of one run (its snapshot epochs) in one process: the
+    i-th checkpoint's results go to the i-th CSV / npz, exactly as :func:`run_ppp` would
+    write them; the held-out context crops are rendered once and shared."""
+    if not (len(checkpoints) == len(outputs_csv) == len(outputs_npz)) or not checkpoints:
+        raise ValueError(
+            f"ppp: {len(checkpoints)} checkpoints need as many output CSVs and npz files, "
+            f"got {len(outputs_csv)} and {len(outputs_npz)}"
+        )
+    cache: dict = {}
+    for checkpoint, csv, npz in zip(checkpoints, outputs_csv, outputs_npz):
+        run_ppp(checkpoint, manifest, spec, csv, npz, crops_cache=cache)
+
+
+def run_ppp(checkpoint, manifest, spec: dict, output_csv, output_npz, crops_cache=None) -> None:
     """PPP of one checkpoint: writes the long-format rows to ``output_csv``, the heat
     maps to ``output_npz`` and the provenance beside the CSV. On a CUDA GPU when one is
     present, with TF32 off (:func:`padpos.runtime.ieee_float32`)."""
@@ -309,7 +333,7 @@ def run_ppp(checkpoint, manifest, spec: dict, output_csv, output_npz) -> None:
     spec = check_spec(spec)
     device = runtime.select_device()
     runtime.ieee_float32(device)
-    meta, stats, geometry, margin = measure_checkpoint(checkpoint, manifest, spec, device)
+    meta, stats, geometry, margin = measure_checkpoint(checkpoint, manifest, spec, device, crops_cache)
     n_images = next(iter(stats.values())).n
     print(f"ppp: {checkpoint} on {device}: margin {margin} px, {n_images} images, "
           + ", ".join(f"{k}: s={g.stride} rf={g.rf_radius}" for k, g in geometry.items()),

@@ -27,35 +27,60 @@ def _variant_label(variant: str) -> str:
     return f"{variant}\n{kind}, pad {pad}"
 
 
+def _passed(runs: pd.DataFrame) -> pd.Series:
+    """True for the rows of runs that were not flagged ``failed`` (all when no such column)."""
+    if "failed" not in runs:
+        return pd.Series(True, index=runs.index)
+    return ~runs["failed"].astype(bool)
+
+
 def plot_redgreen(runs: pd.DataFrame, scale: str = ""):
     """Accuracy (%) per conv type on the similar and the dissimilar test set:
-    bars = mean over seeds, whiskers = std, dots = single seeds."""
+    bars = mean over the seeds that learned the task, whiskers = std (none for one
+    seed), dots = single seeds; failed seeds (``failed``) are red crosses, left out
+    of the bars."""
     apply_style()
     variants = _variant_order(runs["padding"].unique())
     fig, ax = plt.subplots(figsize=(max(9.0, 1.15 * len(variants) + 1.5), 4.6))
     width = 0.38
     rng = np.random.default_rng(0)  # dot jitter only
+    ok = _passed(runs)
     for j, test_set in enumerate(("similar", "dissimilar")):
-        sub = runs[runs["test_set"] == test_set]
-        stats = sub.groupby("padding")["accuracy"].agg(["mean", "std"]).reindex(variants)
+        sub = runs[(runs["test_set"] == test_set) & ok]
+        stats = sub.groupby("padding")["accuracy"].agg(["mean", "std", "count"]).reindex(variants)
         x = np.arange(len(variants)) + (j - 0.5) * width
         colour = TEST_SET_COLOURS[test_set]
         # one seed: std is NaN and no whisker is drawn (never a zero error bar)
-        ax.bar(x, stats["mean"], width, yerr=stats["std"].to_numpy(float), color=colour, alpha=0.85,
-               capsize=3, label=f"{test_set} test set", edgecolor="white")  # fmt: skip
+        ax.bar(x, stats["mean"], width, yerr=stats["std"].where(stats["count"] > 1).to_numpy(float),
+               color=colour, alpha=0.85, capsize=3, label=f"{test_set} test set",
+               edgecolor="white")  # fmt: skip
+        bad = runs[(runs["test_set"] == test_set) & ~ok]
         for xi, variant in zip(x, variants):
             acc = sub.loc[sub["padding"] == variant, "accuracy"].to_numpy()
             ax.scatter(xi + rng.uniform(-0.08, 0.08, len(acc)), acc, s=7, color="black",
                        alpha=0.55, zorder=3, linewidths=0)  # fmt: skip
+            failed = bad.loc[bad["padding"] == variant, "accuracy"].to_numpy()
+            ax.scatter(np.full(len(failed), xi), failed, s=22, marker="x", color="#c0392b",
+                       zorder=4, label="failed seed (excluded)" if failed.size and not j else None)  # fmt: skip
+            n = int(stats.loc[variant, "count"]) if variant in stats.index else 0
+            if j == 0 and n <= 1:
+                ax.text(xi + width / 2, 2, f"{n} seed", ha="center", fontsize=7)
     ax.axhline(CHANCE, color="grey", ls="--", lw=1, label="chance")
     ax.set_xticks(np.arange(len(variants)), [_variant_label(v) for v in variants], fontsize=8)
     ax.set_ylim(0, 104)
     ax.set_ylabel("test accuracy (%)")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, frameon=False)
+    handles, labels = ax.get_legend_handles_labels()
+    unique = dict(zip(labels, handles))
+    ax.legend(unique.values(), unique.keys(), loc="upper center", bbox_to_anchor=(0.5, -0.2),
+              ncol=4, frameon=False)  # fmt: skip
     n_seeds = runs.groupby("padding")["seed"].nunique().max()
+    n_failed = runs[~ok].groupby(["padding", "seed"]).ngroups
+    spread = "bars: " + spread_label(n_seeds, "mean over {n} seeds, whiskers: std")
+    if n_failed:
+        spread += f", {n_failed} failed seed(s) excluded (x)"
     fig.suptitle(
         "Red-Green test [KAY20]: does the net read the boxes' order or their height?\n"
-        f"{scale} | bars: {spread_label(n_seeds, 'mean over {n} seeds, whiskers: std')}, dots: single seeds",
+        f"{scale} | {spread}, dots: single seeds",
         fontsize=10,
     )
     fig.tight_layout()
@@ -76,14 +101,20 @@ def plot_location(runs: pd.DataFrame, scale: str = ""):
     fig, axes = plt.subplots(1, len(inits), figsize=(5.2 * len(inits), 4.2), squeeze=False, sharey=True)
     for ax, init in zip(axes[0], inits):
         sub = runs[runs["init"] == init]
+        ok = _passed(sub)
         for padding in paddings:
-            g = sub[sub["padding"] == padding].groupby("border")["accuracy"]
-            stats = g.agg(["mean", "min", "max"])
+            g = sub[(sub["padding"] == padding) & ok].groupby("border")["accuracy"]
+            stats = g.agg(["mean", "min", "max", "count"])
+            bad = sub[(sub["padding"] == padding) & ~ok]
+            if len(bad):
+                ax.scatter([pos[b] for b in bad["border"]], bad["accuracy"], marker="x", s=30,
+                           color=palette[padding], zorder=4, label="failed run (excluded)")  # fmt: skip
             if stats.empty:
                 continue
             x = [pos[b] for b in stats.index]
             ax.plot(x, stats["mean"], marker="o", ms=4, label=padding, color=palette[padding])
-            ax.fill_between(x, stats["min"], stats["max"], alpha=0.15, color=palette[padding])
+            if (stats["count"] > 1).any():
+                ax.fill_between(x, stats["min"], stats["max"], alpha=0.15, color=palette[padding])
         ax.axhline(CHANCE, color="grey", ls="--", lw=1)
         ax.set_xticks(range(len(borders)), [str(b) for b in borders])
         ax.set_xlabel("extra border B (pixels added around the 120 px canvas)")
@@ -91,11 +122,17 @@ def plot_location(runs: pd.DataFrame, scale: str = ""):
     lowest = runs.groupby(["padding", "init", "border"])["accuracy"].min().min()
     axes[0][0].set_ylim(min(40.0, lowest - 5.0), 102)
     axes[0][0].set_ylabel("held-out accuracy (%)  (50 = no position)")
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, title="padding", loc="lower center", ncol=len(paddings),
-               bbox_to_anchor=(0.5, -0.02), frameon=False)  # fmt: skip
+    legend = {}
+    for ax in axes[0]:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            legend.setdefault(label, handle)
+    fig.legend(legend.values(), legend.keys(), title="padding", loc="lower center",
+               ncol=len(legend), bbox_to_anchor=(0.5, -0.02), frameon=False)  # fmt: skip
     n_seeds = runs.groupby(["padding", "init"])["seed"].nunique().max()
     seeds = "1 seed" if n_seeds == 1 else f"line: mean over {n_seeds} seeds, band: min..max"
+    n_failed = int((~_passed(runs)).sum())
+    if n_failed:
+        seeds += f"; {n_failed} failed run(s) excluded (x)"
     fig.suptitle(
         "Location test [KAY20]: top-left vs bottom-right, ResNet-18 layout, global max pooling\n"
         f"{scale} | {seeds}",
