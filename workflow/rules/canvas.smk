@@ -23,6 +23,8 @@ rule canvas:
         provenance=f"{CANVAS}/provenance.json",
     log:
         f"{LOGS}/canvas/{{arch}}_{{padding}}_seed{{seed}}.log",
+    benchmark:
+        bench("canvas", "{arch}_{padding}_seed{seed}")
     conda:
         ENV
     threads: 1
@@ -36,6 +38,7 @@ rule canvas:
         "--threads {threads} 2> {log:q}"
 
 
+BENCHMARKS += runs_of(bench("canvas", "{arch}_{padding}_seed{seed}"))
 TABLE_RUNS["canvas_location"] = runs_of(f"{CANVAS}/canvas_location.csv")
 TABLE_RUNS["border_distance"] = runs_of(f"{CANVAS}/border_distance.csv")
 
@@ -52,6 +55,8 @@ rule figure_canvas_location:
         ),
     log:
         f"{LOGS}/figure_canvas_location.log",
+    benchmark:
+        bench("figure_canvas_location")
     conda:
         ENV
     params:
@@ -74,6 +79,11 @@ use rule figure_canvas_location as figure_border_distance with:
         ),
     log:
         f"{LOGS}/figure_border_distance.log",
+    benchmark:
+        bench("figure_border_distance")
     params:
         command="plot-border-distance",
         title=STUDY_TITLE,
+
+
+BENCHMARKS += [bench("figure_canvas_location"), bench("figure_border_distance")]

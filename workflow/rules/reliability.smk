@@ -32,6 +32,8 @@ rule reliability_reference:
         provenance=f"{RELIABILITY}/reference.provenance.json",
     log:
         f"{LOGS}/reliability/reference.log",
+    benchmark:
+        bench("reliability_reference")
     conda:
         ENV
     threads: 1
@@ -57,6 +59,8 @@ rule reliability_backbones:
         provenance=f"{RELIABILITY}/backbones_{{arch}}.provenance.json",
     log:
         f"{LOGS}/reliability/backbones_{{arch}}.log",
+    benchmark:
+        bench("reliability_backbones", "{arch}")
     conda:
         ENV
     threads: 1
@@ -70,6 +74,9 @@ rule reliability_backbones:
 
 RELIABILITY_RUNS = [rules.reliability_reference.output.csv] + expand(
     f"{RELIABILITY}/backbones_{{arch}}.csv", arch=config["archs"]
+)
+BENCHMARKS += [bench("reliability_reference")] + expand(
+    bench("reliability_backbones", "{arch}"), arch=config["archs"]
 )
 TABLE_RUNS["metric_reliability"] = RELIABILITY_RUNS
 TABLE_RUNS["metric_calibration"] = [rules.reliability_reference.output.csv]
@@ -88,6 +95,8 @@ rule figure_metric_reliability:
         ),
     log:
         f"{LOGS}/figure_metric_reliability.log",
+    benchmark:
+        bench("figure_metric_reliability")
     conda:
         ENV
     params:
@@ -110,6 +119,8 @@ rule figure_metric_calibration:
         ),
     log:
         f"{LOGS}/figure_metric_calibration.log",
+    benchmark:
+        bench("figure_metric_calibration")
     conda:
         ENV
     params:
@@ -117,3 +128,6 @@ rule figure_metric_calibration:
     shell:
         "python -m padpos plot-metric-calibration --table {input.table:q} "
         "--summary {input.summary:q} --title {params.title:q} --output {output:q} 2> {log:q}"
+
+
+BENCHMARKS += [bench("figure_metric_reliability"), bench("figure_metric_calibration")]
