@@ -380,6 +380,21 @@ def test_redgreen_figure_excludes_failed_seeds_and_draws_no_zero_whisker():
     assert all(seg.size == 0 or np.isnan(seg).any() for seg in segments)  # n = 1: no whisker at all
 
 
+def test_redgreen_figure_with_every_seed_of_a_variant_failed():
+    """A conv type none of whose seeds learned the task (the reduced study's circular)
+    has no bar, its seeds drawn as crosses, and says "0 seed"."""
+    from padpos.plots.fconv import plot_redgreen
+
+    rows = [{"padding": p, "seed": s, "test_set": t, "accuracy": a, "failed": f}
+            for p, s, a, f in (("zeros", 0, 90.0, False), ("zeros", 1, 92.0, False),
+                               ("circular", 0, 58.0, True), ("circular", 1, 61.0, True))
+            for t in ("similar", "dissimilar")]  # fmt: skip
+    fig = plot_redgreen(pd.DataFrame(rows))
+    ax = fig.axes[0]
+    assert any(t.get_text() == "0 seed" for t in ax.texts)
+    assert "2 failed seed(s) excluded" in fig._suptitle.get_text()
+
+
 def test_location_figure_marks_failed_runs():
     from padpos.plots.fconv import plot_location
 

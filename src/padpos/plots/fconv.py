@@ -62,7 +62,7 @@ def plot_redgreen(runs: pd.DataFrame, scale: str = ""):
             failed = bad.loc[bad["padding"] == variant, "accuracy"].to_numpy()
             ax.scatter(np.full(len(failed), xi), failed, s=22, marker="x", color="#c0392b",
                        zorder=4, label="failed seed (excluded)" if failed.size and not j else None)  # fmt: skip
-            n = int(stats.loc[variant, "count"]) if variant in stats.index else 0
+            n = int(np.nan_to_num(stats.loc[variant, "count"]))  # NaN: every seed failed
             if j == 0 and n <= 1:
                 ax.text(xi + width / 2, 2, f"{n} seed", ha="center", fontsize=7)
     ax.axhline(CHANCE, color="grey", ls="--", lw=1, label="chance")
