@@ -281,7 +281,10 @@ def test_ppp_command_writes_the_run_table_and_heat_maps(ppp_outputs):
     import pandas as pd
 
     df = pd.read_csv(csv)
-    assert list(df.columns) == ["study", "arch", "padding", "seed", "epoch", "layer", "metric", "value"]
+    assert list(df.columns) == [
+        "study", "arch", "padding", "seed", "epoch", "layer", "metric", "value", "failed"
+    ]  # fmt: skip
+    assert not df["failed"].any()
     assert set(df["layer"]) == {"layer1", "layer2", "layer3", "layer4"}
     assert set(df["metric"]) == {"ppp_snr_db", "ppp_consistency", "ppp_reach_px"}
     assert (df["seed"] == 3).all() and (df["epoch"] == 0).all()
@@ -322,6 +325,30 @@ def test_one_ppp_job_covers_several_checkpoints_of_a_run(tiny_study, ppp_outputs
     with pytest.raises(SystemExit, match="2 --checkpoint need as many"):
         main(["ppp", "--checkpoint", str(second), str(second), "--data", "x", "--spec", spec,
               "--output-csv", "a.csv", "--output-npz", "a.npz"])  # fmt: skip
+
+
+def test_every_epoch_of_a_failed_run_is_flagged_and_counted_in_n_failed(tiny_study, tmp_path):
+    """Training stores ``failed`` in the final model's meta; the PPP job of that run flags
+    the rows of every checkpoint (snapshots carry no flag of their own), and the table
+    counts the run in n_failed instead of averaging it in."""
+    import pandas as pd
+
+    from padpos.cli import main
+    from padpos.tables import build_table, read_runs
+
+    final = torch.load(tiny_study / "snapshot_e0.pt", weights_only=False)
+    final["meta"] = {**final["meta"], "epoch": 2, "failed": True}
+    torch.save(final, tmp_path / "model.pt")
+    spec = '{"study": "t", "num_images": 4, "bn_images": 8, "batch_size": 4}'
+    outs = [tmp_path / "e0", tmp_path / "e2"]
+    main(["ppp", "--checkpoint", str(tiny_study / "snapshot_e0.pt"), str(tmp_path / "model.pt"),
+          "--data", str(tiny_study / "data" / "manifest.json"), "--spec", spec,
+          "--output-csv", *[str(o.with_suffix(".csv")) for o in outs],
+          "--output-npz", *[str(o.with_suffix(".npz")) for o in outs]])  # fmt: skip
+    runs = read_runs([o.with_suffix(".csv") for o in outs])
+    assert runs["failed"].all()
+    table = build_table("ppp_formation", runs)
+    assert (table["n"] == 0).all() and (table["n_failed"] == 1).all()
 
 
 def test_an_epoch0_snapshot_gets_its_batchnorm_statistics_estimated(tiny_study):

@@ -128,6 +128,9 @@ def test_a_run_below_the_quality_floor_is_flagged_and_named_in_a_warning(tmp_pat
     assert prov["failed"] is True and prov["min_test_acc"] == 100.0
     assert json.loads((out / "provenance.json").read_text())["failed"] is True
     assert (out / "model.pt").is_file()  # flagged, not an error: the tables count it
+    from padpos.models import load_checkpoint
+
+    assert load_checkpoint(out / "model.pt")[1]["failed"] is True  # travels to PPP, PosENet, canvas
 
     passed, _, prov = run(tmp_path, manifest, "passed", min_test_acc=0.0, seed=1)
     assert not pd.read_csv(passed / "metrics.csv")["failed"].any() and prov["failed"] is False

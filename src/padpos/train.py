@@ -451,11 +451,12 @@ def train_model(
             raise FileNotFoundError(f"snapshot for epoch {epoch} missing in {resume_dir}")
         with atomic_path(out_dir / f"snapshot_e{epoch}.pt") as tmp:
             shutil.copyfile(src, tmp)  # already a finished checkpoint file: copy, don't re-pickle
-    final_meta = {**meta, "epoch": spec["epochs"], "bn_estimated": spec["epochs"] > 0}
-    save_torch(out_dir / "model.pt", checkpoint_dict(model.cpu(), final_meta))
     final_acc = history[-1]["test_acc"]
     floor = quality_floor(spec["min_test_acc"], num_classes)
     failed = is_failed(final_acc, floor)
+    # the flag travels with the model: every stage that probes it marks its rows failed
+    final_meta = {**meta, "epoch": spec["epochs"], "bn_estimated": spec["epochs"] > 0, "failed": failed}
+    save_torch(out_dir / "model.pt", checkpoint_dict(model.cpu(), final_meta))
     if failed:
         warnings.warn(
             f"FAILED RUN {label}: final held-out accuracy {final_acc:.1f}% is below the floor "

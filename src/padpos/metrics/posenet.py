@@ -441,7 +441,8 @@ def run_backbone_readout(spec: dict, checkpoint: str | Path, manifest: str | Pat
         backbone_featurizer(model, layers, grid), train_x, images, spec, 0, spec["seed"]
     )
     examples["images"] = to_pixels(test_x[: spec["num_examples"]], mean, std).clamp(0, 1).numpy()
-    ids = {"study": spec.get("study", ""), "arch": meta["arch"], "padding": meta["padding"], "seed": spec["seed"]}
+    ids = {"study": spec.get("study", ""), "arch": meta["arch"], "padding": meta["padding"],
+           "seed": spec["seed"], "failed": bool(meta.get("failed", False))}  # fmt: skip
     _write_run(table, ids, examples, out, runtime.provenance(spec, started, device, grid=grid, layers=layers))
 
 

@@ -254,8 +254,9 @@ def measure_checkpoint(checkpoint, manifest, spec: dict, device="cpu", crops_cac
     return meta, stats, geometry, margin
 
 
-def result_rows(study: str, meta: dict, stats: dict, geometry: dict) -> list[dict]:
-    """Long-format rows: study, arch, padding, seed, epoch, layer, metric, value."""
+def result_rows(study: str, meta: dict, stats: dict, geometry: dict, failed: bool = False) -> list[dict]:
+    """Long-format rows: study, arch, padding, seed, epoch, layer, metric, value, failed
+    (the run's trained model missed its quality floor: every epoch of it is flagged)."""
     rows = []
     for layer, st in stats.items():
         for metric, value in layer_metrics(st, geometry[layer].stride).items():
@@ -269,6 +270,7 @@ def result_rows(study: str, meta: dict, stats: dict, geometry: dict) -> list[dic
                     "layer": layer,
                     "metric": metric,
                     "value": value,
+                    "failed": bool(failed),
                 }
             )
     return rows
@@ -314,11 +316,23 @@ def run_ppp_checkpoints(checkpoints, manifest, spec: dict, outputs_csv, outputs_
             f"got {len(outputs_csv)} and {len(outputs_npz)}"
         )
     cache: dict = {}
+    failed = run_failed(checkpoints)
     for checkpoint, csv, npz in zip(checkpoints, outputs_csv, outputs_npz):
-        run_ppp(checkpoint, manifest, spec, csv, npz, crops_cache=cache)
+        run_ppp(checkpoint, manifest, spec, csv, npz, crops_cache=cache, failed=failed)
 
 
-def run_ppp(checkpoint, manifest, spec: dict, output_csv, output_npz, crops_cache=None) -> None:
+def run_failed(checkpoints) -> bool:
+    """Whether the run these checkpoints belong to missed its quality floor: the
+    ``failed`` flag that training stores in the final model's meta (snapshots of
+    earlier epochs carry none)."""
+    from padpos.models import load_checkpoint
+
+    return any(bool(load_checkpoint(c)[1].get("failed", False)) for c in checkpoints)
+
+
+def run_ppp(
+    checkpoint, manifest, spec: dict, output_csv, output_npz, crops_cache=None, failed=None
+) -> None:
     """PPP of one checkpoint: writes the long-format rows to ``output_csv``, the heat
     maps to ``output_npz`` and the provenance beside the CSV. On a CUDA GPU when one is
     present, with TF32 off (:func:`padpos.runtime.ieee_float32`)."""
@@ -338,7 +352,10 @@ def run_ppp(checkpoint, manifest, spec: dict, output_csv, output_npz, crops_cach
     print(f"ppp: {checkpoint} on {device}: margin {margin} px, {n_images} images, "
           + ", ".join(f"{k}: s={g.stride} rf={g.rf_radius}" for k, g in geometry.items()),
           file=sys.stderr)  # fmt: skip
-    write_csv(output_csv, pd.DataFrame(result_rows(spec["study"], meta, stats, geometry)))
+    if failed is None:
+        failed = bool(meta.get("failed", False))
+    rows = result_rows(spec["study"], meta, stats, geometry, failed)
+    write_csv(output_csv, pd.DataFrame(rows))
     with atomic_path(output_npz) as tmp:
         with open(tmp, "wb") as fh:
             np.savez(fh, **heat_map_arrays(meta, stats, geometry, margin, str(device)))
