@@ -24,7 +24,7 @@ def _variant_label(variant: str) -> str:
         return variant
     scheme, pad = VARIANTS[variant]
     kind = REDGREEN_ORIGIN.get(variant, conv_type(variant))
-    return f"{variant}\n{kind}, pad {pad}"
+    return f"{variant}\n{kind}\npad {pad}"  # three lines: long kinds would overlap
 
 
 def _passed(runs: pd.DataFrame) -> pd.Series:
