@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import padpos
-from padpos.commands import REGISTRY, json_arg
+from padpos.commands import REGISTRY, json_arg, load
 
 PACKAGE = Path(padpos.__file__).parent
 CLI_MODULES = ("padpos.cli", "padpos.commands")
@@ -102,3 +102,27 @@ def test_json_arg_names_bad_json():
     assert json_arg('{"a": 1}') == {"a": 1}
     with pytest.raises(argparse.ArgumentTypeError, match="not valid JSON"):
         json_arg("{a: 1}")
+
+
+def test_the_cpu_allocator_is_tuned_once_for_every_computing_command_and_only_for_them():
+    """The dispatcher, not each command, tunes the allocator: every command that trains or
+    probes a network is marked ``computes`` (canvas and reliability included), and tables
+    and figures are not (they need no torch import for it)."""
+    computing = {"train", "ppp", "posenet", "posenet-alone", "fconv-redgreen", "fconv-location",
+                 "canvas", "reliability-reference", "reliability-backbones", "bench"}  # fmt: skip
+    marked = {name for name in REGISTRY if load(name).computes}
+    assert marked == computing
+
+
+def test_dispatch_tunes_the_allocator_before_a_computing_command(monkeypatch):
+    import padpos.cli as cli
+    import padpos.runtime as runtime
+    from padpos.commands import Command
+
+    calls = []
+    monkeypatch.setattr(runtime, "tune_cpu_allocator", lambda: calls.append("tune"))
+    for computes in (True, False):
+        command = Command(lambda p: None, lambda a: calls.append("run"), computes=computes)
+        monkeypatch.setattr(cli, "load", lambda name, c=command: c)
+        assert cli.main(["train"]) == 0
+    assert calls == ["tune", "run", "run"]

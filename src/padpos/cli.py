@@ -44,6 +44,10 @@ def main(argv: list[str] | None = None) -> int:
     args = sub.parse_args(argv[1:])
     from padpos.io import ReportedError
 
+    if command.computes:
+        from padpos.runtime import tune_cpu_allocator
+
+        tune_cpu_allocator()  # keep freed memory: no page faults per training / probe step
     try:
         result = command.run(args)
     except ReportedError as err:  # the message says it all (file or run, what to do)

@@ -39,7 +39,7 @@ _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 
 def tune_cpu_allocator() -> bool:
     """Let glibc keep freed memory for reuse (process-wide; returns True if applied).
-    Every computing command calls it first.
+    The dispatcher (cli.main) calls it before every command marked ``computes``.
 
     By default glibc serves large blocks (activations, gradients) with fresh mmap'd
     pages and returns freed memory to the OS, so every training step page-faults

@@ -114,6 +114,9 @@ class Command:
 
     configure: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace], Any]
+    # a torch computation (training, probes, bench): the dispatcher tunes the CPU
+    # allocator first (runtime.tune_cpu_allocator); tables and figures do not need it
+    computes: bool = False
 
 
 def json_arg(text: str) -> Any:

@@ -52,13 +52,10 @@ def run(args: argparse.Namespace) -> None:
 
     from padpos.bench import bench, format_result
     from padpos.io import write_json
-    from padpos.runtime import tune_cpu_allocator
-
-    tune_cpu_allocator()  # as every computing command does: measure what jobs get
     result = bench(args.device, **settings_from_args(args))
     if args.output:
         write_json(args.output, result)
     print(json.dumps(result, indent=1) if args.json else format_result(result))
 
 
-COMMANDS = {"bench": Command(configure, run)}
+COMMANDS = {"bench": Command(configure, run, computes=True)}

@@ -59,7 +59,7 @@ def run_plot_border(args: argparse.Namespace) -> None:
 
 
 COMMANDS = {
-    "canvas": Command(configure_canvas, run_canvas),
+    "canvas": Command(configure_canvas, run_canvas, computes=True),
     "plot-canvas-location": Command(configure_plot, run_plot_location),
     "plot-border-distance": Command(configure_plot, run_plot_border),
 }

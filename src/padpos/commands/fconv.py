@@ -18,10 +18,6 @@ def configure_redgreen(p: argparse.ArgumentParser) -> None:
 
 
 def run_redgreen(args: argparse.Namespace) -> None:
-    from padpos.runtime import tune_cpu_allocator
-
-    tune_cpu_allocator()  # keep freed memory: no page faults per step
-
     from padpos import runtime
     from padpos.fconv import write_run
     from padpos.fconv.redgreen import run_variant, spec_with_defaults
@@ -43,10 +39,6 @@ def configure_location(p: argparse.ArgumentParser) -> None:
 
 
 def run_location(args: argparse.Namespace) -> None:
-    from padpos.runtime import tune_cpu_allocator
-
-    tune_cpu_allocator()  # keep freed memory: no page faults per step
-
     from padpos import runtime
     from padpos.fconv import write_run
     from padpos.fconv.location import run_location, spec_with_defaults
@@ -61,6 +53,6 @@ def run_location(args: argparse.Namespace) -> None:
 
 
 COMMANDS = {
-    "fconv-redgreen": Command(configure_redgreen, run_redgreen),
-    "fconv-location": Command(configure_location, run_location),
+    "fconv-redgreen": Command(configure_redgreen, run_redgreen, computes=True),
+    "fconv-location": Command(configure_location, run_location, computes=True),
 }

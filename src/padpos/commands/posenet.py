@@ -32,10 +32,6 @@ def _outputs(args: argparse.Namespace) -> dict:
 
 
 def run_backbone(args: argparse.Namespace) -> None:
-    from padpos.runtime import tune_cpu_allocator
-
-    tune_cpu_allocator()  # keep freed memory: no page faults per step
-
     import torch
 
     from padpos.metrics.posenet import run_backbone_readout
@@ -45,10 +41,6 @@ def run_backbone(args: argparse.Namespace) -> None:
 
 
 def run_alone(args: argparse.Namespace) -> None:
-    from padpos.runtime import tune_cpu_allocator
-
-    tune_cpu_allocator()  # keep freed memory: no page faults per step
-
     import torch
 
     from padpos.metrics.posenet import run_alone_readout
@@ -58,6 +50,6 @@ def run_alone(args: argparse.Namespace) -> None:
 
 
 COMMANDS = {
-    "posenet": Command(configure_backbone, run_backbone),
-    "posenet-alone": Command(configure_alone, run_alone),
+    "posenet": Command(configure_backbone, run_backbone, computes=True),
+    "posenet-alone": Command(configure_alone, run_alone, computes=True),
 }

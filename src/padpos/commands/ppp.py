@@ -21,10 +21,6 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from padpos.runtime import tune_cpu_allocator
-
-    tune_cpu_allocator()  # keep freed memory: no page faults per step
-
     import torch
 
     from padpos.metrics.ppp import check_spec, run_ppp_checkpoints
@@ -42,4 +38,4 @@ def run(args: argparse.Namespace) -> None:
     run_ppp_checkpoints(args.checkpoint, args.data, spec, args.output_csv, args.output_npz)
 
 
-COMMANDS = {"ppp": Command(configure, run)}
+COMMANDS = {"ppp": Command(configure, run, computes=True)}

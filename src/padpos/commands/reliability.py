@@ -88,8 +88,8 @@ def run_plot_calibration(args: argparse.Namespace) -> None:
 
 
 COMMANDS = {
-    "reliability-reference": Command(configure_reference, run_reference),
-    "reliability-backbones": Command(configure_backbones, run_backbones),
+    "reliability-reference": Command(configure_reference, run_reference, computes=True),
+    "reliability-backbones": Command(configure_backbones, run_backbones, computes=True),
     "plot-metric-reliability": Command(configure_plot_reliability, run_plot_reliability),
     "plot-metric-calibration": Command(configure_plot_calibration, run_plot_calibration),
 }

@@ -17,10 +17,6 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from padpos.runtime import tune_cpu_allocator
-
-    tune_cpu_allocator()  # keep freed memory: no page faults per step
-
     from padpos.train import train_model
 
     prov = train_model(args.spec, args.data, args.out_dir, args.resume_dir, args.threads)
@@ -32,4 +28,4 @@ def run(args: argparse.Namespace) -> None:
     )
 
 
-COMMANDS = {"train": Command(configure, run)}
+COMMANDS = {"train": Command(configure, run, computes=True)}
