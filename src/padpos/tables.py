@@ -174,8 +174,9 @@ def ci95_halfwidth(std: float, n: int) -> float:
     return t_quantile(0.975, n - 1) * std / math.sqrt(n)
 
 
-def _failed_mask(df: pd.DataFrame) -> pd.Series:
-    """True for rows flagged failed (a boolean ``failed`` column; missing = not failed)."""
+def failed_mask(df: pd.DataFrame) -> pd.Series:
+    """True for rows flagged failed (a boolean ``failed`` column; missing = not failed).
+    The one reading of the flag: tables and figures exclude the same runs."""
     if "failed" not in df.columns:
         return pd.Series(False, index=df.index)
     col = df["failed"]
@@ -206,7 +207,7 @@ def summarize(
         raise ValueError(f"cannot summarize: no column(s) {missing} in {list(df.columns)}")
     if exclude_failed is None:
         exclude_failed = _EXCLUDE_FAILED.get()
-    failed = _failed_mask(df)
+    failed = failed_mask(df)
     work = df[by].copy()
     work["_value"] = df[values].where(~failed) if exclude_failed else df[values]
     work["_failed"] = failed.astype(int)

@@ -105,7 +105,9 @@ def plot_border_distance(runs: pd.DataFrame, title: str = ""):
     archs = list(dict.fromkeys(runs["arch"]))
     paddings = order_paddings(runs["padding"].unique())
     palette = padding_palette(paddings)
-    failed = runs["failed"].astype(bool) if "failed" in runs.columns else pd.Series(False, index=runs.index)
+    from padpos.tables import failed_mask
+
+    failed = failed_mask(runs)
     ok = runs[~failed]
     n_seeds = int(ok.groupby(["arch", "padding"])["seed"].nunique().max()) if len(ok) else 0
     fig, axes = plt.subplots(1, len(archs), figsize=(5.6 * len(archs), 4.2), squeeze=False)

@@ -29,9 +29,9 @@ def _variant_label(variant: str) -> str:
 
 def _passed(runs: pd.DataFrame) -> pd.Series:
     """True for the rows of runs that were not flagged ``failed`` (all when no such column)."""
-    if "failed" not in runs:
-        return pd.Series(True, index=runs.index)
-    return ~runs["failed"].astype(bool)
+    from padpos.tables import failed_mask
+
+    return ~failed_mask(runs)
 
 
 def plot_redgreen(runs: pd.DataFrame, scale: str = ""):

@@ -9,9 +9,9 @@ from padpos.plots.style import apply_style, order_paddings, padding_palette, spr
 
 def _failed_runs(metrics) -> set[tuple]:
     """(arch, padding, seed) of the runs flagged ``failed`` (none when the column is absent)."""
-    if "failed" not in metrics:
-        return set()
-    flagged = metrics[metrics["failed"].astype(bool)]
+    from padpos.tables import failed_mask
+
+    flagged = metrics[failed_mask(metrics)]
     return set(map(tuple, flagged[["arch", "padding", "seed"]].drop_duplicates().values))
 
 
