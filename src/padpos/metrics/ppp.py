@@ -325,9 +325,14 @@ def run_failed(checkpoints) -> bool:
     """Whether the run these checkpoints belong to missed its quality floor: the
     ``failed`` flag that training stores in the final model's meta (snapshots of
     earlier epochs carry none)."""
-    from padpos.models import load_checkpoint
+    from padpos.io import load_torch
 
-    return any(bool(load_checkpoint(c)[1].get("failed", False)) for c in checkpoints)
+    # the meta only: no model is built (measure_checkpoint builds each one once)
+    for checkpoint in checkpoints:
+        saved = load_torch(checkpoint, "checkpoint", map_location="cpu", weights_only=False)
+        if saved.get("meta", {}).get("failed", False):
+            return True
+    return False
 
 
 def run_ppp(
