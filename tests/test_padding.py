@@ -612,3 +612,71 @@ def test_fast_paths_work_in_float32_and_under_inference_mode():
     net.train()
     net(x).sum().backward()
     assert all(p.grad is not None for p in net.parameters())
+
+
+# ------------------------------------------------ fused pad + conv (CPU training)
+@pytest.mark.parametrize("scheme", (*MODE_SCHEMES, "symmetric"))
+@pytest.mark.parametrize(
+    "hw,kernel,stride,dilation,groups,pads",
+    [
+        ((10, 9), 3, 1, 1, 1, (1, 1, 1, 1)),
+        ((11, 12), 3, 2, 1, 2, (1, 1, 1, 1)),  # odd / even maps at stride 2, grouped
+        ((12, 12), 5, 2, 1, 1, (2, 2, 2, 2)),
+        ((9, 13), 3, 2, 3, 1, (3, 3, 3, 3)),  # dilated
+        ((10, 10), 3, 1, 1, 1, (3, 1, 4, 2)),  # unequal sides
+        ((3, 3), 3, 1, 1, 1, (5, 5, 5, 5)),  # pad beyond the map: repeated copies
+    ],
+)
+def test_fused_pad_conv_equals_padding_then_valid_conv(
+    scheme, hw, kernel, stride, dilation, groups, pads
+):
+    from padpos.padding import _FusedPadConv, _PAD_MODES, _pad_values
+
+    mode = _PAD_MODES[scheme]
+    x = rand(2, 4, *hw, seed=11)
+    weight = rand(6, 4 // groups, kernel, kernel, seed=12)
+    bias = rand(6, seed=13)
+    inputs = [t.clone().requires_grad_(True) for t in (x, weight, bias)]
+    ref_inputs = [t.clone().requires_grad_(True) for t in (x, weight, bias)]
+    out = _FusedPadConv.apply(*inputs, pads, mode, (stride, stride), (dilation, dilation), groups)
+    xr, wr, br = ref_inputs
+    ref = F.conv2d(_pad_values(xr, pads, mode), wr, br, stride, 0, dilation, groups)
+    torch.testing.assert_close(out, ref, rtol=0, atol=1e-12)
+    g = rand(*ref.shape, seed=14)
+    got = torch.autograd.grad(out, inputs, g)
+    for value, want in zip(got, torch.autograd.grad(ref, ref_inputs, g)):
+        torch.testing.assert_close(value, want, rtol=0, atol=1e-10)
+
+
+def test_fused_pad_conv_passes_gradcheck():
+    from padpos.padding import _FusedPadConv
+
+    x = rand(1, 2, 5, 6, seed=15).requires_grad_(True)
+    weight = rand(3, 2, 3, 3, seed=16).requires_grad_(True)
+    bias = rand(3, seed=17).requires_grad_(True)
+    for mode in ("reflect", "circular", "replicate", "symmetric"):
+        assert torch.autograd.gradcheck(
+            lambda a, w, b: _FusedPadConv.apply(a, w, b, (2, 1, 1, 2), mode, (1, 1), (1, 1), 1),
+            (x, weight, bias),
+        )
+
+
+@pytest.mark.parametrize("scheme", (*MODE_SCHEMES, "symmetric"))
+def test_padded_conv_trains_through_the_fused_node_with_unchanged_gradients(scheme):
+    conv = padded_conv(scheme)
+    x = rand(2, 2, 10, 10, seed=18).requires_grad_(True)  # 100 px: above the GEMM-padded maps
+    out = conv(x)
+    assert type(out.grad_fn).__name__ == "_FusedPadConvBackward"
+    g = rand(*out.shape, seed=19)
+    got = torch.autograd.grad(out, (x, conv.weight), g)
+    x2 = x.detach().clone().requires_grad_(True)
+    mode = "replicate" if scheme == "symmetric" else scheme  # the same for a 1-pixel border
+    ref = F.conv2d(F.pad(x2, conv.side_pads(), mode=mode), conv.weight)
+    if conv.bias is not None:
+        ref = ref + conv.bias.view(1, -1, 1, 1)
+    torch.testing.assert_close(out, ref, rtol=0, atol=1e-12)
+    want = torch.autograd.grad(ref, (x2, conv.weight), g)
+    for a, b in zip(got, want):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-10)
+    with torch.no_grad():  # evaluation keeps the plain path, same values
+        torch.testing.assert_close(conv(x), out.detach(), rtol=0, atol=0)
