@@ -327,10 +327,23 @@ def test_frozen_init_trains_only_the_head(synthetic_manifest):
     torch.manual_seed(0)
     net = loc.location_resnet18("zeros", width=4)
     before = {k: v.clone() for k, v in net.state_dict().items() if "weight" in k and "fc" not in k}
-    model = loc.train_frozen_head(net, *data["train"], {"batch_size": 4})
+    model, _ = loc.train_frozen_head(net, *data["train"], {"batch_size": 4})
     after = model.backbone.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
     assert model(data["test"][0]).shape == (4, 2)
+
+
+@pytest.mark.parametrize("padding", ["zeros", "full"])
+def test_frozen_train_logits_are_the_whole_nets_own(synthetic_manifest, padding):
+    # the training canvases' logits come from the features the head was fitted on:
+    # bit for bit the eval-mode net's own, over more than one predict batch (64)
+    sources = loc.source_images(synthetic_manifest, "train", 12).repeat(6, 1, 1, 1)
+    X, y = loc.paste_on_canvas(sources)
+    torch.manual_seed(0)
+    net = loc.set_border(loc.location_resnet18(padding, width=4), 8)
+    model, train_logits = loc.train_frozen_head(net, X, y, {"batch_size": 4})
+    assert len(X) > 64 and train_logits.shape == (len(X), 2)
+    assert torch.equal(train_logits, loc.predict(model, X))
 
 
 # ---------------------------------------------------------------- configuration
