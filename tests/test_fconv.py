@@ -142,20 +142,47 @@ def test_fit_stops_early_and_restores_best_weights(monkeypatch):
     data = {k: s.tensors() for k, s in sets.items()}
     # scripted validation losses: best at epoch 3, then 2 epochs without improvement
     losses = iter([0.6, 0.5, 0.3, 0.35, 0.31, 0.2, 0.1])
+    accuracies = iter([50.0, 60.0, 70.0, 80.0, 90.0, 95.0, 99.0])
     snapshots = []
 
     def fake_evaluate(net, X, y, batch_size=500):
         snapshots.append({k: v.clone() for k, v in net.state_dict().items()})
-        return next(losses), 50.0
+        return next(losses), next(accuracies)
 
     monkeypatch.setattr(rg, "evaluate", fake_evaluate)
     torch.manual_seed(0)
     net = rg.RedGreenNet("zeros")
     history = rg.fit(net, data, max_epochs=7, patience=2, batch_size=10)
-    assert history == {"best_epoch": 3, "epochs_run": 5, "val_loss": 0.3}
+    # the validation accuracy is the best epoch's, not the last one's
+    assert history == {"best_epoch": 3, "epochs_run": 5, "val_loss": 0.3, "val_accuracy": 70.0}
+    assert len(snapshots) == 5  # one evaluation per epoch, none after the weights are restored
     best = snapshots[2]
     assert all(torch.equal(best[k], v) for k, v in net.state_dict().items())
     assert not torch.equal(snapshots[4]["fc.weight"], best["fc.weight"])  # it did train on
+
+
+def test_fit_reports_the_restored_weights_own_validation_accuracy():
+    sets = rg.make_box_sets(2, {"train": 100, "val": 50, "test": 50})
+    data = {k: s.tensors() for k, s in sets.items()}
+    torch.manual_seed(0)
+    net = rg.RedGreenNet("zeros")
+    history = rg.fit(net, data, max_epochs=4, patience=1, batch_size=25)
+    assert 1 <= history["best_epoch"] <= history["epochs_run"]
+    assert history["val_accuracy"] == rg.evaluate(net, *data["val"])[1]
+    rows = rg.result_rows(net, "zeros", 0, data, history, 1.0)
+    assert [row["val_accuracy"] for row in rows] == [history["val_accuracy"]] * 2
+
+
+def test_fit_without_an_improving_epoch_reports_the_initial_weights_accuracy():
+    # best epoch 0 (no finite validation loss): the restored weights are the initial ones,
+    # which no epoch evaluated
+    sets = rg.make_box_sets(0, {"train": 20, "val": 10, "test": 10})
+    data = {k: s.tensors() for k, s in sets.items()}
+    torch.manual_seed(0)
+    net = rg.RedGreenNet("zeros")
+    history = rg.fit(net, data, max_epochs=0, patience=2, batch_size=10)
+    assert history["best_epoch"] == history["epochs_run"] == 0
+    assert history["val_accuracy"] == rg.evaluate(net, *data["val"])[1]
 
 
 def test_run_variant_rows_and_table():
@@ -188,6 +215,8 @@ def test_batched_seeds_equal_the_per_seed_loop(variant):
         assert (history["best_epoch"], history["epochs_run"]) == (
             ref_history["best_epoch"], ref_history["epochs_run"])  # fmt: skip
         assert history["val_loss"] == pytest.approx(ref_history["val_loss"], rel=1e-5)
+        assert history["val_accuracy"] == ref_history["val_accuracy"]
+        assert history["val_accuracy"] == rg.evaluate(net, *data["val"])[1]
         for key, value in ref.state_dict().items():
             torch.testing.assert_close(net.state_dict()[key], value, rtol=1e-4, atol=1e-5)
 
