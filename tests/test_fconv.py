@@ -335,6 +335,27 @@ def test_run_location_border_sweep(synthetic_manifest):
     assert len(table) == 4
 
 
+@pytest.mark.parametrize("init", ["scratch", "random-frozen"])
+def test_a_sweep_shares_one_untrained_net_between_borders(synthetic_manifest, init):
+    # every border starts from a copy of the one untrained net: the same rows as a
+    # net built for each border, and the shared net is left untouched
+    data = loc.location_data(synthetic_manifest, 4, 4)
+    cfg = {"epochs": 1, "width": 4, "batch_size": 4, "lr": 0.01}
+    initial = loc.initial_net("zeros", 3, 4)
+    untouched = {k: v.clone() for k, v in initial.state_dict().items()}
+    timing = {"seconds"}
+    for border in (8, 0):
+        shared = loc.run_border("zeros", init, 3, border, data, cfg, initial=initial)
+        fresh = loc.run_border("zeros", init, 3, border, data, cfg)
+        assert {k: v for k, v in shared.items() if k not in timing} == {
+            k: v for k, v in fresh.items() if k not in timing}  # fmt: skip
+    assert initial.state_dict().keys() == untouched.keys()
+    assert all(torch.equal(v, untouched[k]) for k, v in initial.state_dict().items())
+    assert all(p.requires_grad for p in initial.parameters())
+    assert loc.input_size_after_border(initial) == loc.input_size_after_border(
+        loc.location_resnet18("zeros", width=4))  # fmt: skip
+
+
 def test_location_flags_scratch_runs_that_did_not_learn_or_collapsed():
     from padpos.train import FailedRunWarning
 

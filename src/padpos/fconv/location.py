@@ -269,13 +269,22 @@ def spec_with_defaults(spec: dict) -> dict:
     return {**copy.deepcopy(PAPER), "min_accuracy": MIN_ACCURACY, **spec}
 
 
-def run_border(padding, init, seed, border, data, cfg, progress=None) -> dict:
-    """Build the net (``seed`` sets the initialisation, the same for every border;
-    made on the CPU, then moved to the canvases' device), pad its first conv by
-    ``border``, train it and test it on the held-out canvases."""
-    t0 = time.time()
+def initial_net(padding: str, seed: int, width: int) -> nn.Module:
+    """The untrained net of a job: ``seed`` sets the initialisation, the same for
+    every border; made on the CPU (the same on any device)."""
     torch.manual_seed(seed)
-    net = set_border(location_resnet18(padding, cfg["width"]), border)
+    return location_resnet18(padding, width)
+
+
+def run_border(padding, init, seed, border, data, cfg, progress=None, initial=None) -> dict:
+    """Copy the untrained net ``initial`` (default: :func:`initial_net`; a sweep
+    builds it once, not once per border: the ResNet is first built, and randomly
+    initialised, at full width), move it to the canvases' device, pad its first conv
+    by ``border``, train it and test it on the held-out canvases."""
+    t0 = time.time()
+    if initial is None:
+        initial = initial_net(padding, seed, cfg["width"])
+    net = set_border(copy.deepcopy(initial), border)
     net.to(data["train"][0].device)
     (Xtr, ytr), (Xte, yte) = data["train"], data["test"]
     if init == "scratch":
@@ -307,9 +316,10 @@ def run_location(spec: dict, manifest_path, threads: int = 1, device=None) -> pd
     data = location_data(manifest_path, spec["num_train"], spec["num_test"])
     data = {split: tuple(t.to(device) for t in pair) for split, pair in data.items()}
     borders = tqdm(spec["borders"], desc=f"location {spec['padding']}/{spec['init']}", file=sys.stderr)
+    padding, init, seed = spec["padding"], spec["init"], int(spec["seed"])
+    initial = initial_net(padding, seed, spec["width"])
     rows = [
-        run_border(spec["padding"], spec["init"], int(spec["seed"]), int(b), data, spec, borders)
-        for b in borders
+        run_border(padding, init, seed, int(b), data, spec, borders, initial) for b in borders
     ]
     return flag_failed(pd.DataFrame(rows), spec["min_accuracy"])[RESULT_COLUMNS]
 
