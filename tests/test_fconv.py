@@ -121,6 +121,30 @@ def test_redgreen_net_shapes(variant, final_size):
     assert all(conv.bias is None for conv in net.convs)
 
 
+@pytest.mark.parametrize("variant", list(rg.VARIANTS))
+def test_redgreen_net_in_place_relu_gives_the_plain_values_and_gradients(variant, box_sets):
+    # features() applies its ReLU in place; the out-of-place composition is the reference
+    torch.manual_seed(0)
+    net = rg.RedGreenNet(variant)
+    X, y = box_sets["train"].tensors()
+    X, y = X[:8], y[:8]
+
+    def plain(x):
+        for conv in net.convs:
+            x = torch.relu(conv(x))
+        return net.fc(torch.amax(x, dim=(2, 3)))
+
+    grads = []
+    for forward in (net, plain):
+        net.zero_grad(set_to_none=True)
+        loss = torch.nn.functional.cross_entropy(forward(X), y)
+        loss.backward()
+        grads.append((loss.detach(), [p.grad.clone() for p in net.parameters()]))
+    (loss, g), (ref_loss, ref_g) = grads
+    assert torch.equal(loss, ref_loss)
+    assert all(torch.equal(a, b) for a, b in zip(g, ref_g))
+
+
 def test_unknown_variant_is_named():
     with pytest.raises(ValueError, match="circular_pad3"):
         rg.RedGreenNet("circular_pad3")

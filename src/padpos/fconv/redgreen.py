@@ -173,9 +173,11 @@ class RedGreenNet(nn.Module):
         self.fc = nn.Linear(self.LAYERS[-1][1], 2)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """The last conv's feature map (before global pooling)."""
+        """The last conv's feature map (before global pooling). The ReLU overwrites
+        the conv's fresh output (no conv backward needs it): the same values and
+        gradients without a second feature map per layer (~5 % of a CPU step)."""
         for conv in self.convs:
-            x = F.relu(conv(x))
+            x = F.relu(conv(x), inplace=True)
         return x
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
