@@ -121,6 +121,30 @@ def test_redgreen_net_shapes(variant, final_size):
     assert all(conv.bias is None for conv in net.convs)
 
 
+@pytest.mark.parametrize("variant", list(rg.VARIANTS))
+def test_redgreen_net_in_place_relu_gives_the_plain_values_and_gradients(variant, box_sets):
+    # features() applies its ReLU in place; the out-of-place composition is the reference
+    torch.manual_seed(0)
+    net = rg.RedGreenNet(variant)
+    X, y = box_sets["train"].tensors()
+    X, y = X[:8], y[:8]
+
+    def plain(x):
+        for conv in net.convs:
+            x = torch.relu(conv(x))
+        return net.fc(torch.amax(x, dim=(2, 3)))
+
+    grads = []
+    for forward in (net, plain):
+        net.zero_grad(set_to_none=True)
+        loss = torch.nn.functional.cross_entropy(forward(X), y)
+        loss.backward()
+        grads.append((loss.detach(), [p.grad.clone() for p in net.parameters()]))
+    (loss, g), (ref_loss, ref_g) = grads
+    assert torch.equal(loss, ref_loss)
+    assert all(torch.equal(a, b) for a, b in zip(g, ref_g))
+
+
 def test_unknown_variant_is_named():
     with pytest.raises(ValueError, match="circular_pad3"):
         rg.RedGreenNet("circular_pad3")
@@ -142,20 +166,47 @@ def test_fit_stops_early_and_restores_best_weights(monkeypatch):
     data = {k: s.tensors() for k, s in sets.items()}
     # scripted validation losses: best at epoch 3, then 2 epochs without improvement
     losses = iter([0.6, 0.5, 0.3, 0.35, 0.31, 0.2, 0.1])
+    accuracies = iter([50.0, 60.0, 70.0, 80.0, 90.0, 95.0, 99.0])
     snapshots = []
 
     def fake_evaluate(net, X, y, batch_size=500):
         snapshots.append({k: v.clone() for k, v in net.state_dict().items()})
-        return next(losses), 50.0
+        return next(losses), next(accuracies)
 
     monkeypatch.setattr(rg, "evaluate", fake_evaluate)
     torch.manual_seed(0)
     net = rg.RedGreenNet("zeros")
     history = rg.fit(net, data, max_epochs=7, patience=2, batch_size=10)
-    assert history == {"best_epoch": 3, "epochs_run": 5, "val_loss": 0.3}
+    # the validation accuracy is the best epoch's, not the last one's
+    assert history == {"best_epoch": 3, "epochs_run": 5, "val_loss": 0.3, "val_accuracy": 70.0}
+    assert len(snapshots) == 5  # one evaluation per epoch, none after the weights are restored
     best = snapshots[2]
     assert all(torch.equal(best[k], v) for k, v in net.state_dict().items())
     assert not torch.equal(snapshots[4]["fc.weight"], best["fc.weight"])  # it did train on
+
+
+def test_fit_reports_the_restored_weights_own_validation_accuracy():
+    sets = rg.make_box_sets(2, {"train": 100, "val": 50, "test": 50})
+    data = {k: s.tensors() for k, s in sets.items()}
+    torch.manual_seed(0)
+    net = rg.RedGreenNet("zeros")
+    history = rg.fit(net, data, max_epochs=4, patience=1, batch_size=25)
+    assert 1 <= history["best_epoch"] <= history["epochs_run"]
+    assert history["val_accuracy"] == rg.evaluate(net, *data["val"])[1]
+    rows = rg.result_rows(net, "zeros", 0, data, history, 1.0)
+    assert [row["val_accuracy"] for row in rows] == [history["val_accuracy"]] * 2
+
+
+def test_fit_without_an_improving_epoch_reports_the_initial_weights_accuracy():
+    # best epoch 0 (no finite validation loss): the restored weights are the initial ones,
+    # which no epoch evaluated
+    sets = rg.make_box_sets(0, {"train": 20, "val": 10, "test": 10})
+    data = {k: s.tensors() for k, s in sets.items()}
+    torch.manual_seed(0)
+    net = rg.RedGreenNet("zeros")
+    history = rg.fit(net, data, max_epochs=0, patience=2, batch_size=10)
+    assert history["best_epoch"] == history["epochs_run"] == 0
+    assert history["val_accuracy"] == rg.evaluate(net, *data["val"])[1]
 
 
 def test_run_variant_rows_and_table():
@@ -188,6 +239,8 @@ def test_batched_seeds_equal_the_per_seed_loop(variant):
         assert (history["best_epoch"], history["epochs_run"]) == (
             ref_history["best_epoch"], ref_history["epochs_run"])  # fmt: skip
         assert history["val_loss"] == pytest.approx(ref_history["val_loss"], rel=1e-5)
+        assert history["val_accuracy"] == ref_history["val_accuracy"]
+        assert history["val_accuracy"] == rg.evaluate(net, *data["val"])[1]
         for key, value in ref.state_dict().items():
             torch.testing.assert_close(net.state_dict()[key], value, rtol=1e-4, atol=1e-5)
 
@@ -306,6 +359,27 @@ def test_run_location_border_sweep(synthetic_manifest):
     assert len(table) == 4
 
 
+@pytest.mark.parametrize("init", ["scratch", "random-frozen"])
+def test_a_sweep_shares_one_untrained_net_between_borders(synthetic_manifest, init):
+    # every border starts from a copy of the one untrained net: the same rows as a
+    # net built for each border, and the shared net is left untouched
+    data = loc.location_data(synthetic_manifest, 4, 4)
+    cfg = {"epochs": 1, "width": 4, "batch_size": 4, "lr": 0.01}
+    initial = loc.initial_net("zeros", 3, 4)
+    untouched = {k: v.clone() for k, v in initial.state_dict().items()}
+    timing = {"seconds"}
+    for border in (8, 0):
+        shared = loc.run_border("zeros", init, 3, border, data, cfg, initial=initial)
+        fresh = loc.run_border("zeros", init, 3, border, data, cfg)
+        assert {k: v for k, v in shared.items() if k not in timing} == {
+            k: v for k, v in fresh.items() if k not in timing}  # fmt: skip
+    assert initial.state_dict().keys() == untouched.keys()
+    assert all(torch.equal(v, untouched[k]) for k, v in initial.state_dict().items())
+    assert all(p.requires_grad for p in initial.parameters())
+    assert loc.input_size_after_border(initial) == loc.input_size_after_border(
+        loc.location_resnet18("zeros", width=4))  # fmt: skip
+
+
 def test_location_flags_scratch_runs_that_did_not_learn_or_collapsed():
     from padpos.train import FailedRunWarning
 
@@ -327,10 +401,23 @@ def test_frozen_init_trains_only_the_head(synthetic_manifest):
     torch.manual_seed(0)
     net = loc.location_resnet18("zeros", width=4)
     before = {k: v.clone() for k, v in net.state_dict().items() if "weight" in k and "fc" not in k}
-    model = loc.train_frozen_head(net, *data["train"], {"batch_size": 4})
+    model, _ = loc.train_frozen_head(net, *data["train"], {"batch_size": 4})
     after = model.backbone.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
     assert model(data["test"][0]).shape == (4, 2)
+
+
+@pytest.mark.parametrize("padding", ["zeros", "full"])
+def test_frozen_train_logits_are_the_whole_nets_own(synthetic_manifest, padding):
+    # the training canvases' logits come from the features the head was fitted on:
+    # bit for bit the eval-mode net's own, over more than one predict batch (64)
+    sources = loc.source_images(synthetic_manifest, "train", 12).repeat(6, 1, 1, 1)
+    X, y = loc.paste_on_canvas(sources)
+    torch.manual_seed(0)
+    net = loc.set_border(loc.location_resnet18(padding, width=4), 8)
+    model, train_logits = loc.train_frozen_head(net, X, y, {"batch_size": 4})
+    assert len(X) > 64 and train_logits.shape == (len(X), 2)
+    assert torch.equal(train_logits, loc.predict(model, X))
 
 
 # ---------------------------------------------------------------- configuration

@@ -213,11 +213,14 @@ class FrozenFeatures(nn.Module):
         return self.head((self.backbone(x) - self.mean) / self.std)
 
 
-def train_frozen_head(net, X, y, cfg: dict) -> nn.Module:
+def train_frozen_head(net, X, y, cfg: dict) -> tuple[nn.Module, torch.Tensor]:
     """'random-frozen': the randomly initialised convs stay fixed and only the head
     is trained. BatchNorm statistics are estimated on the training canvases, the
     pooled features are computed once, and the head is fitted to convergence as an
-    L2-regularised logistic regression (L-BFGS). Returns the whole net."""
+    L2-regularised logistic regression (L-BFGS). Returns the whole net and its
+    logits on the training canvases: read from those features (in the batches of
+    :func:`predict`, so equal to ``predict(net, X)``), which saves a second pass of
+    the frozen backbone over the training canvases."""
     from padpos.runtime import recalibrate_batchnorm
 
     for p in net.parameters():
@@ -226,8 +229,9 @@ def train_frozen_head(net, X, y, cfg: dict) -> nn.Module:
     recalibrate_batchnorm(net, X, batch_size=BN_BATCH)
     feats = predict(net, X)
     mean, std = feats.mean(0), feats.std(0).clamp(min=1e-6)
-    head = fit_logistic_head((feats - mean) / std, y, HEAD_L2)
-    return FrozenFeatures(net, mean, std, head).eval()
+    standardised = (feats - mean) / std
+    head = fit_logistic_head(standardised, y, HEAD_L2)
+    return FrozenFeatures(net, mean, std, head).eval(), predict(head, standardised)
 
 
 def fit_logistic_head(features: torch.Tensor, y: torch.Tensor, l2: float, steps: int = 200) -> nn.Linear:
@@ -265,25 +269,35 @@ def spec_with_defaults(spec: dict) -> dict:
     return {**copy.deepcopy(PAPER), "min_accuracy": MIN_ACCURACY, **spec}
 
 
-def run_border(padding, init, seed, border, data, cfg, progress=None) -> dict:
-    """Build the net (``seed`` sets the initialisation, the same for every border;
-    made on the CPU, then moved to the canvases' device), pad its first conv by
-    ``border``, train it and test it on the held-out canvases."""
-    t0 = time.time()
+def initial_net(padding: str, seed: int, width: int) -> nn.Module:
+    """The untrained net of a job: ``seed`` sets the initialisation, the same for
+    every border; made on the CPU (the same on any device)."""
     torch.manual_seed(seed)
-    net = set_border(location_resnet18(padding, cfg["width"]), border)
+    return location_resnet18(padding, width)
+
+
+def run_border(padding, init, seed, border, data, cfg, progress=None, initial=None) -> dict:
+    """Copy the untrained net ``initial`` (default: :func:`initial_net`; a sweep
+    builds it once, not once per border: the ResNet is first built, and randomly
+    initialised, at full width), move it to the canvases' device, pad its first conv
+    by ``border``, train it and test it on the held-out canvases."""
+    t0 = time.time()
+    if initial is None:
+        initial = initial_net(padding, seed, cfg["width"])
+    net = set_border(copy.deepcopy(initial), border)
     net.to(data["train"][0].device)
     (Xtr, ytr), (Xte, yte) = data["train"], data["test"]
     if init == "scratch":
         net = train_scratch(net, Xtr, ytr, cfg, seed, progress)
+        train_logits = predict(net, Xtr)
     else:
-        net = train_frozen_head(net, Xtr, ytr, cfg)
+        net, train_logits = train_frozen_head(net, Xtr, ytr, cfg)
     test_logits = predict(net, Xte)
     return {
         "padding": padding, "init": init, "seed": seed, "border": border,
         "accuracy": accuracy(test_logits, yte),
         "predicted_classes": int(test_logits.argmax(1).unique().numel()),
-        "train_accuracy": accuracy(predict(net, Xtr), ytr),
+        "train_accuracy": accuracy(train_logits, ytr),
         "first_conv_size": input_size_after_border(net.backbone if init != "scratch" else net),
         "num_train_images": len(ytr), "num_test_images": len(yte), "width": cfg["width"],
         "epochs": cfg["epochs"] if init == "scratch" else 0, "seconds": round(time.time() - t0, 2),
@@ -302,9 +316,10 @@ def run_location(spec: dict, manifest_path, threads: int = 1, device=None) -> pd
     data = location_data(manifest_path, spec["num_train"], spec["num_test"])
     data = {split: tuple(t.to(device) for t in pair) for split, pair in data.items()}
     borders = tqdm(spec["borders"], desc=f"location {spec['padding']}/{spec['init']}", file=sys.stderr)
+    padding, init, seed = spec["padding"], spec["init"], int(spec["seed"])
+    initial = initial_net(padding, seed, spec["width"])
     rows = [
-        run_border(spec["padding"], spec["init"], int(spec["seed"]), int(b), data, spec, borders)
-        for b in borders
+        run_border(padding, init, seed, int(b), data, spec, borders, initial) for b in borders
     ]
     return flag_failed(pd.DataFrame(rows), spec["min_accuracy"])[RESULT_COLUMNS]
 
