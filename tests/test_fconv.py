@@ -359,6 +359,25 @@ def test_run_location_border_sweep(synthetic_manifest):
     assert len(table) == 4
 
 
+def test_run_location_sweeps_every_seed_in_one_job(synthetic_manifest):
+    # one job per padding x init: each seed's rows equal the seed run alone
+    spec = {"padding": "zeros", "init": "random-frozen", "borders": [0, 8],
+            "num_train": 4, "num_test": 4, "width": 4}  # fmt: skip
+    both = loc.run_location({**spec, "seeds": [2, 5]}, synthetic_manifest)
+    assert both[["seed", "border"]].values.tolist() == [[2, 0], [2, 8], [5, 0], [5, 8]]
+    timing = ["seconds"]
+    for seed in (2, 5):
+        alone = loc.run_location({**spec, "seed": seed}, synthetic_manifest)
+        pd.testing.assert_frame_equal(
+            both[both.seed == seed].drop(columns=timing).reset_index(drop=True),
+            alone.drop(columns=timing),
+        )
+    with pytest.raises(ValueError, match="not both"):
+        loc.spec_with_defaults({**spec, "seed": 1, "seeds": [1]})
+    with pytest.raises(ValueError, match="distinct"):
+        loc.spec_with_defaults({**spec, "seeds": [1, 1]})
+
+
 @pytest.mark.parametrize("init", ["scratch", "random-frozen"])
 def test_a_sweep_shares_one_untrained_net_between_borders(synthetic_manifest, init):
     # every border starts from a copy of the one untrained net: the same rows as a

@@ -1,6 +1,6 @@
 # F-Conv tests (Kayhan & van Gemert 2020; PROTOCOLS.md 4): the Red-Green test (one job per
 # conv type, every seed: job start-up would dominate per-seed jobs) and the location test
-# (one job per padding x init x seed, the whole border sweep) -> tables and figures.
+# (one job per padding x init, the border sweep of every seed) -> tables and figures.
 
 FCONV = f"{RUNS}/fconv"
 REDGREEN = config["fconv"]["redgreen"]
@@ -71,12 +71,12 @@ rule fconv_location:
         data=rules.prepare_data.output[0],
         code=code("fconv-location"),
     output:
-        csv=f"{FCONV}/location/{{padding}}/{{init}}/seed{{seed}}.csv",
-        provenance=f"{FCONV}/location/{{padding}}/{{init}}/seed{{seed}}.provenance.json",
+        csv=f"{FCONV}/location/{{padding}}/{{init}}.csv",
+        provenance=f"{FCONV}/location/{{padding}}/{{init}}.provenance.json",
     log:
-        f"{LOGS}/fconv/location_{{padding}}_{{init}}_seed{{seed}}.log",
+        f"{LOGS}/fconv/location_{{padding}}_{{init}}.log",
     benchmark:
-        bench("fconv_location", "{padding}_{init}_seed{seed}")
+        bench("fconv_location", "{padding}_{init}")
     wildcard_constraints:
         init="random-frozen|scratch",
     conda:
@@ -87,8 +87,7 @@ rule fconv_location:
             {
                 "padding": w.padding,
                 "init": w.init,
-                "seed": int(w.seed),
-                **{k: v for k, v in LOCATION.items() if k not in ("paddings", "inits", "seeds")},
+                **{k: v for k, v in LOCATION.items() if k not in ("paddings", "inits")},
             }
         ),
     shell:
@@ -97,18 +96,16 @@ rule fconv_location:
 
 
 BENCHMARKS += expand(
-    bench("fconv_location", "{padding}_{init}_seed{seed}"),
+    bench("fconv_location", "{padding}_{init}"),
     padding=LOCATION["paddings"],
     init=LOCATION["inits"],
-    seed=LOCATION["seeds"],
 )
 
 
 TABLE_RUNS["fconv_location"] = expand(
-    f"{FCONV}/location/{{padding}}/{{init}}/seed{{seed}}.csv",
+    f"{FCONV}/location/{{padding}}/{{init}}.csv",
     padding=LOCATION["paddings"],
     init=LOCATION["inits"],
-    seed=LOCATION["seeds"],
 )
 
 

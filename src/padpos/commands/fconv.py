@@ -1,5 +1,5 @@
 """Commands of the F-Conv stage: ``fconv-redgreen`` (every seed of one conv type) and
-``fconv-location`` (the border sweep of one padding x init x seed)."""
+``fconv-location`` (the border sweep of every seed of one padding x init)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def run_redgreen(args: argparse.Namespace) -> None:
 
 def configure_location(p: argparse.ArgumentParser) -> None:
     p.add_argument("--spec", type=json_arg, required=True,
-                   help="JSON: padding, init, seed, borders, num_train, num_test, epochs, width, ...")  # fmt: skip
+                   help="JSON: padding, init, seeds, borders, num_train, num_test, epochs, width, ...")  # fmt: skip
     p.add_argument("--data", required=True, help="data manifest.json of the study")
     p.add_argument("--output", required=True, help="per-run CSV (provenance JSON beside it)")
     p.add_argument("--threads", type=int, default=1, help="CPU threads for torch")
@@ -47,7 +47,7 @@ def run_location(args: argparse.Namespace) -> None:
     device = runtime.select_device()
     df = run_location(args.spec, args.data, args.threads, device)
     write_run(df, args.output, spec_with_defaults(args.spec), t0, device)
-    accs = dict(zip(df["border"], df["accuracy"].round(1)))
+    accs = df.groupby("border")["accuracy"].mean().round(1).to_dict()  # mean over seeds
     print(f"location {args.spec['padding']}/{args.spec['init']}: {accs} in {time.time() - t0:.0f}s",
           file=sys.stderr)  # fmt: skip
 

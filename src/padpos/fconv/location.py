@@ -260,13 +260,21 @@ RESULT_COLUMNS = [
 
 
 def spec_with_defaults(spec: dict) -> dict:
-    """A job spec: ``padding``, ``init``, ``seed`` plus the ``fconv.location``
-    settings (paper-scale defaults)."""
-    missing = [k for k in ("padding", "init", "seed") if k not in spec]
+    """A job spec: ``padding``, ``init`` and ``seeds`` (a list; ``seed``, one seed, is
+    accepted too) plus the ``fconv.location`` settings (paper-scale defaults)."""
+    missing = [k for k in ("padding", "init") if k not in spec]
     if missing:
         raise ValueError(f"location spec lacks {missing}")
     check_init(spec["init"])
-    return {**copy.deepcopy(PAPER), "min_accuracy": MIN_ACCURACY, **spec}
+    out = {**copy.deepcopy(PAPER), "min_accuracy": MIN_ACCURACY, **spec}
+    if "seed" in out:
+        if "seeds" in spec:
+            raise ValueError("location spec: give 'seeds' (a list) or 'seed', not both")
+        out["seeds"] = [out.pop("seed")]
+    out["seeds"] = [int(s) for s in out["seeds"]]
+    if not out["seeds"] or len(set(out["seeds"])) != len(out["seeds"]):
+        raise ValueError(f"location spec: 'seeds' must be distinct and non-empty, got {out['seeds']}")
+    return out
 
 
 def initial_net(padding: str, seed: int, width: int) -> nn.Module:
@@ -305,9 +313,10 @@ def run_border(padding, init, seed, border, data, cfg, progress=None, initial=No
 
 
 def run_location(spec: dict, manifest_path, threads: int = 1, device=None) -> pd.DataFrame:
-    """One (padding, init, seed): the whole border sweep; one row per border, with
-    the ``failed`` flag (:func:`flag_failed`). Runs on ``device`` (default: CUDA
-    when present)."""
+    """One (padding, init): the whole border sweep of every seed (the canvases are
+    made once per job; one job per seed paid the start-up and the data again); one
+    row per seed x border, with the ``failed`` flag (:func:`flag_failed`). Runs on
+    ``device`` (default: CUDA when present)."""
     from padpos.runtime import select_device
 
     spec = spec_with_defaults(spec)
@@ -315,12 +324,15 @@ def run_location(spec: dict, manifest_path, threads: int = 1, device=None) -> pd
     device = torch.device(device) if device is not None else select_device()
     data = location_data(manifest_path, spec["num_train"], spec["num_test"])
     data = {split: tuple(t.to(device) for t in pair) for split, pair in data.items()}
-    borders = tqdm(spec["borders"], desc=f"location {spec['padding']}/{spec['init']}", file=sys.stderr)
-    padding, init, seed = spec["padding"], spec["init"], int(spec["seed"])
-    initial = initial_net(padding, seed, spec["width"])
-    rows = [
-        run_border(padding, init, seed, int(b), data, spec, borders, initial) for b in borders
-    ]
+    padding, init = spec["padding"], spec["init"]
+    sweeps = [(seed, int(b)) for seed in spec["seeds"] for b in spec["borders"]]
+    progress = tqdm(sweeps, desc=f"location {padding}/{init}", file=sys.stderr)
+    rows, initial = [], {}
+    for seed, border in progress:
+        if seed not in initial:  # one untrained net per seed, copied for each border
+            initial = {seed: initial_net(padding, seed, spec["width"])}
+        progress.set_description(f"location {padding}/{init} seed {seed} B={border}")
+        rows.append(run_border(padding, init, seed, border, data, spec, progress, initial[seed]))
     return flag_failed(pd.DataFrame(rows), spec["min_accuracy"])[RESULT_COLUMNS]
 
 
