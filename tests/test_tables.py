@@ -206,7 +206,8 @@ def test_cost_table_sums_snakemake_benchmarks_per_rule(tmp_path):
     cost = pd.read_csv(out).set_index("rule")
     assert list(cost.index) == ["train", "ppp", "table", "all"]  # the most expensive first
     assert cost.loc["train", "jobs"] == 2 and cost.loc["train", "total_wall_s"] == 61.0
-    assert cost.loc["train", "max_rss_mb"] == 901.0 and cost.loc["train", "total_cpu_s"] == 56.0
+    assert cost.loc["train", "max_rss_mb"] == 901.0
+    assert "total_cpu_s" not in cost  # Snakemake's sampled cpu_time undercounts jobs over 15 s
     assert cost.loc["all", "jobs"] == 4 and cost.loc["all", "total_wall_s"] == 66.5
     assert pd.isna(cost.loc["table", "max_rss_mb"])  # unmeasured stays empty, never 0
     assert cost["share_wall"].iloc[:-1].sum() == pytest.approx(1.0)

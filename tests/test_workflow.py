@@ -143,7 +143,7 @@ def test_every_table_has_honest_spread_columns(built):
     tables = sorted((work / "results/test/tables").glob("*.csv"))
     assert len(tables) >= 8
     cost = pd.read_csv(work / "results/test/tables/cost.csv")  # per rule, not over seeds
-    assert list(cost.columns[:5]) == ["rule", "jobs", "total_wall_s", "total_cpu_s", "max_rss_mb"]
+    assert list(cost.columns[:5]) == ["rule", "jobs", "total_wall_s", "max_rss_mb", "share_wall"]
     assert {"train", "ppp", "table", "all"} <= set(cost["rule"]) and (cost["total_wall_s"] > 0).all()
     for path in (p for p in tables if p.name != "cost.csv"):
         table = pd.read_csv(path)
