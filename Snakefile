@@ -41,26 +41,6 @@ include: "workflow/rules/reliability.smk"
 include: "workflow/rules/tables.smk"
 
 
-# a few seconds of pandas / matplotlib / hashing each: never a cluster job
-localrules:
-    download_data,
-    table,
-    figure_training,
-    figure_ppp_maps,
-    figure_ppp_by_padding,
-    figure_ppp_formation,
-    figure_posenet,
-    figure_posenet_alone,
-    figure_posenet_examples,
-    figure_fconv_redgreen,
-    figure_fconv_location,
-    figure_canvas_location,
-    figure_border_distance,
-    figure_metric_reliability,
-    figure_metric_calibration,
-    figures_all,
-
-
 rule all:
     default_target: True
     input:
@@ -76,6 +56,7 @@ rule figures_all:
         f"{LOGS}/figures_all.log",
     benchmark:
         bench("figures_all")
+    localrule: True
     conda:
         ENV
     shell:

@@ -170,12 +170,14 @@ def test_light_rules_are_local_rules():
     offenders = []
     for smk in files:
         # a rule's block runs from its header to the next line at the header's indent or less
-        for m in re.finditer(r"^( *)rule (\w+):\n((?:\1 .*\n|\s*\n)*)", smk.read_text(), re.M):
+        # (`use rule X as Y with:` blocks too: Snakemake does not carry `localrule` over)
+        pattern = r"^( *)(?:rule |use rule \w+ as )(\w+)(?: with)?:\n((?:\1 .*\n|\s*\n)*)"
+        for m in re.finditer(pattern, smk.read_text(), re.M):
             name, body = m.group(2), m.group(3)
             local = name in declared or re.search(r"^\s+localrule: True$", body, re.M)
             if name.startswith(LOCAL_RULE_PREFIXES) and not local:
                 offenders.append(f"{smk.name}: {name}")
-    assert not offenders, f"make these local rules (Snakefile `localrules:`): {', '.join(offenders)}"
+    assert not offenders, f"add `localrule: True` to: {', '.join(offenders)}"
     assert declared_localrules("localrules: a, b\n\nlocalrules:\n    c,\n    d,\n") == {"a", "b", "c", "d"}
 
 

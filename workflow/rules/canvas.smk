@@ -57,6 +57,7 @@ rule figure_canvas_location:
         f"{LOGS}/figure_canvas_location.log",
     benchmark:
         bench("figure_canvas_location")
+    localrule: True
     conda:
         ENV
     params:
@@ -81,6 +82,8 @@ use rule figure_canvas_location as figure_border_distance with:
         f"{LOGS}/figure_border_distance.log",
     benchmark:
         bench("figure_border_distance")
+    # `use rule` does not carry `localrule` over
+    localrule: True
     params:
         command="plot-border-distance",
         title=STUDY_TITLE,

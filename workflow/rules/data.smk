@@ -18,6 +18,7 @@ rule download_data:
     wildcard_constraints:
         # the study's archive only (a pattern that matches nothing when there is none)
         archive=re.escape(DOWNLOAD["filename"]) if DOWNLOAD else "(?!)",
+    localrule: True
     conda:
         ENV
     params:

@@ -54,6 +54,7 @@ rule figure_fconv_redgreen:
         f"{LOGS}/figure_fconv_redgreen.log",
     benchmark:
         bench("figure_fconv_redgreen")
+    localrule: True
     conda:
         ENV
     params:
@@ -123,6 +124,7 @@ rule figure_fconv_location:
         f"{LOGS}/figure_fconv_location.log",
     benchmark:
         bench("figure_fconv_location")
+    localrule: True
     conda:
         ENV
     params:

@@ -104,6 +104,7 @@ rule figure_posenet:
         f"{LOGS}/figure_posenet.log",
     benchmark:
         bench("figure_posenet")
+    localrule: True
     conda:
         ENV
     params:
@@ -126,6 +127,8 @@ use rule figure_posenet as figure_posenet_alone with:
         f"{LOGS}/figure_posenet_alone.log",
     benchmark:
         bench("figure_posenet_alone")
+    # `use rule` does not carry `localrule` over
+    localrule: True
     params:
         title=POSENET_TITLE + f"; {config['posenet']['alone_input']} RGB input",
 
@@ -153,6 +156,7 @@ rule figure_posenet_examples:
         f"{LOGS}/figure_posenet_examples.log",
     benchmark:
         bench("figure_posenet_examples")
+    localrule: True
     conda:
         ENV
     params:

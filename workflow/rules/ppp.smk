@@ -56,6 +56,7 @@ rule figure_ppp_maps:
         f"{LOGS}/figure_ppp_maps.log",
     benchmark:
         bench("figure_ppp_maps")
+    localrule: True
     conda:
         ENV
     params:
@@ -78,6 +79,7 @@ rule figure_ppp_by_padding:
         f"{LOGS}/figure_ppp_by_padding.log",
     benchmark:
         bench("figure_ppp_by_padding")
+    localrule: True
     conda:
         ENV
     params:
@@ -100,6 +102,7 @@ rule figure_ppp_formation:
         f"{LOGS}/figure_ppp_formation.log",
     benchmark:
         bench("figure_ppp_formation")
+    localrule: True
     conda:
         ENV
     params:

@@ -97,6 +97,7 @@ rule figure_metric_reliability:
         f"{LOGS}/figure_metric_reliability.log",
     benchmark:
         bench("figure_metric_reliability")
+    localrule: True
     conda:
         ENV
     params:
@@ -121,6 +122,7 @@ rule figure_metric_calibration:
         f"{LOGS}/figure_metric_calibration.log",
     benchmark:
         bench("figure_metric_calibration")
+    localrule: True
     conda:
         ENV
     params:

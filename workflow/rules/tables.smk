@@ -15,6 +15,7 @@ rule table:
         bench("table", "{table}")
     wildcard_constraints:
         table="|".join(sorted(codedeps.registered_tables(PKG))),
+    localrule: True
     conda:
         ENV
     params:

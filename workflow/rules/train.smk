@@ -49,6 +49,7 @@ rule figure_training:
         f"{LOGS}/figure_training.log",
     benchmark:
         bench("figure_training")
+    localrule: True
     conda:
         ENV
     params:
