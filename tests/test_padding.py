@@ -680,3 +680,31 @@ def test_padded_conv_trains_through_the_fused_node_with_unchanged_gradients(sche
         torch.testing.assert_close(a, b, rtol=0, atol=1e-10)
     with torch.no_grad():  # evaluation keeps the plain path, same values
         torch.testing.assert_close(conv(x), out.detach(), rtol=0, atol=0)
+
+
+def test_fused_pad_conv_refuses_double_backward_rather_than_dropping_a_term():
+    conv = padded_conv("reflect")
+    x = rand(1, 2, 10, 10, seed=20).requires_grad_(True)
+    out = conv(x)
+    assert type(out.grad_fn).__name__ == "_FusedPadConvBackward"
+    (grad_w,) = torch.autograd.grad(out.sum(), conv.weight, create_graph=True)
+    with pytest.raises(RuntimeError, match="once_differentiable|does not require grad"):
+        torch.autograd.grad(grad_w.pow(2).sum(), x)
+
+
+@pytest.mark.parametrize("scheme", ("reflect", "circular"))
+def test_mode_padded_conv_keeps_working_under_cpu_autocast_and_torch_func(scheme):
+    conv = padded_conv(scheme).float()
+    x = rand(2, 2, 10, 10, seed=21).float().requires_grad_(True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # a bf16 gradient meets a float32 map
+        out = conv(x)
+    out.float().sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all()
+    # gradients by torch.func with respect to the weights (x needs no grad there)
+    from torch.func import functional_call, grad
+
+    params = {k: v.detach() for k, v in conv.named_parameters()}
+    grads = grad(lambda p: functional_call(conv, p, (x.detach(),)).sum())(params)
+    conv.zero_grad()
+    conv(x.detach()).sum().backward()
+    torch.testing.assert_close(grads["weight"], conv.weight.grad)

@@ -375,7 +375,7 @@ class PaddedConv2d(nn.Conv2d):
             return self._valid_conv(_resize_by(x, self.side_pads()), self.bias)
         if scheme in _PAD_MODES:
             pads = self.side_pads()
-            if _use_fused_pad_conv(x, self.weight, pads):
+            if _use_fused_pad_conv(x):
                 return _FusedPadConv.apply(
                     x, self.weight, self.bias, pads, _PAD_MODES[scheme],
                     self.stride, self.dilation, self.groups,
@@ -435,15 +435,19 @@ class PaddedConv2d(nn.Conv2d):
 
 
 # ------------------------------------------------ mode-padded conv, CPU training
-def _use_fused_pad_conv(x: torch.Tensor, weight: torch.Tensor, pads: Pads) -> bool:
+def _use_fused_pad_conv(x: torch.Tensor) -> bool:
     """Whether a mode-padded conv takes :class:`_FusedPadConv`: CPU training on a map
     larger than the small maps that :func:`pad_border` pads by one GEMM."""
+    # x.requires_grad, as the pad's own custom backward before it: a batched (vmap)
+    # input reports False and keeps the plain path; CPU autocast would hand the conv's
+    # backward a bf16 gradient for a float32 map, which oneDNN refuses
     return (
         x.device.type == "cpu"
         and x.dim() == 4
         and x.is_floating_point()
         and torch.is_grad_enabled()
-        and (x.requires_grad or weight.requires_grad)
+        and x.requires_grad
+        and not torch.is_autocast_enabled("cpu")
         and x.shape[-2] * x.shape[-1] > _SMALL_MAP_PIXELS
     )
 
@@ -467,6 +471,7 @@ class _FusedPadConv(torch.autograd.Function):
         return F.conv2d(padded, weight, bias, stride, 0, dilation, groups)
 
     @staticmethod
+    @torch.autograd.function.once_differentiable  # the padded map is not linked to x
     def backward(ctx, grad_out):
         padded, weight = ctx.saved_tensors
         stride, dilation, groups, has_bias = ctx.conv
