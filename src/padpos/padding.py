@@ -197,8 +197,8 @@ def _border_indices_uncached(n: int, before: int, after: int, mode: str, device)
 class _BorderPad(torch.autograd.Function):
     """``F.pad(x, pads, mode)`` with a lean backward: the gradient of a padded map is
     its interior plus every border pixel's gradient added to the pixel it was copied
-    from. One copy of the interior, then ``index_add_`` of the thin strips (columns of
-    the interior rows, then the top / bottom strips folded along the width)."""
+    from. One copy of the incoming gradient (autograd's, not ours to change), then
+    :func:`_fold_border_in_place` adds the thin strips (slices, or ``index_add_``)."""
 
     @staticmethod
     def forward(ctx, x: torch.Tensor, pads: Pads, mode: str) -> torch.Tensor:
@@ -207,28 +207,8 @@ class _BorderPad(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
-        return _fold_border(grad, ctx.hw, ctx.pads, ctx.mode), None, None
-
-
-def _fold_border(grad: torch.Tensor, hw: tuple[int, int], pads: Pads, mode: str) -> torch.Tensor:
-    """Adjoint of padding: sum the gradient of each padded position into its source."""
-    height, width = hw
-    left, right, top, bottom = pads
-    col_parts = _strip_sources(width, left, right, mode, grad.device)
-    row_parts = _strip_sources(height, top, bottom, mode, grad.device)
-
-    def fold_width(strip: torch.Tensor) -> torch.Tensor:
-        out = strip[..., left : left + width].clone(memory_format=torch.contiguous_format)
-        for (start, stop), source in zip(((0, left), (left + width, strip.shape[-1])), col_parts):
-            if stop > start:
-                _add_into(out, -1, source, strip[..., start:stop])
-        return out
-
-    out = fold_width(grad[..., top : top + height, :])
-    for (start, stop), source in zip(((0, top), (top + height, grad.shape[-2])), row_parts):
-        if stop > start:
-            _add_into(out, -2, source, fold_width(grad[..., start:stop, :]))
-    return out
+        grad = grad.clone(memory_format=torch.contiguous_format)
+        return _fold_border_in_place(grad, ctx.hw, ctx.pads, ctx.mode), None, None
 
 
 def _add_into(out: torch.Tensor, dim: int, source, values: torch.Tensor) -> None:
