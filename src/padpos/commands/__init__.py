@@ -42,7 +42,7 @@ REGISTRY: dict[str, tuple[str, str]] = {
     ),
     "fconv-location": (
         "padpos.commands.fconv",
-        "F-Conv location test: border sweep of one padding x init x seed",
+        "F-Conv location test: border sweep of every seed of one padding x init",
     ),
     "reliability-reference": (
         "padpos.commands.reliability",

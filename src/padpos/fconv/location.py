@@ -325,14 +325,15 @@ def run_location(spec: dict, manifest_path, threads: int = 1, device=None) -> pd
     data = location_data(manifest_path, spec["num_train"], spec["num_test"])
     data = {split: tuple(t.to(device) for t in pair) for split, pair in data.items()}
     padding, init = spec["padding"], spec["init"]
-    sweeps = [(seed, int(b)) for seed in spec["seeds"] for b in spec["borders"]]
-    progress = tqdm(sweeps, desc=f"location {padding}/{init}", file=sys.stderr)
-    rows, initial = [], {}
-    for seed, border in progress:
-        if seed not in initial:  # one untrained net per seed, copied for each border
-            initial = {seed: initial_net(padding, seed, spec["width"])}
-        progress.set_description(f"location {padding}/{init} seed {seed} B={border}")
-        rows.append(run_border(padding, init, seed, border, data, spec, progress, initial[seed]))
+    progress = tqdm(total=len(spec["seeds"]) * len(spec["borders"]), file=sys.stderr)
+    rows = []
+    for seed in spec["seeds"]:
+        initial = initial_net(padding, seed, spec["width"])  # copied for each border
+        for border in (int(b) for b in spec["borders"]):
+            progress.set_description(f"location {padding}/{init} seed {seed} B={border}")
+            rows.append(run_border(padding, init, seed, border, data, spec, progress, initial))
+            progress.update()
+    progress.close()
     return flag_failed(pd.DataFrame(rows), spec["min_accuracy"])[RESULT_COLUMNS]
 
 
