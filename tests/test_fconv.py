@@ -261,6 +261,20 @@ def test_batched_seeds_equal_the_per_seed_loop(variant):
             torch.testing.assert_close(net.state_dict()[key], value, rtol=1e-4, atol=1e-5)
 
 
+def test_batched_seeds_take_the_restored_nets_own_validation_accuracy(monkeypatch):
+    # the accuracy that decides `failed` is the restored net's (as fit()), not the batched
+    # model's: a vmapped argmax may flip on a near tie. The spy marks evaluate()'s numbers.
+    real = rg.evaluate
+    monkeypatch.setattr(rg, "evaluate", lambda net, X, y, batch_size=500: (
+        real(net, X, y, batch_size)[0], real(net, X, y, batch_size)[1] + 0.25))  # fmt: skip
+    sets = rg.make_box_sets(1, {"train": 60, "val": 40, "test": 20})
+    data = {k: s.tensors() for k, s in sets.items()}
+    fitted = rg.fit_seeds("zeros", [0, 1], data, max_epochs=2, patience=1, batch_size=20)
+    for net, history in fitted:
+        assert history["best_epoch"] >= 1
+        assert history["val_accuracy"] == real(net, *data["val"])[1] + 0.25
+
+
 def test_run_variant_batched_gives_the_loop_rows():
     spec = {"variant": "valid", "seeds": [3, 4], "max_epochs": 2, "patience": 1,
             "batch_size": 50, "sizes": {"train": 100, "val": 50, "test": 50}}  # fmt: skip
