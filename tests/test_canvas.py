@@ -201,22 +201,21 @@ def test_run_boundary_writes_both_tables_and_provenance(manifest, tmp_path):
     torch.manual_seed(0)
     model = build_model("small_resnet", "reflect", 10, width=2)
     meta = {"arch": "small_resnet", "padding": "reflect", "num_classes": 10, "width": 2, "seed": 1,
-            "epoch": 1, "image_size": 32}
+            "epoch": 1, "image_size": 32, "failed": True}
     save_torch(tmp_path / "model.pt", checkpoint_dict(model, meta))
     out = {k: tmp_path / f"{k}.{ext}" for k, ext in
            (("canvas", "csv"), ("border", "csv"), ("provenance", "json"))}  # fmt: skip
     spec = {"study": "t", "colours": ["black", "white"], "cell_size": 8, "num_train": 16,
             "num_test": 4, "epochs": 1, "batch_size": 8, "lr": 1e-3,
             "border_distance": {"num_images": 8, "distances": [0, 2]}}
-    (tmp_path / "train_provenance.json").write_text('{"failed": true}')
-    prov = cv.run_boundary(spec, tmp_path / "model.pt", manifest, out, tmp_path / "train_provenance.json")
+    prov = cv.run_boundary(spec, tmp_path / "model.pt", manifest, out)
     assert prov["wall_time_s"] >= prov["border_wall_time_s"] and prov["versions"]["torch"]
     assert prov["device"] == "cpu"
     loc, border = pd.read_csv(out["canvas"]), pd.read_csv(out["border"])
     assert list(loc.columns[:5]) == ["study", "arch", "padding", "seed", "cell_size"]
     assert len(loc) == 2 * 9 and (loc["padding"] == "reflect").all() and (loc["seed"] == 1).all()
     assert list(border.columns[:5]) == ["study", "arch", "padding", "seed", "failed"]
-    # the backbone's training provenance flags it failed: every border row says so
+    # training flagged the backbone failed (in the model's meta): every border row says so
     assert list(border["distance_px"]) == [0, 2] and border["failed"].all() and prov["backbone_failed"]
     assert prov["spec"]["width"] == 2 and prov["canvas_side"] == 24
 
@@ -292,15 +291,6 @@ def test_figures_draw_several_seeds_one_seed_and_failed_runs():
     fig = plot_border_distance(border, "t")
     labels = fig.axes[0].get_legend_handles_labels()[1]
     assert "none (failed run)" in labels and "zeros" in labels
-
-
-def test_backbone_failed_reads_the_training_provenance_first(tmp_path):
-    assert cv.backbone_failed({}) is False
-    assert cv.backbone_failed({"failed": True}) is True
-    prov = tmp_path / "provenance.json"
-    prov.write_text('{"failed": false}')
-    assert cv.backbone_failed({"failed": True}, prov) is False
-    assert cv.backbone_failed({}, tmp_path / "missing.json") is False
 
 
 def test_command_asks_for_cuda_and_records_the_cpu_without_one(manifest, tmp_path, monkeypatch):

@@ -464,24 +464,11 @@ def spec_with_defaults(spec: dict) -> dict:
     return out
 
 
-def backbone_failed(meta: dict, train_provenance=None) -> bool:
-    """Whether the trained backbone missed its quality floor: the ``failed`` flag of its
-    training provenance (``train.min_test_acc``), else of its checkpoint meta; False when
-    neither records one."""
-    import json
-
-    if train_provenance is not None and Path(train_provenance).is_file():
-        record = json.loads(Path(train_provenance).read_text())
-        if "failed" in record:
-            return bool(record["failed"])
-    return bool(meta.get("failed", False))
-
-
-def run_boundary(spec: dict, checkpoint, manifest_path, out: dict, train_provenance=None) -> dict:
+def run_boundary(spec: dict, checkpoint, manifest_path, out: dict) -> dict:
     """One job per trained run (arch x padding x seed): the canvas location test of a
     fresh net with the run's arch, padding and seed, and the border-distance accuracy
-    of the trained backbone in ``checkpoint`` (rows flagged ``failed`` when its training
-    provenance says so). Writes ``out['canvas']`` and ``out['border']`` (CSV) and
+    of the trained backbone in ``checkpoint`` (rows flagged ``failed`` when training
+    flagged the backbone, in its meta, as PPP and PosENet read it). Writes ``out['canvas']`` and ``out['border']`` (CSV) and
     ``out['provenance']`` (JSON); returns the provenance."""
     from padpos import data
     from padpos.io import write_csv
@@ -505,7 +492,7 @@ def run_boundary(spec: dict, checkpoint, manifest_path, out: dict, train_provena
     t0 = time.time()
     border = border_distance(model, manifest_path, spec["border_distance"])
     border_s = time.time() - t0
-    failed = backbone_failed(meta, train_provenance)  # the backbone's own quality gate
+    failed = bool(meta.get("failed", False))  # the backbone's own quality gate (train.min_test_acc)
     border.insert(0, "failed", failed)
     for i, (key, value) in enumerate(ids.items()):
         border.insert(i, key, value)

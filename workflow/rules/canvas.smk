@@ -14,7 +14,6 @@ CANVAS_TITLE = (
 rule canvas:
     input:
         checkpoint=rules.train.output.model,
-        train_provenance=rules.train.output.provenance,
         data=rules.prepare_data.output[0],
         code=code("canvas"),
     output:
@@ -32,7 +31,6 @@ rule canvas:
         spec=lambda w: spec_json({"study": STUDY, "seed": int(w.seed), **CANVAS_CFG}),
     shell:
         "python -m padpos canvas --spec {params.spec:q} --checkpoint {input.checkpoint:q} "
-        "--train-provenance {input.train_provenance:q} "
         "--data {input.data:q} --canvas-output {output.canvas:q} "
         "--border-output {output.border:q} --provenance {output.provenance:q} "
         "--threads {threads} 2> {log:q}"

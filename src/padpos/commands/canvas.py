@@ -13,9 +13,7 @@ from padpos.commands import Command, json_arg
 def configure_canvas(p: argparse.ArgumentParser) -> None:
     p.add_argument("--spec", type=json_arg, required=True,
                    help="JSON: study, seed + the canvas settings (config section canvas)")  # fmt: skip
-    p.add_argument("--checkpoint", required=True, help="the trained backbone's model.pt")
-    p.add_argument("--train-provenance", default=None,
-                   help="the backbone's training provenance.json (its 'failed' flag marks the rows)")  # fmt: skip
+    p.add_argument("--checkpoint", required=True, help="the trained backbone's model.pt (its meta's 'failed' flag marks the rows)")
     p.add_argument("--data", required=True, help="data manifest.json of the study")
     p.add_argument("--canvas-output", required=True, help="per-run CSV: accuracy per canvas colour x cell")
     p.add_argument("--border-output", required=True, help="per-run CSV: accuracy per border distance")
@@ -30,7 +28,7 @@ def run_canvas(args: argparse.Namespace) -> None:
 
     torch.set_num_threads(max(1, args.threads))
     out = {"canvas": args.canvas_output, "border": args.border_output, "provenance": args.provenance}
-    prov = run_boundary(args.spec, args.checkpoint, args.data, out, args.train_provenance)
+    prov = run_boundary(args.spec, args.checkpoint, args.data, out)
     print(f"canvas test + border distance in {prov['wall_time_s']:.1f}s "
           f"(canvas {prov['canvas_wall_time_s']:.1f}s, border {prov['border_wall_time_s']:.1f}s)",
           file=sys.stderr)  # fmt: skip
