@@ -306,16 +306,12 @@ def test_pixel_space_inputs_keep_black_exactly_zero():
 @pytest.fixture(scope="module")
 def tiny_study(tmp_path_factory):
     """A tiny synthetic data set and a small_resnet checkpoint (untrained, BN estimated)."""
-    from padpos.data import prepare_data
+    from tiny import synthetic_data
     from padpos.io import save_torch
     from padpos.models import build_model, checkpoint_dict
 
     root = tmp_path_factory.mktemp("posenet")
-    prepare_data(
-        {"dataset": "synthetic", "path": None, "download_dir": "unused", "url": None,
-         "image_size": 16, "num_train": 16, "num_test": 8, "seed": 5},
-        root / "data",
-    )
+    synthetic_data(root / "data", num_train=16, num_test=8, seed=5)
     torch.manual_seed(0)
     meta = {"arch": "small_resnet", "padding": "zeros", "num_classes": 10, "width": 4,
             "seed": 0, "epoch": 1, "image_size": 16}

@@ -245,16 +245,12 @@ def test_project_vgg_with_valid_padding_has_zero_ppp_and_zeros_padding_does_not(
 @pytest.fixture(scope="module")
 def tiny_study(tmp_path_factory):
     """A tiny synthetic data set and an epoch-0 small_resnet snapshot (BN never estimated)."""
-    from padpos.data import prepare_data
+    from tiny import synthetic_data
     from padpos.io import save_torch
     from padpos.models import build_model, checkpoint_dict
 
     root = tmp_path_factory.mktemp("ppp")
-    prepare_data(
-        {"dataset": "synthetic", "path": None, "download_dir": "unused", "url": None,
-         "image_size": 16, "num_train": 32, "num_test": 24, "seed": 5},
-        root / "data",
-    )
+    synthetic_data(root / "data", num_train=32, num_test=24, seed=5)
     torch.manual_seed(0)
     model = build_model("small_resnet", "zeros", num_classes=10, width=4)
     meta = {"arch": "small_resnet", "padding": "zeros", "num_classes": 10, "width": 4,
@@ -331,8 +327,6 @@ def test_every_epoch_of_a_failed_run_is_flagged_and_counted_in_n_failed(tiny_stu
     """Training stores ``failed`` in the final model's meta; the PPP job of that run flags
     the rows of every checkpoint (snapshots carry no flag of their own), and the table
     counts the run in n_failed instead of averaging it in."""
-    import pandas as pd
-
     from padpos.cli import main
     from padpos.tables import build_table, read_runs
 

@@ -25,43 +25,22 @@ import torch  # noqa: E402
 
 import padpos.train as train_mod  # noqa: E402
 from padpos import io  # noqa: E402
-from padpos.data import prepare_data  # noqa: E402
 from padpos.io import CorruptFileError, load_npz, read_csv  # noqa: E402
 from padpos.models import load_checkpoint  # noqa: E402
 from padpos.tables import read_runs  # noqa: E402
 from padpos.train import TrainingDiverged, train_model  # noqa: E402
+from tiny import TRAIN_SPEC as SPEC  # noqa: E402
+from tiny import synthetic_data  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SRC = REPO / "src" / "padpos"
 
-DATA_SPEC = {
-    "dataset": "synthetic",
-    "path": None,
-    "download_dir": "unused",
-    "url": None,
-    "image_size": 16,
-    "num_train": 64,
-    "num_test": 32,
-    "seed": 5,
-}
-SPEC = {
-    "arch": "small_resnet",
-    "padding": "zeros",
-    "seed": 0,
-    "epochs": 2,
-    "batch_size": 32,
-    "lr": 0.05,
-    "width": 4,
-    "snapshot_epochs": [0, 1],
-}
 FIX = "Delete it and re-run"
 
 
 @pytest.fixture(scope="module")
 def manifest(tmp_path_factory):
-    out = tmp_path_factory.mktemp("data")
-    prepare_data(DATA_SPEC, out)
-    return out / "manifest.json"
+    return synthetic_data(tmp_path_factory.mktemp("data"), num_train=64, num_test=32, seed=5)
 
 
 @pytest.fixture(scope="module")

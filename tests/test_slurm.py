@@ -28,6 +28,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from workflow_helpers import copy_workflow as fresh_copy
 
 REPO = Path(__file__).resolve().parents[1]
 SLURM_UP, SLURM_DOWN = REPO / ".ci/slurm-up.sh", REPO / ".ci/slurm-down.sh"
@@ -40,17 +41,6 @@ SLURM_CONF_LINK = Path("/etc/slurm/slurm.conf")
 CONF_HEADER = "# Written by padpos .ci/slurm-up.sh"
 TRIVIAL_SNAKEFILE = 'rule all:\n    output:\n        "done.txt",\n    shell:\n        "touch {output}"\n'
 DAEMONS = ("munged", "slurmctld", "slurmd")
-# the rules' `conda:` names environment.yml, which installs the package from pyproject.toml
-WORKFLOW_FILES = [
-    "Snakefile",
-    "config.yaml",
-    "config",
-    "workflow",
-    "profiles",
-    "src",
-    "environment.yml",
-    "pyproject.toml",
-]
 FAILING_WORKFLOW = REPO / "tests/data/slurm_fail/Snakefile"
 
 # rules that get a GPU on a real cluster (profiles/slurm set-resources)
@@ -183,14 +173,8 @@ def test_light_rules_are_local_rules():
 
 # ---------------------------------------------------------------- helpers
 def copy_workflow(dest: Path) -> Path:
-    """A fresh copy of the workflow, so this test's results/ collide with nobody's
-    (with one_seed.yaml, the STUDY_ARGS override)."""
-    for name in WORKFLOW_FILES:
-        src = REPO / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        elif src.exists():
-            shutil.copy2(src, dest / name)
+    """A fresh copy of the workflow (with one_seed.yaml, the STUDY_ARGS override)."""
+    fresh_copy(dest)
     (dest / "one_seed.yaml").write_text("seeds: [0]\n")
     return dest
 

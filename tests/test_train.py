@@ -7,38 +7,15 @@ import pytest
 import torch
 
 import padpos.train as train_mod
-from padpos.data import prepare_data
 from padpos.models import build_model, load_checkpoint
 from padpos.runtime import recalibrate_batchnorm
 from padpos.train import train_model
-
-DATA_SPEC = {
-    "dataset": "synthetic",
-    "path": None,
-    "download_dir": "unused",
-    "url": None,
-    "image_size": 16,
-    "num_train": 96,
-    "num_test": 48,
-    "seed": 3,
-}
-SPEC = {
-    "arch": "small_resnet",
-    "padding": "zeros",
-    "seed": 0,
-    "epochs": 2,
-    "batch_size": 32,
-    "lr": 0.05,
-    "width": 4,
-    "snapshot_epochs": [0, 1],
-}
-
+from tiny import TRAIN_SPEC as SPEC
+from tiny import synthetic_data
 
 @pytest.fixture(scope="module")
 def manifest(tmp_path_factory):
-    out = tmp_path_factory.mktemp("data")
-    prepare_data(DATA_SPEC, out)
-    return out / "manifest.json"
+    return synthetic_data(tmp_path_factory.mktemp("data"))
 
 
 def run(tmp_path, manifest, name, **changes):

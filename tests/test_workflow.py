@@ -6,8 +6,6 @@ incremental-rebuild tests reuse it.
 """
 
 import os
-import re
-import shutil
 import subprocess
 import sys
 import time
@@ -15,67 +13,30 @@ from pathlib import Path
 
 import pytest
 import yaml
+from workflow_helpers import copy_workflow, planned_jobs, snakemake
 
 pytestmark = pytest.mark.workflow
-
-COPY = ["Snakefile", "config.yaml", "environment.yml", "config", "workflow", "profiles", "src"]
-
-
-def snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 1800):
-    proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--cores", "2", *args],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
-    return proc
-
-
-def copy_workflow(repo: Path, dest: Path) -> Path:
-    for name in COPY:
-        src = repo / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
-        elif src.exists():
-            shutil.copy2(src, dest / name)
-    return dest
-
-
-def planned_jobs(proc) -> dict:
-    """Rule -> job count from a dry run's 'Job stats' table."""
-    text = proc.stdout + proc.stderr
-    counts = {}
-    block = text.split("Job stats:")[-1] if "Job stats:" in text else ""
-    for line in block.splitlines():
-        m = re.match(r"^(\w+)\s+(\d+)$", line.strip())
-        if m and m.group(1) != "total":
-            counts[m.group(1)] = int(m.group(2))
-    return counts
-
 
 @pytest.fixture(scope="module")
 def built(repo, tmp_path_factory):
     """figures/all of config/test.yaml, built once in a temporary copy."""
-    work = copy_workflow(repo, tmp_path_factory.mktemp("wf"))
+    work = copy_workflow(tmp_path_factory.mktemp("wf"))
     t0 = time.time()
     snakemake(work, "figures/all", "--configfile", "config/test.yaml")
     return work, time.time() - t0
 
 
 def test_dry_run_lists_a_train_job_per_padding_and_seed(repo, tmp_path):
-    work = copy_workflow(repo, tmp_path)
+    work = copy_workflow(tmp_path)
     cfg = yaml.safe_load((repo / "config.yaml").read_text())
     proc = snakemake(work, "-n", "figures/all")
-    jobs = planned_jobs(proc)
+    jobs = planned_jobs(proc.stdout + proc.stderr)
     assert jobs["train"] == len(cfg["paddings"]) * len(cfg["seeds"]) * len(cfg["archs"])
     assert jobs["figures_all"] == 1
 
 
 def test_lint_is_clean(repo, tmp_path):
-    work = copy_workflow(repo, tmp_path)
+    work = copy_workflow(tmp_path)
     proc = snakemake(work, "--lint", check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Lints for" not in proc.stdout + proc.stderr, proc.stdout + proc.stderr
@@ -98,7 +59,7 @@ def test_snakefmt_is_clean(repo):
     ],
 )
 def test_bad_config_stops_before_any_job(repo, tmp_path, override, key):
-    work = copy_workflow(repo, tmp_path)
+    work = copy_workflow(tmp_path)
     proc = snakemake(
         work, "figures/all", "--configfile", "config/test.yaml", "--config", override, check=False
     )
@@ -157,7 +118,7 @@ def test_every_table_has_honest_spread_columns(built):
 def test_nothing_to_do_after_a_build(built):
     work, _ = built
     proc = snakemake(work, "-n", "figures/all", "--configfile", "config/test.yaml")
-    assert planned_jobs(proc) == {}, proc.stdout
+    assert planned_jobs(proc.stdout + proc.stderr) == {}, proc.stdout
 
 
 def _edit(path: Path):
@@ -172,7 +133,7 @@ def test_editing_plot_code_reruns_only_that_figure(built):
     _edit(work / "src/padpos/plots/training.py")
     proc = snakemake(work, "-n", "figures/all", "--configfile", "config/test.yaml")
     # and the cost table, whose runs include that figure's benchmark
-    assert planned_jobs(proc) == {"figure_training": 1, "table": 1, "figures_all": 1}, proc.stdout
+    assert planned_jobs(proc.stdout + proc.stderr) == {"figure_training": 1, "table": 1, "figures_all": 1}, proc.stdout
 
 
 def test_editing_an_indirectly_imported_file_reruns_exactly_its_users(built):
@@ -180,7 +141,7 @@ def test_editing_an_indirectly_imported_file_reruns_exactly_its_users(built):
     work, _ = built
     _edit(work / "src/padpos/features.py")
     proc = snakemake(work, "-n", "figures/all", "--configfile", "config/test.yaml")
-    jobs = planned_jobs(proc)
+    jobs = planned_jobs(proc.stdout + proc.stderr)
     cfg = yaml.safe_load((work / "config/test.yaml").read_text())
     runs = len(cfg["paddings"]) * len(cfg["seeds"])
     assert jobs.get("posenet") == runs, proc.stdout
@@ -201,7 +162,7 @@ def test_two_studies_plan_disjoint_outputs_in_one_checkout(repo, tmp_path):
     """figures/all of the default study and of the test study, planned in one checkout: each
     study's jobs write under results/<study>/ and figures/<study>/ only (figures/all, the
     index of the configured study, aside), so building one never touches the other's files."""
-    work = copy_workflow(repo, tmp_path)
+    work = copy_workflow(tmp_path)
     planned = {
         "default": _planned_outputs(snakemake(work, "-n", "figures/all")),
         "test": _planned_outputs(snakemake(work, "-n", "figures/all", "--configfile", "config/test.yaml")),
@@ -217,7 +178,7 @@ def test_editing_padding_code_reruns_training(built):
     work, _ = built
     _edit(work / "src/padpos/padding.py")
     proc = snakemake(work, "-n", "figures/all", "--configfile", "config/test.yaml")
-    jobs = planned_jobs(proc)
+    jobs = planned_jobs(proc.stdout + proc.stderr)
     cfg = yaml.safe_load((work / "config/test.yaml").read_text())
     assert jobs.get("train") == len(cfg["paddings"]) * len(cfg["seeds"])
     assert "prepare_data" not in jobs

@@ -13,20 +13,18 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import yaml
+from workflow_helpers import copy_workflow, planned_jobs, snakemake_cmd
+from workflow_helpers import snakemake as run_snakemake
 
 pytestmark = pytest.mark.workflow
 
-REPO = Path(__file__).resolve().parents[1]
-COPY = ["Snakefile", "config.yaml", "environment.yml", "config", "workflow", "profiles", "src"]
 STUDY = "rel"
 SEEDS = [0, 1]
 TINY = {
@@ -68,32 +66,15 @@ TARGET = table("training")
 
 # ---------------------------------------------------------------- helpers
 def workflow_copy(dest: Path, **changes) -> Path:
-    for name in COPY:
-        src = REPO / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        else:
-            shutil.copy2(src, dest / name)
+    copy_workflow(dest)
     (dest / "tiny.yaml").write_text(yaml.safe_dump({**TINY, **changes}))
     return dest
 
 
-def snakemake_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "snakemake", *args]
-
-
 def snakemake(work: Path, *args: str, cores: int = 2, check: bool = True, timeout: int = 600):
+    """Snakemake on the tiny study (unless the call names another config file)."""
     args = (*args, "--configfile", "tiny.yaml") if "--configfile" not in args else args
-    proc = subprocess.run(
-        snakemake_cmd("--cores", str(cores), *args),
-        cwd=work,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
-    return proc
+    return run_snakemake(work, *args, cores=cores, check=check, timeout=timeout)
 
 
 def start(work: Path, *args: str, cores: int = 1) -> subprocess.Popen:
@@ -136,20 +117,6 @@ def wait_mid_training(proc: subprocess.Popen, work: Path, timeout: float = 300) 
             return running[0]
         time.sleep(0.02)
     raise AssertionError(f"no run reached its second epoch in {timeout} s")
-
-
-def planned_jobs(text: str) -> dict:
-    """Rule -> job count from the (first) 'Job stats' table of Snakemake's output."""
-    counts = {}
-    if "Job stats:" not in text:
-        return counts
-    for line in text.split("Job stats:", 1)[1].splitlines():
-        m = re.match(r"^(\w+)\s+(\d+)$", line.strip())
-        if m and m.group(1) == "total":
-            break
-        if m:
-            counts[m.group(1)] = int(m.group(2))
-    return counts
 
 
 def mtimes(paths) -> dict:
