@@ -541,3 +541,16 @@ def test_location_figure_marks_failed_runs():
     line = fig.axes[0].get_lines()[0]
     assert list(line.get_ydata()) == [99.0, 96.0]  # mean of the passing runs only
     assert "1 failed run(s) excluded" in fig._suptitle.get_text()
+
+
+def test_the_commands_log_summary_leaves_failed_runs_out_of_the_mean():
+    from padpos.commands.fconv import passed_means
+
+    runs = pd.DataFrame({"seed": [0, 0, 1, 1, 2, 2], "test_set": ["similar", "dissimilar"] * 3,
+                         "accuracy": [50.0, 50.0, 70.0, 60.0, 80.0, 90.0],
+                         "failed": [True, True, False, False, False, False]})  # fmt: skip
+    text = passed_means(runs, "test_set", run=["seed"])
+    assert text == "{'dissimilar': 75.0, 'similar': 75.0} (1 of 3 runs flagged failed, not averaged in)"
+    location = pd.DataFrame({"seed": [0, 0, 1, 1], "border": [0, 16, 0, 16],
+                             "accuracy": [100.0, 50.0, 90.0, 70.0], "failed": [False, True, False, False]})  # fmt: skip
+    assert passed_means(location, "border", run=["seed", "border"]).endswith("(1 of 4 runs flagged failed, not averaged in)")

@@ -13,6 +13,7 @@ from padpos.train import train_model
 from tiny import TRAIN_SPEC as SPEC
 from tiny import synthetic_data
 
+
 @pytest.fixture(scope="module")
 def manifest(tmp_path_factory):
     return synthetic_data(tmp_path_factory.mktemp("data"))

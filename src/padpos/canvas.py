@@ -467,8 +467,9 @@ def run_boundary(spec: dict, checkpoint, manifest_path, out: dict) -> dict:
     """One job per trained run (arch x padding x seed): the canvas location test of a
     fresh net with the run's arch, padding and seed, and the border-distance accuracy
     of the trained backbone in ``checkpoint`` (rows flagged ``failed`` when training
-    flagged the backbone, in its meta, as PPP and PosENet read it). Writes ``out['canvas']`` and ``out['border']`` (CSV) and
-    ``out['provenance']`` (JSON); returns the provenance."""
+    flagged the backbone in its meta, where PPP and PosENet read it too). Writes
+    ``out['canvas']`` and ``out['border']`` (CSV) and ``out['provenance']`` (JSON);
+    returns the provenance."""
     from padpos import data
     from padpos.io import write_csv
     from padpos.models import load_checkpoint

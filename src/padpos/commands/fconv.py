@@ -26,7 +26,7 @@ def run_redgreen(args: argparse.Namespace) -> None:
     device = runtime.select_device()
     df = run_variant(args.spec, args.threads, device)
     write_run(df, args.output, spec_with_defaults(args.spec), t0, device)
-    summary = df.groupby("test_set")["accuracy"].mean().round(1).to_dict()
+    summary = passed_means(df, "test_set", run=["seed"])
     print(f"red-green {args.spec['variant']}: {summary} in {time.time() - t0:.0f}s", file=sys.stderr)
 
 
@@ -47,9 +47,20 @@ def run_location(args: argparse.Namespace) -> None:
     device = runtime.select_device()
     df = run_location(args.spec, args.data, args.threads, device)
     write_run(df, args.output, spec_with_defaults(args.spec), t0, device)
-    accs = df.groupby("border")["accuracy"].mean().round(1).to_dict()  # mean over seeds
+    accs = passed_means(df, "border", run=["seed", "border"])
     print(f"location {args.spec['padding']}/{args.spec['init']}: {accs} in {time.time() - t0:.0f}s",
           file=sys.stderr)  # fmt: skip
+
+
+def passed_means(df, by: str, run: list[str]) -> str:
+    """The log line's summary: mean accuracy per ``by`` over the runs (rows keyed by the
+    ``run`` columns) not flagged failed, as the tables average them."""
+    from padpos.tables import failed_mask
+
+    failed = failed_mask(df)
+    means = df[~failed].groupby(by)["accuracy"].mean().round(1).to_dict()
+    n_runs, n_failed = len(df[run].drop_duplicates()), len(df.loc[failed, run].drop_duplicates())
+    return f"{means} ({n_failed} of {n_runs} runs flagged failed, not averaged in)"
 
 
 COMMANDS = {
