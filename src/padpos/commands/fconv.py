@@ -54,10 +54,10 @@ def run_location(args: argparse.Namespace) -> None:
 
 def passed_means(df, by: str, run: list[str]) -> str:
     """The log line's summary: mean accuracy per ``by`` over the runs (rows keyed by the
-    ``run`` columns) not flagged failed, as the tables average them."""
-    from padpos.tables import failed_mask
-
-    failed = failed_mask(df)
+    ``run`` columns) not flagged failed, as the tables average them. (The flag is the
+    boolean column the run wrote; padpos.tables is not imported, so that editing table
+    code re-runs no F-Conv job.)"""
+    failed = df["failed"].astype(bool)
     means = df[~failed].groupby(by)["accuracy"].mean().round(1).to_dict()
     n_runs, n_failed = len(df[run].drop_duplicates()), len(df.loc[failed, run].drop_duplicates())
     return f"{means} ({n_failed} of {n_runs} runs flagged failed, not averaged in)"
