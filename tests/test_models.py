@@ -91,3 +91,16 @@ def test_a_registered_model_is_built_by_name_with_its_taps():
             register_model(name, residual=False, feature_layers=("0",))(tiny)
     finally:
         del MODELS[name]
+
+
+def test_failed_flag_reads_the_run_and_warns_when_no_checkpoint_records_it():
+    import warnings
+
+    from padpos.models import UnflaggedCheckpointWarning, failed_flag
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a recorded flag, either way: no warning
+        assert failed_flag([{"epoch": 0}, {"epoch": 6, "failed": True}], ["e0.pt", "model.pt"]) is True
+        assert failed_flag([{"epoch": 0}, {"epoch": 6, "failed": False}], ["e0.pt", "model.pt"]) is False
+    with pytest.warns(UnflaggedCheckpointWarning, match="e0.pt, e1.pt"):
+        assert failed_flag([{"epoch": 0}, {"epoch": 1}], ["e0.pt", "e1.pt"]) is False

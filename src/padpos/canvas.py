@@ -472,7 +472,7 @@ def run_boundary(spec: dict, checkpoint, manifest_path, out: dict) -> dict:
     returns the provenance."""
     from padpos import data
     from padpos.io import write_csv
-    from padpos.models import load_checkpoint
+    from padpos.models import failed_flag, load_checkpoint
     from padpos.runtime import ieee_float32, provenance, select_device, write_provenance
 
     started = time.time()
@@ -492,7 +492,7 @@ def run_boundary(spec: dict, checkpoint, manifest_path, out: dict) -> dict:
     t0 = time.time()
     border = border_distance(model, manifest_path, spec["border_distance"])
     border_s = time.time() - t0
-    failed = bool(meta.get("failed", False))  # the backbone's own quality gate (train.min_test_acc)
+    failed = failed_flag([meta], [checkpoint])  # the backbone's own quality gate (train.min_test_acc)
     border.insert(0, "failed", failed)
     for i, (key, value) in enumerate(ids.items()):
         border.insert(i, key, value)

@@ -240,6 +240,30 @@ def checkpoint_dict(model: nn.Module, meta: dict) -> dict:
     return {"meta": dict(meta), "state_dict": model.state_dict()}
 
 
+class UnflaggedCheckpointWarning(UserWarning):
+    """A checkpoint records no training quality flag; its rows count as not failed."""
+
+
+def failed_flag(metas: Sequence[dict], checkpoints: Sequence) -> bool:
+    """Training's ``failed`` flag for one run, from the meta of its checkpoints (the
+    final ``model.pt`` carries it; epoch snapshots do not). True if any records True.
+    When none records the flag (snapshots alone, or a checkpoint made outside the
+    pipeline) the run counts as not failed, and a warning names the files: an unknown
+    flag is not silently a pass."""
+    import warnings
+
+    flags = [meta["failed"] for meta in metas if "failed" in meta]
+    if not flags:
+        names = ", ".join(str(c) for c in checkpoints)
+        warnings.warn(
+            f"no training 'failed' flag in {names} (only the final model.pt of a training "
+            "job records one): its rows are marked failed=False",
+            UnflaggedCheckpointWarning,
+            stacklevel=2,
+        )
+    return any(bool(flag) for flag in flags)
+
+
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu"):
     """Rebuild the model saved at ``path``; returns ``(model in eval mode, meta)``."""
     from padpos.io import corrupt_file, load_torch

@@ -326,13 +326,12 @@ def run_failed(checkpoints) -> bool:
     ``failed`` flag that training stores in the final model's meta (snapshots of
     earlier epochs carry none)."""
     from padpos.io import load_torch
+    from padpos.models import failed_flag
 
     # the meta only: no model is built (measure_checkpoint builds each one once)
-    for checkpoint in checkpoints:
-        saved = load_torch(checkpoint, "checkpoint", map_location="cpu", weights_only=False)
-        if saved.get("meta", {}).get("failed", False):
-            return True
-    return False
+    metas = [load_torch(c, "checkpoint", map_location="cpu", weights_only=False).get("meta", {})
+             for c in checkpoints]  # fmt: skip
+    return failed_flag(metas, checkpoints)
 
 
 def run_ppp(
@@ -357,8 +356,10 @@ def run_ppp(
     print(f"ppp: {checkpoint} on {device}: margin {margin} px, {n_images} images, "
           + ", ".join(f"{k}: s={g.stride} rf={g.rf_radius}" for k, g in geometry.items()),
           file=sys.stderr)  # fmt: skip
-    if failed is None:
-        failed = bool(meta.get("failed", False))
+    if failed is None:  # a checkpoint measured on its own: its own meta's flag
+        from padpos.models import failed_flag
+
+        failed = failed_flag([meta], [checkpoint])
     rows = result_rows(spec["study"], meta, stats, geometry, failed)
     write_csv(output_csv, pd.DataFrame(rows))
     with atomic_path(output_npz) as tmp:
