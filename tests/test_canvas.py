@@ -314,3 +314,17 @@ def test_command_asks_for_cuda_and_records_the_cpu_without_one(manifest, tmp_pat
     assert code == 0 and asked
     assert json.loads((tmp_path / "p.json").read_text())["device"] == "cpu"
     assert len(pd.read_csv(tmp_path / "c.csv")) == 9 and len(pd.read_csv(tmp_path / "b.csv")) == 1
+
+
+def test_border_distance_band_spans_the_seeds_and_stays_within_them():
+    # two seeds near 100 %: a +-std band ran past 100 %; min..max stays within the seeds
+    from padpos.plots.canvas import plot_border_distance
+
+    border = pd.DataFrame([
+        {"arch": "a", "padding": "zeros", "seed": s, "failed": False, "method": "scene",
+         "distance_px": d, "accuracy": acc, "n": 10}
+        for s, accs in ((0, (97.0, 100.0)), (1, (100.0, 100.0))) for d, acc in zip((0, 3), accs)])  # fmt: skip
+    fig = plot_border_distance(border, "t")
+    band = fig.axes[0].collections[0].get_paths()[0].vertices[:, 1]
+    assert band.min() == pytest.approx(97.0) and band.max() == pytest.approx(100.0)
+    assert "min..max over 2 seeds" in fig._suptitle.get_text()
