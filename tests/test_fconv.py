@@ -20,6 +20,11 @@ def box_sets():
 
 
 # ---------------------------------------------------------------- Red-Green data
+def _box_tensors(data_seed: int, **sizes: int) -> dict:
+    """Red-Green train / val / similar / dissimilar sets as (images, labels) tensors."""
+    return {k: s.tensors() for k, s in rg.make_box_sets(data_seed, sizes).items()}
+
+
 def _box_columns(images: torch.Tensor, channel: int) -> np.ndarray:
     """Left column of the box in ``channel`` of each image (from the pixels)."""
     cols = images[:, channel].amax(dim=1)  # N x W: which columns hold the box
@@ -178,8 +183,7 @@ def test_circular_net_cannot_tell_similar_from_dissimilar(box_sets):
 
 
 def test_fit_stops_early_and_restores_best_weights(monkeypatch):
-    sets = rg.make_box_sets(0, {"train": 20, "val": 10, "test": 10})
-    data = {k: s.tensors() for k, s in sets.items()}
+    data = _box_tensors(0, train=20, val=10, test=10)
     # scripted validation losses: best at epoch 3, then 2 epochs without improvement
     losses = iter([0.6, 0.5, 0.3, 0.35, 0.31, 0.2, 0.1])
     accuracies = iter([50.0, 60.0, 70.0, 80.0, 90.0, 95.0, 99.0])
@@ -202,8 +206,7 @@ def test_fit_stops_early_and_restores_best_weights(monkeypatch):
 
 
 def test_fit_reports_the_restored_weights_own_validation_accuracy():
-    sets = rg.make_box_sets(2, {"train": 100, "val": 50, "test": 50})
-    data = {k: s.tensors() for k, s in sets.items()}
+    data = _box_tensors(2, train=100, val=50, test=50)
     torch.manual_seed(0)
     net = rg.RedGreenNet("zeros")
     history = rg.fit(net, data, max_epochs=4, patience=1, batch_size=25)
@@ -216,8 +219,7 @@ def test_fit_reports_the_restored_weights_own_validation_accuracy():
 def test_fit_without_an_improving_epoch_reports_the_initial_weights_accuracy():
     # best epoch 0 (no finite validation loss): the restored weights are the initial ones,
     # which no epoch evaluated
-    sets = rg.make_box_sets(0, {"train": 20, "val": 10, "test": 10})
-    data = {k: s.tensors() for k, s in sets.items()}
+    data = _box_tensors(0, train=20, val=10, test=10)
     torch.manual_seed(0)
     net = rg.RedGreenNet("zeros")
     history = rg.fit(net, data, max_epochs=0, patience=2, batch_size=10)
@@ -244,8 +246,7 @@ def test_run_variant_rows_and_table():
 
 @pytest.mark.parametrize("variant", ["zeros", "partial", "none", "full"])
 def test_batched_seeds_equal_the_per_seed_loop(variant):
-    sets = rg.make_box_sets(1, {"train": 100, "val": 50, "test": 50})
-    data = {k: s.tensors() for k, s in sets.items()}
+    data = _box_tensors(1, train=100, val=50, test=50)
     seeds = [0, 1, 2]
     fitted = rg.fit_seeds(variant, seeds, data, max_epochs=3, patience=1, batch_size=25)
     for seed, (net, history) in zip(seeds, fitted):
@@ -265,10 +266,13 @@ def test_batched_seeds_take_the_restored_nets_own_validation_accuracy(monkeypatc
     # the accuracy that decides `failed` is the restored net's (as fit()), not the batched
     # model's: a vmapped argmax may flip on a near tie. The spy marks evaluate()'s numbers.
     real = rg.evaluate
-    monkeypatch.setattr(rg, "evaluate", lambda net, X, y, batch_size=500: (
-        real(net, X, y, batch_size)[0], real(net, X, y, batch_size)[1] + 0.25))  # fmt: skip
-    sets = rg.make_box_sets(1, {"train": 60, "val": 40, "test": 20})
-    data = {k: s.tensors() for k, s in sets.items()}
+
+    def marked(net, X, y, batch_size=500):
+        loss, accuracy = real(net, X, y, batch_size)
+        return loss, accuracy + 0.25
+
+    monkeypatch.setattr(rg, "evaluate", marked)
+    data = _box_tensors(1, train=60, val=40, test=20)
     fitted = rg.fit_seeds("zeros", [0, 1], data, max_epochs=2, patience=1, batch_size=20)
     for net, history in fitted:
         assert history["best_epoch"] >= 1
