@@ -125,11 +125,8 @@ def _apply_map_matrix(x: torch.Tensor, matrix: torch.Tensor, size: tuple[int, in
 @functools.lru_cache(maxsize=256)
 def _pad_matrix(height: int, width: int, pads: Pads, mode: str, dtype, device) -> torch.Tensor:
     """(H*W, H'*W') 0/1 matrix of padding an H x W map by ``pads`` with ``mode``."""
-    left, right, top, bottom = pads
-    rows = _border_indices(height, top, bottom, mode, device)
-    cols = _border_indices(width, left, right, mode, device)
+    source = _flat_border_indices(height, width, pads, mode, device)
     with torch.inference_mode(False), torch.no_grad():
-        source = (rows[:, None] * width + cols[None, :]).flatten()
         matrix = torch.zeros(height * width, len(source), dtype=dtype, device=device)
         matrix[source, torch.arange(len(source), device=device)] = 1
         return matrix
