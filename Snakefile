@@ -9,8 +9,9 @@
 
 import sys
 
-from padpos.config import validate_config
-from padpos.failures import failure_summary
+from padpos.stages import stage_names
+from padpos.workflow.config import validate_config
+from padpos.workflow.job_errors import error_summary
 
 
 configfile: "config.yaml"
@@ -30,15 +31,13 @@ wildcard_constraints:
     epoch=r"\d+",
 
 
-# stages: any order (targets come from all_targets() in common.smk, evaluated once all are read)
-include: "workflow/rules/data.smk"
-include: "workflow/rules/train.smk"
-include: "workflow/rules/ppp.smk"
-include: "workflow/rules/posenet.smk"
-include: "workflow/rules/fconv.smk"
-include: "workflow/rules/canvas.smk"
-include: "workflow/rules/reliability.smk"
-include: "workflow/rules/tables.smk"
+# one rule file per stage folder of the package (src/padpos/stages/<stage>/ ->
+# workflow/rules/<stage>.smk), in any order: targets come from all_targets() in
+# common.smk, evaluated once all are read
+for stage in stage_names():
+    if Path(workflow.basedir, "workflow", "rules", f"{stage}.smk").is_file():
+
+        include: f"workflow/rules/{stage}.smk"
 
 
 rule all:
@@ -47,23 +46,7 @@ rule all:
         "figures/all",
 
 
-rule figures_all:
-    input:
-        all_targets,
-    output:
-        "figures/all",
-    log:
-        f"{LOGS}/figures_all.log",
-    benchmark:
-        bench("figures_all")
-    localrule: True
-    conda:
-        ENV
-    shell:
-        "python -m padpos figures-index --inputs {input:q} --output {output:q} 2> {log:q}"
-
-
 onerror:
-    # one list of the failed jobs and their error lines at the very end (with --keep-going
-    # the failures are otherwise scattered among the other jobs' output)
-    print(failure_summary(log), file=sys.stderr)
+    # one list of the jobs that errored and their error lines at the very end (with
+    # --keep-going the errors are otherwise scattered among the other jobs' output)
+    print(error_summary(log), file=sys.stderr)

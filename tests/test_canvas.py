@@ -1,4 +1,4 @@
-"""Canvas location test and border distance (PROTOCOLS.md section 5; padpos.canvas)."""
+"""Canvas location test and border distance (docs/protocols.md section 5; padpos.canvas)."""
 
 import math
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
-from padpos import canvas as cv
+from padpos.stages.canvas import boundary as cv
 
 
 # ---------------------------------------------------------------- cells, rings, canvases
@@ -47,22 +47,6 @@ def test_canvas_colours_and_the_mean_canvas_is_zero_after_normalisation():
 
 
 # ---------------------------------------------------------------- optimiser and schedule
-def test_adam_step_matches_torch_optim_adam():
-    torch.manual_seed(0)
-    net = torch.nn.Sequential(torch.nn.Linear(5, 4), torch.nn.Tanh(), torch.nn.Linear(4, 3))
-    ref = __import__("copy").deepcopy(net)
-    opt = torch.optim.Adam(ref.parameters(), lr=0.01, betas=cv.ADAM_BETAS, eps=cv.ADAM_EPS)
-    state, x, y = {}, torch.randn(8, 5), torch.randint(0, 3, (8,))
-    for step in range(1, 6):
-        for model in (net, ref):
-            model.zero_grad()
-            torch.nn.functional.cross_entropy(model(x), y).backward()
-        cv.adam_step(list(net.parameters()), state, 0.01, step)
-        opt.step()
-    for a, b in zip(net.parameters(), ref.parameters()):
-        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
-
-
 def test_schedule_warms_up_then_decays_to_zero():
     lrs = [cv.lr_at(s, 100, 1.0) for s in range(100)]
     assert lrs[0] == pytest.approx(0.05) and max(lrs) == pytest.approx(1.0)
@@ -182,7 +166,7 @@ def test_border_distance_rows_for_scenes(manifest):
     from padpos.models import build_model
 
     model = build_model("small_resnet", "zeros", 10, width=2).eval()
-    df = cv.border_distance(model, manifest, {"num_images": 12, "distances": [0, 2]})
+    df = cv.accuracy_by_border_distance(model, manifest, {"num_images": 12, "distances": [0, 2]})
     assert list(df["distance_px"]) == [0, 2] and (df["method"] == "scene").all()
     assert (df["n"] == 12).all() and df["accuracy"].between(0, 100).all()
 
@@ -236,7 +220,7 @@ def _location_runs():
 
 
 def test_canvas_table_averages_cells_per_ring_then_seeds():
-    from padpos.tables import build_table
+    from padpos.stages import build_table
 
     out = build_table("canvas_location", _location_runs())
     assert list(out.columns) == ["padding", "canvas", "ring", "mean", "std", "n", "ci95", "n_failed"]
@@ -253,7 +237,7 @@ def test_border_table_per_padding_and_distance():
         {"study": "t", "arch": "a", "padding": p, "seed": s, "failed": False, "method": "scene",
          "distance_px": d, "accuracy": 50.0 + d + s, "n": 10}
         for p in ("zeros", "none") for s in (0, 1) for d in (0, 3)])  # fmt: skip
-    from padpos.tables import build_table
+    from padpos.stages import build_table
 
     runs.loc[(runs.padding == "none") & (runs.seed == 1), "failed"] = True
     out = build_table("border_distance", runs)
@@ -271,12 +255,12 @@ def test_too_large_distances_name_the_config_key(manifest):
 
     model = build_model("small_resnet", "zeros", 10, width=2).eval()
     with pytest.raises(ValueError, match="canvas.border_distance.distances"):
-        cv.border_distance(model, manifest, {"num_images": 4, "distances": [0, 9]})
+        cv.accuracy_by_border_distance(model, manifest, {"num_images": 4, "distances": [0, 9]})
 
 
 # ---------------------------------------------------------------- figures
 def test_figures_draw_several_seeds_one_seed_and_failed_runs():
-    from padpos.plots.canvas import plot_border_distance, plot_canvas_location
+    from padpos.stages.canvas.figures import plot_border_distance, plot_canvas_location
 
     runs = _location_runs()
     runs["grid"], runs["epoch_reported"] = 3, "final"
@@ -318,7 +302,7 @@ def test_command_asks_for_cuda_and_records_the_cpu_without_one(manifest, tmp_pat
 
 def test_border_distance_band_spans_the_seeds_and_stays_within_them():
     # two seeds near 100 %: a +-std band ran past 100 %; min..max stays within the seeds
-    from padpos.plots.canvas import plot_border_distance
+    from padpos.stages.canvas.figures import plot_border_distance
 
     border = pd.DataFrame([
         {"arch": "a", "padding": "zeros", "seed": s, "failed": False, "method": "scene",

@@ -5,7 +5,7 @@ import copy
 import pytest
 import yaml
 
-from padpos.config import ConfigError, ConfigWarning, load_config, validate_config
+from padpos.workflow.config import ConfigError, ConfigWarning, load_config, validate_config
 
 
 def test_shipped_configs_are_valid(repo):

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from padpos.fconv import redgreen as rg
+from padpos.stages.fconv_redgreen import redgreen as rg
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def test_redgreen_epoch_and_evaluation_read_back_once(host_reads):
     loss = rg.train_epoch(net, opt, X, y, batch_size=5)  # 8 steps
     assert host_reads == ["item"]
     host_reads.clear()
-    eval_loss, acc = rg.evaluate(net, X, y, batch_size=10)  # 4 batches
+    eval_loss, acc = rg.loss_and_accuracy(net, X, y, batch_size=10)  # 4 batches
     assert sorted(host_reads) == ["item", "item"]
     assert loss > 0 and 0 <= acc <= 100
 
@@ -42,7 +42,7 @@ def test_redgreen_numbers_equal_a_direct_computation():
     torch.manual_seed(0)
     net = rg.RedGreenNet("zeros")
     X, y = _data()
-    loss, acc = rg.evaluate(net, X, y, batch_size=7)
+    loss, acc = rg.loss_and_accuracy(net, X, y, batch_size=7)
     with torch.no_grad():
         logits = net(X)
     assert loss == pytest.approx(torch.nn.functional.cross_entropy(logits, y).item(), rel=1e-6)

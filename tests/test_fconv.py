@@ -1,4 +1,4 @@
-"""F-Conv tests (PROTOCOLS.md 4): Red-Green generator and nets, location-test data and border sweep."""
+"""F-Conv tests (docs/protocols.md 4): Red-Green generator and nets, location-test data and border sweep."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from padpos.fconv import location as loc
-from padpos.fconv import redgreen as rg
+from padpos.stages.fconv_location import location as loc
+from padpos.stages.fconv_redgreen import redgreen as rg
 
 SIZES = {"train": 400, "val": 200, "test": 200}
 
@@ -193,7 +193,7 @@ def test_fit_stops_early_and_restores_best_weights(monkeypatch):
         snapshots.append({k: v.clone() for k, v in net.state_dict().items()})
         return next(losses), next(accuracies)
 
-    monkeypatch.setattr(rg, "evaluate", fake_evaluate)
+    monkeypatch.setattr(rg, "loss_and_accuracy", fake_evaluate)
     torch.manual_seed(0)
     net = rg.RedGreenNet("zeros")
     history = rg.fit(net, data, max_epochs=7, patience=2, batch_size=10)
@@ -211,7 +211,7 @@ def test_fit_reports_the_restored_weights_own_validation_accuracy():
     net = rg.RedGreenNet("zeros")
     history = rg.fit(net, data, max_epochs=4, patience=1, batch_size=25)
     assert 1 <= history["best_epoch"] <= history["epochs_run"]
-    assert history["val_accuracy"] == rg.evaluate(net, *data["val"])[1]
+    assert history["val_accuracy"] == rg.loss_and_accuracy(net, *data["val"])[1]
     rows = rg.result_rows(net, "zeros", 0, data, history, 1.0)
     assert [row["val_accuracy"] for row in rows] == [history["val_accuracy"]] * 2
 
@@ -224,7 +224,7 @@ def test_fit_without_an_improving_epoch_reports_the_initial_weights_accuracy():
     net = rg.RedGreenNet("zeros")
     history = rg.fit(net, data, max_epochs=0, patience=2, batch_size=10)
     assert history["best_epoch"] == history["epochs_run"] == 0
-    assert history["val_accuracy"] == rg.evaluate(net, *data["val"])[1]
+    assert history["val_accuracy"] == rg.loss_and_accuracy(net, *data["val"])[1]
 
 
 def test_run_variant_rows_and_table():
@@ -234,7 +234,7 @@ def test_run_variant_rows_and_table():
     assert list(runs.columns) == rg.RESULT_COLUMNS
     assert len(runs) == 4 and set(runs["test_set"]) == {"similar", "dissimilar"}
     assert runs["accuracy"].between(0, 100).all()
-    from padpos.tables import build_table
+    from padpos.stages import build_table
 
     table = build_table("fconv_redgreen", runs)
     assert list(table.columns) == ["padding", "test_set", "accuracy_mean", "accuracy_std", "n",
@@ -257,7 +257,7 @@ def test_batched_seeds_equal_the_per_seed_loop(variant):
             ref_history["best_epoch"], ref_history["epochs_run"])  # fmt: skip
         assert history["val_loss"] == pytest.approx(ref_history["val_loss"], rel=1e-5)
         assert history["val_accuracy"] == ref_history["val_accuracy"]
-        assert history["val_accuracy"] == rg.evaluate(net, *data["val"])[1]
+        assert history["val_accuracy"] == rg.loss_and_accuracy(net, *data["val"])[1]
         for key, value in ref.state_dict().items():
             torch.testing.assert_close(net.state_dict()[key], value, rtol=1e-4, atol=1e-5)
 
@@ -265,13 +265,13 @@ def test_batched_seeds_equal_the_per_seed_loop(variant):
 def test_batched_seeds_take_the_restored_nets_own_validation_accuracy(monkeypatch):
     # the accuracy that decides `failed` is the restored net's (as fit()), not the batched
     # model's: a vmapped argmax may flip on a near tie. The spy marks evaluate()'s numbers.
-    real = rg.evaluate
+    real = rg.loss_and_accuracy
 
     def marked(net, X, y, batch_size=500):
         loss, accuracy = real(net, X, y, batch_size)
         return loss, accuracy + 0.25
 
-    monkeypatch.setattr(rg, "evaluate", marked)
+    monkeypatch.setattr(rg, "loss_and_accuracy", marked)
     data = _box_tensors(1, train=60, val=40, test=20)
     fitted = rg.fit_seeds("zeros", [0, 1], data, max_epochs=2, patience=1, batch_size=20)
     for net, history in fitted:
@@ -290,7 +290,7 @@ def test_run_variant_batched_gives_the_loop_rows():
 
 
 def test_a_redgreen_seed_below_the_floor_is_flagged_and_warned():
-    from padpos.train import FailedRunWarning
+    from padpos.stats import FailedRunWarning
 
     spec = {"variant": "zeros", "seeds": [0], "max_epochs": 1, "patience": 1, "batch_size": 50,
             "sizes": {"train": 50, "val": 20, "test": 20}, "min_accuracy": 101.0}  # fmt: skip
@@ -299,7 +299,7 @@ def test_a_redgreen_seed_below_the_floor_is_flagged_and_warned():
     assert runs["failed"].dtype == bool and runs["failed"].all()
     passed = rg.run_variant({**spec, "seeds": [1], "min_accuracy": 0.0})
     assert not passed["failed"].any()
-    from padpos.tables import build_table
+    from padpos.stages import build_table
 
     table = build_table("fconv_redgreen", pd.concat([runs, passed]))
     assert (table["n_failed"] == 1).all() and (table["n"] == 1).all()
@@ -385,7 +385,7 @@ def test_run_location_border_sweep(synthetic_manifest):
     assert runs["first_conv_size"].diff().iloc[1] == 8
     frozen = loc.run_location({**spec, "init": "random-frozen"}, synthetic_manifest)
     assert frozen["accuracy"].between(0, 100).all() and (frozen["epochs"] == 0).all()
-    from padpos.tables import build_table
+    from padpos.stages import build_table
 
     table = build_table("fconv_location", pd.concat([runs, frozen]))
     assert list(table.columns) == ["padding", "init", "border", "accuracy_mean", "accuracy_std", "n",
@@ -434,7 +434,7 @@ def test_a_sweep_shares_one_untrained_net_between_borders(synthetic_manifest, in
 
 
 def test_location_flags_scratch_runs_that_did_not_learn_or_collapsed():
-    from padpos.train import FailedRunWarning
+    from padpos.stats import FailedRunWarning
 
     runs = pd.DataFrame({
         "padding": "full", "seed": 0, "border": [0, 16, 32, 64],
@@ -475,7 +475,7 @@ def test_frozen_train_logits_are_the_whole_nets_own(synthetic_manifest, padding)
 
 # ---------------------------------------------------------------- configuration
 def test_schema_defaults_are_the_paper_scale():
-    from padpos.config import validate_config
+    from padpos.workflow.config import validate_config
 
     cfg = validate_config({})["fconv"]
     red = cfg["redgreen"]
@@ -492,7 +492,7 @@ def test_schema_defaults_are_the_paper_scale():
 
 
 def test_bad_variant_in_config_names_the_key():
-    from padpos.config import ConfigError, validate_config
+    from padpos.workflow.config import ConfigError, validate_config
 
     with pytest.raises(ConfigError, match="fconv.redgreen.variants"):
         validate_config({"fconv": {"redgreen": {"variants": ["circular_pad3"]}}})
@@ -500,7 +500,7 @@ def test_bad_variant_in_config_names_the_key():
 
 # ---------------------------------------------------------------- figures
 def test_redgreen_figure_excludes_failed_seeds_and_draws_no_zero_whisker():
-    from padpos.plots.fconv import plot_redgreen
+    from padpos.stages.fconv_redgreen.figures import plot_redgreen
 
     rows = [{"padding": p, "seed": s, "test_set": t, "accuracy": a, "failed": f}
             for p, s, a, f in (("zeros", 0, 90.0, False), ("zeros", 1, 50.0, True),
@@ -523,7 +523,7 @@ def test_redgreen_figure_excludes_failed_seeds_and_draws_no_zero_whisker():
 def test_redgreen_figure_with_every_seed_of_a_variant_failed():
     """A conv type none of whose seeds learned the task (the reduced study's circular)
     has no bar, its seeds drawn as crosses, and says "0 seed"."""
-    from padpos.plots.fconv import plot_redgreen
+    from padpos.stages.fconv_redgreen.figures import plot_redgreen
 
     rows = [{"padding": p, "seed": s, "test_set": t, "accuracy": a, "failed": f}
             for p, s, a, f in (("zeros", 0, 90.0, False), ("zeros", 1, 92.0, False),
@@ -536,7 +536,7 @@ def test_redgreen_figure_with_every_seed_of_a_variant_failed():
 
 
 def test_location_figure_marks_failed_runs():
-    from padpos.plots.fconv import plot_location
+    from padpos.stages.fconv_location.figures import plot_location
 
     rows = [{"padding": "full", "init": "scratch", "seed": s, "border": b, "accuracy": a,
              "failed": f} for s, b, a, f in ((0, 0, 100.0, False), (0, 16, 50.0, True),
@@ -548,7 +548,7 @@ def test_location_figure_marks_failed_runs():
 
 
 def test_the_commands_log_summary_leaves_failed_runs_out_of_the_mean():
-    from padpos.commands.fconv import passed_means
+    from padpos.stats import passed_means
 
     runs = pd.DataFrame({"seed": [0, 0, 1, 1, 2, 2], "test_set": ["similar", "dissimilar"] * 3,
                          "accuracy": [50.0, 50.0, 70.0, 60.0, 80.0, 90.0],

@@ -1,4 +1,4 @@
-"""Metric reliability (PROTOCOLS.md section 6): position-biased images with true
+"""Metric reliability (docs/protocols.md section 6): position-biased images with true
 context, the position-free control, the dose-response calibration, tables."""
 
 import math
@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from padpos.data import photos
-from padpos.metrics import reliability as rel
-from padpos.tables import build_table
+from padpos.stages.reliability import controls as rel
+from padpos.stages import build_table
 
 MEAN, STD = [0.5, 0.5, 0.5], [0.25, 0.25, 0.25]
 LAYERS = list(rel.ProbeNet.LAYERS)
@@ -85,7 +85,7 @@ def test_position_free_control_has_no_ppp_but_a_padded_net_has(photo_set):
 
 
 def test_posenet_reads_position_from_biased_content_on_the_control(biased_set):
-    """The false positive PROTOCOLS.md section 6 predicts: no padding, yet V is read."""
+    """The false positive docs/protocols.md section 6 predicts: no padding, yet V is read."""
     net = rel.probe_net(0, 4, biased_set)
     spc = rel.posenet_of(net, LAYERS, biased_set, SPEC["posenet"], seed=0)
     assert spc["V"][0] > 0.5 and spc["V"][1] < rel.ALPHA
@@ -102,14 +102,14 @@ def test_injection_unit_dose_one_is_0_db_at_the_injected_layer(photo_set):
 
 
 def test_dose_zero_is_exactly_the_control(photo_set):
-    control = rel.evaluate(rel.probe_net(1, 4, photo_set), LAYERS, photo_set, SPEC, seed=1)
+    control = rel.measure_metrics(rel.probe_net(1, 4, photo_set), LAYERS, photo_set, SPEC, seed=1)
     net = rel.probe_net(1, 4, photo_set)
     unit, size = rel.feature_unit(net, "block1", photo_set.test)
     rel.inject_position(net, "block1", 0.0, unit, size)
-    dosed = rel.evaluate(net, LAYERS, photo_set, SPEC, seed=1)
+    dosed = rel.measure_metrics(net, LAYERS, photo_set, SPEC, seed=1)
     assert [(r["metric"], r["value"]) for r in dosed] == [(r["metric"], r["value"]) for r in control]
     rel.set_dose(net, 0.5)
-    changed = rel.evaluate(net, LAYERS, photo_set, SPEC, seed=1)
+    changed = rel.measure_metrics(net, LAYERS, photo_set, SPEC, seed=1)
     assert [r["value"] for r in changed] != [r["value"] for r in control]
 
 
@@ -120,7 +120,7 @@ def test_metrics_rise_with_the_dose_on_a_toy_case(photo_set):
     values = {}
     for dose in (0.0, 0.1, 0.3, 1.0, 3.0):
         rel.set_dose(net, dose)
-        values[dose] = {r["metric"]: r["value"] for r in rel.evaluate(net, LAYERS, photo_set, SPEC, 0)}
+        values[dose] = {r["metric"]: r["value"] for r in rel.measure_metrics(net, LAYERS, photo_set, SPEC, 0)}
     snr = [values[d]["ppp_snr_db"] for d in values]
     assert snr[0] == -math.inf and all(b > a for a, b in zip(snr, snr[1:]))  # strictly monotone
     assert values[3.0]["posenet_spc_H"] > values[0.0]["posenet_spc_H"] + 0.5
@@ -156,22 +156,6 @@ def test_location_test_false_positive_comes_from_the_canvas_border(photo_set):
     corners, _ = rel.corner_canvases(photo_set.test[:8])
     g = rel.pooled_features(net, "block4", corners)
     assert not torch.allclose(g[:8], g[8:], atol=1e-3)
-
-
-def test_newton_head_matches_the_location_tests_softmax_head():
-    from padpos.fconv.location import fit_logistic_head
-
-    gen = torch.Generator().manual_seed(0)
-    x = torch.randn(80, 6, generator=gen)
-    y = ((x[:, 0] + 0.5 * torch.randn(80, generator=gen)) > 0).long()
-    w, b = rel.fit_logistic(x, y, 1e-3)
-    head = fit_logistic_head(x, y, 1e-3, steps=500)
-    with torch.no_grad():
-        assert torch.allclose(w.float(), head.weight[1] - head.weight[0], atol=1e-3)
-        assert b == pytest.approx(float(head.bias[1] - head.bias[0]), abs=1e-3)
-    # a separable problem stays finite (the ridge)
-    w, _ = rel.fit_logistic(x, (x[:, 0] > 0).long(), 1e-3)
-    assert torch.isfinite(w).all()
 
 
 def test_position_map_decays_from_each_side():

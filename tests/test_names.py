@@ -37,9 +37,10 @@ def test_names_are_consistent():
 
 
 def test_readers_share_the_names():
-    from padpos import config, padding
-    from padpos.fconv import redgreen
-    from padpos.plots import style
+    from padpos import padding
+    from padpos import plotting as style
+    from padpos.stages.fconv_redgreen import redgreen
+    from padpos.workflow import config
 
     assert padding.SCHEMES == names.PADDING_SCHEMES
     assert style.PADDING_ORDER == list(names.PADDING_SCHEMES)
@@ -48,6 +49,6 @@ def test_readers_share_the_names():
 
 
 def test_names_import_no_torch():
-    code = "import sys, padpos.names, padpos.config; print('torch' in sys.modules)"
+    code = "import sys, padpos.names, padpos.workflow.config; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

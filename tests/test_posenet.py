@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from padpos.data.pixels import normalise_pixels, to_pixels
-from padpos.metrics import posenet as pn
-from padpos.tables import build_table
+from padpos.stages.posenet import readout as pn
+from padpos.stages import build_table
 
 
 # ---------------------------------------------------------------- targets
@@ -245,27 +245,9 @@ def test_posenet_table_adds_arch_for_several_archs_and_readout_padding_for_alone
     assert list(alone["readout_padding"].unique()) == [0, 1, 2]
 
 
-def test_sgd_step_matches_torch_optim_sgd():
-    torch.manual_seed(0)
-    a = [torch.randn(3, 4, requires_grad=True), torch.randn(4, requires_grad=True)]
-    b = [t.detach().clone().requires_grad_(True) for t in a]
-    opt = torch.optim.SGD(b, lr=0.1, momentum=0.9, weight_decay=1e-4)
-    buffers = [torch.zeros_like(t) for t in a]
-    for _ in range(3):
-        x = torch.randn(5, 3)
-        for params in (a, b):
-            for p in params:
-                p.grad = None
-            ((x @ params[0] + params[1]) ** 2).sum().backward()
-        pn.sgd_step(a, buffers, 0.1, 0.9, 1e-4)
-        opt.step()
-    for pa, pb in zip(a, b):
-        assert torch.allclose(pa, pb, atol=1e-6)
-
-
 # ---------------------------------------------------------------- figures
 def test_spc_figure_has_labelled_panels_for_every_input():
-    from padpos.plots import posenet as plots
+    from padpos.stages.posenet import figures as plots
 
     fig = plots.plot_spc(build_table("posenet", _runs("padding", ["zeros", "circular"])), "test study")
     titles = [ax.get_title() for ax in fig.axes]
@@ -276,7 +258,7 @@ def test_spc_figure_has_labelled_panels_for_every_input():
 
 
 def test_examples_figure_from_the_files_a_run_writes(tmp_path):
-    from padpos.plots import posenet as plots
+    from padpos.stages.posenet import figures as plots
 
     torch.manual_seed(0)
     images = torch.randn(8, 3, 16, 16)

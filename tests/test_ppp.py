@@ -1,4 +1,4 @@
-"""PPP metrics: exact values on constructed nets, and the properties of PROTOCOLS.md section 2."""
+"""PPP metrics: exact values on constructed nets, and the properties of docs/protocols.md section 2."""
 
 import json
 import math
@@ -9,10 +9,10 @@ import torch
 from torch import nn
 
 from padpos.features import context_margin, feature_sizes, layer_geometry
-from padpos.metrics.ppp import (
+from padpos.stages.ppp.pattern import (
     PatternStats,
     accumulate_ppp,
-    border_distance,
+    ring_index,
     consistency,
     layer_metrics,
     reach_px,
@@ -98,9 +98,9 @@ def test_scalar_metrics_match_a_direct_computation():
 
 def test_reach_is_the_band_of_rings_above_ten_percent_of_the_peak():
     heat = torch.zeros(8, 8)
-    heat[border_distance(8, 8) == 0] = 1.0
-    heat[border_distance(8, 8) == 1] = 0.2
-    heat[border_distance(8, 8) == 2] = 0.09  # below 10 %: not part of the reach
+    heat[ring_index(8, 8) == 0] = 1.0
+    heat[ring_index(8, 8) == 1] = 0.2
+    heat[ring_index(8, 8) == 2] = 0.09  # below 10 %: not part of the reach
     assert reach_px(heat, stride=4) == 8.0
     assert reach_px(torch.ones(8, 8), stride=4) == 16.0  # fills the map: reaches the centre
     assert reach_px(torch.zeros(8, 8), stride=4) == 0.0
@@ -155,7 +155,7 @@ def test_zero_padding_gives_a_pattern_concentrated_at_the_border():
     for name in ("3", "4"):
         st = stats[name]
         heat = st.heat_map()
-        rings = border_distance(*heat.shape)
+        rings = ring_index(*heat.shape)
         assert heat[rings == 0].mean() > 5 * heat[rings >= 2].mean(), name
         m = layer_metrics(st, strides[name])
         assert m["ppp_snr_db"] > -20
@@ -328,7 +328,8 @@ def test_every_epoch_of_a_failed_run_is_flagged_and_counted_in_n_failed(tiny_stu
     the rows of every checkpoint (snapshots carry no flag of their own), and the table
     counts the run in n_failed instead of averaging it in."""
     from padpos.cli import main
-    from padpos.tables import build_table, read_runs
+    from padpos.io import read_runs
+    from padpos.stages import build_table
 
     final = torch.load(tiny_study / "snapshot_e0.pt", weights_only=False)
     final["meta"] = {**final["meta"], "epoch": 2, "failed": True}
@@ -346,7 +347,7 @@ def test_every_epoch_of_a_failed_run_is_flagged_and_counted_in_n_failed(tiny_stu
 
 
 def test_an_epoch0_snapshot_gets_its_batchnorm_statistics_estimated(tiny_study):
-    from padpos.metrics.ppp import prepare_model
+    from padpos.stages.ppp.pattern import prepare_model
 
     manifest = tiny_study / "data" / "manifest.json"
     model, meta = prepare_model(tiny_study / "snapshot_e0.pt", manifest, bn_images=32, batch_size=8)
@@ -386,7 +387,7 @@ def run_rows(archs=("small_resnet",)):
 
 
 def test_final_table_keeps_the_last_epoch_and_aggregates_over_seeds():
-    from padpos.tables import build_table
+    from padpos.stages import build_table
 
     table = build_table("ppp", run_rows())
     assert list(table.columns) == ["padding", "layer", "metric", "mean", "std", "n", "ci95", "n_failed"]
@@ -399,7 +400,7 @@ def test_final_table_keeps_the_last_epoch_and_aggregates_over_seeds():
 
 
 def test_formation_table_has_every_epoch_and_several_archs_get_an_arch_column():
-    from padpos.tables import build_table
+    from padpos.stages import build_table
 
     table = build_table("ppp_formation", run_rows(("small_resnet", "small_vgg")))
     assert list(table.columns) == ["arch", "padding", "epoch", "layer", "metric", "mean", "std", "n", "ci95",
@@ -412,7 +413,7 @@ def test_formation_table_has_every_epoch_and_several_archs_get_an_arch_column():
 def test_figures_are_drawn_from_the_tables_and_maps(ppp_outputs, tmp_path):
     from padpos.cli import main
     from padpos.io import write_csv
-    from padpos.tables import build_table
+    from padpos.stages import build_table
 
     maps = ppp_outputs[1]
     write_csv(tmp_path / "final.csv", build_table("ppp", run_rows()))

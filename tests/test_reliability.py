@@ -23,12 +23,12 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-import padpos.train as train_mod  # noqa: E402
+import padpos.stages.train.training as train_mod  # noqa: E402
 from padpos import io  # noqa: E402
 from padpos.io import CorruptFileError, load_npz, read_csv  # noqa: E402
 from padpos.models import load_checkpoint  # noqa: E402
-from padpos.tables import read_runs  # noqa: E402
-from padpos.train import TrainingDiverged, train_model  # noqa: E402
+from padpos.io import read_runs  # noqa: E402
+from padpos.stages.train.training import TrainingDiverged, train_model  # noqa: E402
 from tiny import TRAIN_SPEC as SPEC  # noqa: E402
 from tiny import synthetic_data  # noqa: E402
 
@@ -375,7 +375,7 @@ Exiting because a job execution failed. Look above for error messages
 
 
 def test_failure_summary_lists_each_failed_job_once_with_its_error_line(tmp_path):
-    from padpos.failures import failure_summary
+    from padpos.workflow.job_errors import error_summary as failure_summary
 
     (tmp_path / "logs/s/train").mkdir(parents=True)
     (tmp_path / "logs/s/ppp").mkdir(parents=True)
@@ -394,8 +394,8 @@ def test_failure_summary_lists_each_failed_job_once_with_its_error_line(tmp_path
 
 
 def test_figures_name_a_truncated_npz_they_read(tmp_path):
-    from padpos.plots.posenet import load_examples
-    from padpos.plots.ppp import read_maps
+    from padpos.stages.posenet.figures import load_examples
+    from padpos.stages.ppp.figures import read_maps
 
     maps = tmp_path / "maps.npz"
     with open(maps, "wb") as fh:

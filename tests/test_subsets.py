@@ -1,4 +1,4 @@
-"""Image subsets are never "the first N" (PROTOCOLS.md section 7).
+"""Image subsets are never "the first N" (docs/protocols.md section 7).
 
 An ImageFolder split is sorted by class: here class ``a`` is black and class ``b``
 white, so the first N images of a split are all black. PPP, PosENet, the F-Conv
@@ -54,7 +54,7 @@ def test_random_subset_is_seeded_sorted_and_not_the_first_items():
 
 def test_ppp_images_are_a_random_subset_with_both_classes(sorted_imagefolder):
     from padpos.data import load_split
-    from padpos.metrics import ppp
+    from padpos.stages.ppp import pattern as ppp
 
     for split, seed_split in (("test", "test"), ("train", "train")):
         chosen = ppp.image_subset(sorted_imagefolder, split, 6)
@@ -66,7 +66,7 @@ def test_ppp_images_are_a_random_subset_with_both_classes(sorted_imagefolder):
 
 
 def test_location_test_sources_are_a_random_subset_with_both_classes(sorted_imagefolder):
-    from padpos.fconv import location as loc
+    from padpos.stages.fconv_location import location as loc
 
     x = loc.source_images(sorted_imagefolder, "train", 6, size=8)
     assert _both_classes(x)
@@ -74,14 +74,14 @@ def test_location_test_sources_are_a_random_subset_with_both_classes(sorted_imag
 
 
 def test_posenet_images_are_a_random_subset_with_both_classes(sorted_imagefolder):
-    from padpos.metrics import posenet as pn
+    from padpos.stages.posenet import readout as pn
 
     images, mean, std = pn._split_images(sorted_imagefolder, "test", 6)
     assert _both_classes(pn.to_pixels(images, mean, std))
 
 
 def test_canvas_sources_are_a_random_subset_with_both_classes(sorted_imagefolder):
-    from padpos import canvas as cv
+    from padpos.stages.canvas import boundary as cv
 
     idx = cv.subset(sorted_imagefolder, "train", 6, "train")
     assert _both_classes(cv.source_pixels(sorted_imagefolder, "train", idx, 8))

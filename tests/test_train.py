@@ -6,10 +6,10 @@ import pandas as pd
 import pytest
 import torch
 
-import padpos.train as train_mod
+import padpos.stages.train.training as train_mod
 from padpos.models import build_model, load_checkpoint
 from padpos.runtime import recalibrate_batchnorm
-from padpos.train import train_model
+from padpos.stages.train.training import train_model
 from tiny import TRAIN_SPEC as SPEC
 from tiny import synthetic_data
 
@@ -114,7 +114,8 @@ def test_a_run_below_the_quality_floor_is_flagged_and_named_in_a_warning(tmp_pat
     assert not pd.read_csv(passed / "metrics.csv")["failed"].any() and prov["failed"] is False
 
     # the training table counts the failed run in n_failed and leaves it out of the mean
-    from padpos.tables import build_table, read_runs
+    from padpos.io import read_runs
+    from padpos.stages import build_table
 
     table = build_table("training", read_runs([out / "metrics.csv", passed / "metrics.csv"]))
     assert table[["n", "n_failed"]].values.tolist() == [[1, 1]]
@@ -144,7 +145,7 @@ def test_recalibrate_batchnorm_estimates_the_first_layer_statistics():
 
 
 def test_training_figure_leaves_a_failed_run_out_of_the_mean_and_marks_it():
-    from padpos.plots.training import plot_training
+    from padpos.stages.train.figures import plot_training
 
     accs = {0: [10.0, 60.0, 90.0], 1: [10.0, 11.0, 12.0]}
     rows = [
@@ -269,7 +270,7 @@ def test_evaluate_matches_a_direct_computation():
     X, y = torch.randn(100, 3, 8, 8, generator=gen), torch.randint(0, 3, (100,), generator=gen)
     batches = train_mod.TensorBatches(X, y, 32, "cpu")  # in order, no flips: iterable twice
     cpu = torch.device("cpu")
-    loss, acc = train_mod.evaluate(model, batches, cpu, amp=True)
+    loss, acc = train_mod.evaluate_classifier(model, batches, cpu, amp=True)
     model.eval()
     with torch.no_grad():
         xs, ys = zip(*list(batches))

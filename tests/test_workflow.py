@@ -130,7 +130,7 @@ def _edit(path: Path):
 
 def test_editing_plot_code_reruns_only_that_figure(built):
     work, _ = built
-    _edit(work / "src/padpos/plots/training.py")
+    _edit(work / "src/padpos/stages/train/figures.py")
     proc = snakemake(work, "-n", "figures/all", "--configfile", "config/test.yaml")
     # and the cost table, whose runs include that figure's benchmark
     assert planned_jobs(proc.stdout + proc.stderr) == {"figure_training": 1, "table": 1, "figures_all": 1}, proc.stdout

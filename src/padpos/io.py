@@ -149,3 +149,41 @@ def load_npz(path: str | os.PathLike, what: str = "result file") -> dict:
         if _zip_intact(path):
             raise
         raise corrupt_file(path, what, f"cannot be read ({type(err).__name__}: {err})") from None
+
+
+# ---------------------------------------------------------------- tables of runs
+def read_runs(paths) -> "pd.DataFrame":  # noqa: F821
+    """Concatenate per-run CSV files; a missing, empty or truncated file is an error naming it.
+
+    A ``.tsv`` file is a Snakemake benchmark (one job's wall time ``s``, ``max_rss`` in MB,
+    ``cpu_time``, ...; ``-`` where unmeasured): it gets a ``rule`` column, the name of
+    its folder (``results/<study>/benchmarks/<rule>/<job>.tsv``)."""
+    import pandas as pd
+
+    frames = []
+    for p in map(Path, paths):
+        if p.suffix == ".tsv":
+            df = read_csv(p, "benchmark", sep="\t", na_values=["-", "NA"])
+            df.insert(0, "rule", p.parent.name)
+        else:
+            df = read_csv(p, "per-run result")
+        frames.append(df)
+    if not frames:
+        raise ValueError("no per-run result files given")
+    return pd.concat(frames, ignore_index=True)
+
+
+def write_table(df, csv_path: str | os.PathLike, float_format: str = "%.4g") -> None:
+    """Write ``df`` as CSV at ``csv_path`` and as Markdown / LaTeX siblings (.md, .tex);
+    NaN (no spread for one run) is an empty cell in every format."""
+    csv_path = Path(csv_path)
+    write_csv(csv_path, df)
+    write_text(
+        csv_path.with_suffix(".md"),
+        df.astype(object).where(df.notna(), None).to_markdown(index=False, floatfmt=".4g", missingval="")
+        + "\n",
+    )
+    write_text(
+        csv_path.with_suffix(".tex"),
+        df.to_latex(index=False, float_format=lambda v: float_format % v, na_rep=""),
+    )

@@ -1,7 +1,7 @@
 """The names the whole project agrees on, importable without torch.
 
 Padding schemes, Red-Green conv types and architecture names are read from here
-by the padding and model code, the config checks (:mod:`padpos.config`), the plot
+by the padding and model code, the config checks (:mod:`padpos.workflow.config`), the plot
 styles and the F-Conv tests; ``tests/test_names.py`` keeps the enums of
 ``workflow/schemas/config.schema.yaml`` equal to these lists. Adding a padding
 scheme or an architecture starts here (see docs/developing.md).
@@ -71,8 +71,23 @@ ARCHS: tuple[str, ...] = SMALL_ARCHS + TORCHVISION_ARCHS
 # archs built from residual blocks: 'valid' cannot keep their additions aligned
 RESIDUAL_ARCHS: tuple[str, ...] = ("small_resnet", "resnet18", "resnet50")
 
+# ---------------------------------------------------------------- stage vocabularies
+# (read by a stage's science, its tables and its figures; torch-free, so that table and
+# figure jobs need not import the science)
+# PPP's scalar metrics per layer (docs/protocols.md section 2), in table order
+PPP_METRICS: tuple[str, ...] = ("ppp_snr_db", "ppp_consistency", "ppp_reach_px")
+# PosENet's position targets, evaluation inputs and scores (docs/protocols.md section 3)
+POSENET_TARGETS: tuple[str, ...] = ("H", "V", "G", "HS", "VS")
+POSENET_INPUTS: tuple[str, ...] = ("natural", "black", "white", "noise")
+POSENET_METRICS: tuple[str, ...] = ("spc", "mae")
+# the location test's initialisations (docs/protocols.md section 4b)
+LOCATION_INITS: tuple[str, ...] = ("random-frozen", "scratch")
+# the canvas location test's rings of cells and canvas colours (docs/protocols.md section 5)
+CANVAS_RINGS: tuple[str, ...] = ("corner", "edge", "interior")
+CANVAS_COLOURS: tuple[str, ...] = ("black", "white", "mean")
+
 # ---------------------------------------------------------------- metric reliability
-# the metrics compared on the same networks (PROTOCOLS.md section 6), in table order
+# the metrics compared on the same networks (docs/protocols.md section 6), in table order
 RELIABILITY_METRICS: tuple[str, ...] = (
     "ppp_snr_db",
     "ppp_consistency",
@@ -97,11 +112,18 @@ PHOTOS: tuple[str, ...] = (
 
 __all__ = [
     "ARCHS",
+    "CANVAS_COLOURS",
+    "CANVAS_RINGS",
+    "LOCATION_INITS",
+    "POSENET_INPUTS",
+    "POSENET_METRICS",
+    "POSENET_TARGETS",
     "CONV_TYPES",
     "REDGREEN_ORIGIN",
     "LOCATION_SCHEMES",
     "PADDING_SCHEMES",
     "PHOTOS",
+    "PPP_METRICS",
     "REDGREEN_VARIANTS",
     "RELIABILITY_IMAGE_SETS",
     "RELIABILITY_METRICS",

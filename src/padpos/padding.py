@@ -1,4 +1,4 @@
-"""Padding schemes for convolutions and pooling (PROTOCOLS.md section 1).
+"""Padding schemes for convolutions and pooling (docs/protocols.md section 1).
 
 Every experiment sweeps a padding scheme over a whole network, including
 torchvision's ResNet and VGG. Instead of forking model code, a built model is

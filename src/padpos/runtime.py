@@ -158,3 +158,12 @@ def write_provenance(path: str | Path, prov: dict) -> None:
     from padpos.io import write_json
 
     write_json(path, prov)
+
+
+def write_result(df, output: str | Path, spec: dict, started: float, device="cpu", **facts) -> None:
+    """Write one job's per-run CSV ``output`` and its provenance beside it
+    (``<output>.provenance.json``, with the number of rows and ``facts``)."""
+    from padpos.io import write_csv
+
+    write_csv(output, df)
+    write_provenance(provenance_path(output), provenance(spec, started, device, rows=len(df), **facts))

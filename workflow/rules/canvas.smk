@@ -1,4 +1,4 @@
-# Boundary effects (Islam et al. 2021; PROTOCOLS.md 5): one job per trained run computes the
+# Boundary effects (Islam et al. 2021; docs/protocols.md 5): one job per trained run computes the
 # canvas location test (a fresh net with the run's arch, padding and seed; every canvas colour)
 # and the trained backbone's accuracy versus the object's distance to the border.
 
@@ -36,7 +36,6 @@ rule canvas:
         "--threads {threads} 2> {log:q}"
 
 
-BENCHMARKS += runs_of(bench("canvas", "{arch}_{padding}_seed{seed}"))
 TABLE_RUNS["canvas_location"] = runs_of(f"{CANVAS}/canvas_location.csv")
 TABLE_RUNS["border_distance"] = runs_of(f"{CANVAS}/border_distance.csv")
 
@@ -85,6 +84,3 @@ use rule figure_canvas_location as figure_border_distance with:
     params:
         command="plot-border-distance",
         title=STUDY_TITLE,
-
-
-BENCHMARKS += [bench("figure_canvas_location"), bench("figure_border_distance")]

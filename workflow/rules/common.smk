@@ -1,7 +1,8 @@
 import json
 from pathlib import Path
 
-from padpos import codedeps
+from padpos.stages import table_registry
+from padpos.workflow import codedeps
 
 # Every result of a study lives below results/<study>/ (its tables in results/<study>/tables/),
 # its figures below figures/<study>/: two studies' outputs coexist in one checkout.
@@ -25,14 +26,14 @@ STUDY_TITLE = (
 )
 
 # table name -> its per-run result files (or a function returning them, evaluated when the
-# DAG is built); each stage adds the tables it builds (the one `table` rule builds them all)
+# DAG is built); each stage's rule file adds the tables its manifest declares (the one
+# `table` rule in report.smk builds them all)
 TABLE_RUNS = {}
 
 # Costs: every rule writes a Snakemake benchmark file (wall time, max RSS, CPU time of its
-# job), `benchmark: bench("<rule>", "<job wildcards>")`, and its stage adds the concrete
-# files of its jobs to BENCHMARKS; the `cost` table (tables.smk) sums them per rule.
+# job), `benchmark: bench("<rule>", "<job wildcards>")`; the `cost` table (report.smk)
+# sums the benchmarks of every job of the study, found by job_benchmarks().
 BENCH = f"{RUNS}/benchmarks"
-BENCHMARKS = []
 
 
 def bench(rule, job="job"):
@@ -40,18 +41,42 @@ def bench(rule, job="job"):
     return f"{BENCH}/{rule}/{job}.tsv"
 
 
-def cost_runs():
-    """Runs of the cost table: the benchmark of every job of the study, the other tables'
-    jobs included (called when the DAG is built, after every stage has declared its jobs;
-    figures/all and the cost table itself come after it)."""
-    return BENCHMARKS + [bench("table", name) for name in TABLE_RUNS if name != "cost"]
+def study_files():
+    """Every concrete file the study names: its tables and figures (all_targets()), the
+    per-run files of every table but the cost table, and every rule's concrete inputs."""
+    files = set(all_targets())
+    for runs in TABLE_RUNS.values():
+        if runs is not job_benchmarks:  # the cost table's runs are what this finds
+            files.update(runs() if callable(runs) else runs)
+    for r in workflow.rules:
+        files.update(str(f) for f in r.input if isinstance(f, str) and "{" not in f)
+    return files
+
+
+def job_benchmarks():
+    """The benchmark file of every job of the study, derived from the workflow itself:
+    each concrete file of study_files() is matched to the rule that produces it, and that
+    rule's benchmark pattern filled with the file's wildcards is its job's. Called when the
+    DAG is built, after every rule file is read. The cost table's own job and figures/all
+    (which come after it) are left out."""
+    out = set()
+    files = study_files()
+    for r in workflow.rules:
+        if r.benchmark is None or r.name == "figures_all":
+            continue
+        for f in files:
+            if r.is_producer(f):
+                wildcards = r.get_wildcards(f)
+                if not (r.name == "table" and wildcards.get("table") == "cost"):
+                    out.add(str(r.expand_benchmark(wildcards)))
+    return sorted(out)
 
 
 def code(command, *modules):
-    """Package files that `padpos <command>` runs, derived from the source (padpos.codedeps):
-    the command's glue and every padpos module it imports, transitively, lazy imports
-    included; `modules` are imported by name at run time. Declared as a rule's input, so
-    editing a library file re-runs exactly the jobs that use it."""
+    """Package files that `padpos <command>` runs, derived from the source (padpos.workflow.
+    codedeps): the command's functions and every padpos module they import, transitively,
+    lazy imports included; `modules` are imported by name at run time. Declared as a rule's
+    input, so editing a library file re-runs exactly the jobs that use it."""
     return [str(p) for p in codedeps.command_files(PKG, command, *modules)]
 
 
@@ -64,8 +89,9 @@ def table_runs(wildcards):
     """Input function of the `table` rule: the per-run files of table `wildcards.table`."""
     if wildcards.table not in TABLE_RUNS:
         raise ValueError(
-            f"table {wildcards.table!r} is registered in padpos.tables but no rule file "
-            f"declares its runs (TABLE_RUNS); declared: {', '.join(TABLE_RUNS)}"
+            f"table {wildcards.table!r} is declared by the manifest of stage "
+            f"{table_registry().get(wildcards.table)!r} but no rule file declares its runs "
+            f"(TABLE_RUNS); declared: {', '.join(TABLE_RUNS)}"
         )
     runs = TABLE_RUNS[wildcards.table]
     return runs() if callable(runs) else runs

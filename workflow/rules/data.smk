@@ -29,9 +29,6 @@ rule download_data:
         "--output {output:q} 2> {log:q}"
 
 
-BENCHMARKS += [bench("download_data", DOWNLOAD["filename"])] if DOWNLOAD else []
-
-
 rule prepare_data:
     input:
         archive=[f"{DOWNLOAD_DIR}/{DOWNLOAD['filename']}"] if DOWNLOAD else [],
@@ -48,6 +45,3 @@ rule prepare_data:
         spec=spec_json(config["data"]),
     shell:
         "python -m padpos prepare-data --spec {params.spec:q} --out-dir $(dirname {output:q}) 2> {log:q}"
-
-
-BENCHMARKS += [bench("prepare_data")]

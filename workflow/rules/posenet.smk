@@ -45,9 +45,6 @@ rule posenet:
         "--provenance {output.provenance:q} --threads {threads} 2> {log:q}"
 
 
-BENCHMARKS += runs_of(bench("posenet", "{arch}_{padding}_seed{seed}"))
-
-
 rule posenet_alone:
     input:
         data=rules.prepare_data.output[0],
@@ -87,11 +84,6 @@ TABLE_RUNS["posenet_alone"] = expand(
     readout_padding=config["posenet"]["alone_paddings"],
     seed=config["seeds"],
 )
-BENCHMARKS += expand(
-    bench("posenet_alone", "pad{readout_padding}_seed{seed}"),
-    readout_padding=config["posenet"]["alone_paddings"],
-    seed=config["seeds"],
-)
 
 
 rule figure_posenet:
@@ -114,9 +106,6 @@ rule figure_posenet:
         "--output {output:q} 2> {log:q}"
 
 
-BENCHMARKS += [bench("figure_posenet")]
-
-
 use rule figure_posenet as figure_posenet_alone with:
     input:
         table=table("posenet_alone"),
@@ -131,9 +120,6 @@ use rule figure_posenet as figure_posenet_alone with:
     localrule: True
     params:
         title=POSENET_TITLE + f"; {config['posenet']['alone_input']} RGB input",
-
-
-BENCHMARKS += [bench("figure_posenet_alone")]
 
 
 rule figure_posenet_examples:
@@ -164,6 +150,3 @@ rule figure_posenet_examples:
     shell:
         "python -m padpos plot-posenet-examples --predictions {input.npz:q} "
         "--title {params.title:q} --output {output:q} 2> {log:q}"
-
-
-BENCHMARKS += [bench("figure_posenet_examples")]

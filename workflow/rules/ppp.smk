@@ -39,9 +39,6 @@ rule ppp:
         "--threads {threads} 2> {log:q}"
 
 
-BENCHMARKS += runs_of(bench("ppp", "{arch}_{padding}_seed{seed}"))
-
-
 TABLE_RUNS["ppp"] = runs_of(f"{PPP}/epoch{PPP_FINAL_EPOCH}.csv")
 TABLE_RUNS["ppp_formation"] = runs_of(f"{PPP}/epoch{{epoch}}.csv", epoch=PPP_EPOCHS)
 
@@ -66,9 +63,6 @@ rule figure_ppp_maps:
         "--output {output:q} 2> {log:q}"
 
 
-BENCHMARKS += [bench("figure_ppp_maps")]
-
-
 rule figure_ppp_by_padding:
     input:
         table=table("ppp"),
@@ -89,9 +83,6 @@ rule figure_ppp_by_padding:
         "--output {output:q} 2> {log:q}"
 
 
-BENCHMARKS += [bench("figure_ppp_by_padding")]
-
-
 rule figure_ppp_formation:
     input:
         table=table("ppp_formation"),
@@ -110,6 +101,3 @@ rule figure_ppp_formation:
     shell:
         "python -m padpos plot-ppp-formation --table {input.table:q} --title {params.title:q} "
         "--output {output:q} 2> {log:q}"
-
-
-BENCHMARKS += [bench("figure_ppp_formation")]

@@ -1,4 +1,4 @@
-# Metric reliability (PROTOCOLS.md section 6, Lin et al. 2023's central claim): PPP, PosENet
+# Metric reliability (docs/protocols.md section 6, Lin et al. 2023's central claim): PPP, PosENet
 # and the F-Conv location test on the same networks with known truth -> tables and figures.
 
 RELIABILITY = f"{RUNS}/reliability"
@@ -75,9 +75,6 @@ rule reliability_backbones:
 RELIABILITY_RUNS = [rules.reliability_reference.output.csv] + expand(
     f"{RELIABILITY}/backbones_{{arch}}.csv", arch=config["archs"]
 )
-BENCHMARKS += [bench("reliability_reference")] + expand(
-    bench("reliability_backbones", "{arch}"), arch=config["archs"]
-)
 TABLE_RUNS["metric_reliability"] = RELIABILITY_RUNS
 TABLE_RUNS["metric_calibration"] = [rules.reliability_reference.output.csv]
 TABLE_RUNS["metric_reliability_summary"] = RELIABILITY_RUNS
@@ -130,6 +127,3 @@ rule figure_metric_calibration:
     shell:
         "python -m padpos plot-metric-calibration --table {input.table:q} "
         "--summary {input.summary:q} --title {params.title:q} --output {output:q} 2> {log:q}"
-
-
-BENCHMARKS += [bench("figure_metric_reliability"), bench("figure_metric_calibration")]

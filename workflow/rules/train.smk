@@ -33,9 +33,6 @@ rule train:
         "--threads {threads} 2> {log:q}"
 
 
-BENCHMARKS += runs_of(bench("train", "{arch}_{padding}_seed{seed}"))
-
-
 TABLE_RUNS["training"] = TRAIN_METRICS
 
 
@@ -57,6 +54,3 @@ rule figure_training:
     shell:
         "python -m padpos plot-training --metrics {input.metrics:q} --title {params.title:q} "
         "--output {output:q} 2> {log:q}"
-
-
-BENCHMARKS += [bench("figure_training")]

@@ -1,5 +1,5 @@
 """Position-biased images with true context: crops of real photographs, and a
-synthetic scene with a controlled bias (PROTOCOLS.md section 6).
+synthetic scene with a controlled bias (docs/protocols.md section 6).
 
 Both give, for every image, the crop ``x`` (size x size) and the same scene with
 ``margin`` real pixels of context on every side, ``x_plus``; ``x`` is exactly the

@@ -34,7 +34,7 @@ _VERIFIED: dict[tuple, bool] = {}  # (path, size, mtime) of cache files already 
 def random_subset(n_available: int, n_wanted: int | None, seed: int, stream: int = 0) -> np.ndarray:
     """Sorted indices of a seeded random subset of ``n_wanted`` of ``n_available`` items
     (all of them when ``n_wanted`` is None or not smaller). Never "the first N": an
-    ImageFolder split (and many archives) is sorted by class (PROTOCOLS.md 7). The
+    ImageFolder split (and many archives) is sorted by class (docs/protocols.md 7). The
     subset depends only on (``seed``, ``stream``), so every network compared sees the
     same images."""
     if n_wanted is None or n_wanted >= n_available:

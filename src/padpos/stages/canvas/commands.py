@@ -1,0 +1,53 @@
+"""Commands of the boundary-effect stage: ``canvas`` (one trained run) and its two figures."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from padpos.cli import add_figure_arguments, json_arg
+
+
+def configure_canvas(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--spec", type=json_arg, required=True,
+                   help="JSON: study, seed + the canvas settings (config section canvas)")  # fmt: skip
+    p.add_argument("--checkpoint", required=True, help="the trained backbone's model.pt (its meta's 'failed' flag marks the rows)")
+    p.add_argument("--data", required=True, help="data manifest.json of the study")
+    p.add_argument("--canvas-output", required=True, help="per-run CSV: accuracy per canvas colour x cell")
+    p.add_argument("--border-output", required=True, help="per-run CSV: accuracy per border distance")
+    p.add_argument("--provenance", required=True, help="provenance JSON")
+    p.add_argument("--threads", type=int, default=1)
+
+
+def run_canvas(args: argparse.Namespace) -> None:
+    import torch
+
+    from padpos.stages.canvas.boundary import run_boundary
+
+    torch.set_num_threads(max(1, args.threads))
+    out = {"canvas": args.canvas_output, "border": args.border_output, "provenance": args.provenance}
+    prov = run_boundary(args.spec, args.checkpoint, args.data, out)
+    print(f"canvas test + border distance in {prov['wall_time_s']:.1f}s "
+          f"(canvas {prov['canvas_wall_time_s']:.1f}s, border {prov['border_wall_time_s']:.1f}s)",
+          file=sys.stderr)  # fmt: skip
+
+
+def configure_plot_canvas_location(p: argparse.ArgumentParser) -> None:
+    add_figure_arguments(p, "--runs", "per-run CSV files")
+
+
+configure_plot_border_distance = configure_plot_canvas_location
+
+
+def run_plot_canvas_location(args: argparse.Namespace) -> None:
+    from padpos.io import read_runs, save_figure
+    from padpos.stages.canvas.figures import plot_canvas_location
+
+    save_figure(plot_canvas_location(read_runs(args.runs), args.title), args.output)
+
+
+def run_plot_border_distance(args: argparse.Namespace) -> None:
+    from padpos.io import read_runs, save_figure
+    from padpos.stages.canvas.figures import plot_border_distance
+
+    save_figure(plot_border_distance(read_runs(args.runs), args.title), args.output)

@@ -1,0 +1,24 @@
+"""Manifest of the metric-reliability stage (torch-free)."""
+
+from padpos.stages.manifest import Command, Manifest
+
+MANIFEST = Manifest(
+    order=80,
+    commands=(
+        Command(
+            "reliability-reference",
+            "metric reliability: the padding-free control, its dose calibration and CoordConv",
+            computes=True,
+        ),
+        Command(
+            "reliability-backbones",
+            "metric reliability: PPP, PosENet and location test on one arch's backbones",
+            computes=True,
+        ),
+        Command("plot-metric-reliability", "PPP, PosENet and location test side by side per network, truth marked"),
+        Command("plot-metric-calibration", "each reliability metric versus the injected position dose"),
+    ),
+    tables=("metric_reliability", "metric_calibration", "metric_reliability_summary"),
+    config_key="reliability",
+    defaults="controls:DEFAULTS",
+)

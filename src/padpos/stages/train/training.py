@@ -1,0 +1,481 @@
+"""Training of one backbone per (arch, padding, seed): short, explicit, resumable.
+
+A job writes its declared outputs (model, metrics, provenance, snapshots) only at
+the very end, atomically. While it runs, it keeps a resume checkpoint after every
+epoch in a separate folder (outside the declared outputs, so Snakemake does not
+delete it when it re-runs a killed job); a re-run with the same spec continues
+from the last finished epoch and produces the same result as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import shutil
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from padpos import runtime
+from padpos.io import (
+    CorruptFileError,
+    ReportedError,
+    atomic_path,
+    load_torch,
+    save_torch,
+    write_csv,
+    write_json,
+)
+from padpos.models import build_model, checkpoint_dict
+from padpos.runtime import seed_everything, select_device
+from padpos.specs import with_defaults
+from padpos.stats import FailedRunWarning
+
+# keys of the train spec that change the trained weights (hashed for resume safety)
+DEFAULTS = {
+    "epochs": 6,
+    "batch_size": 128,
+    "lr": 0.05,
+    "momentum": 0.9,
+    "weight_decay": 5e-4,
+    "width": 16,
+    "augment": True,
+    "snapshot_epochs": [],
+    "amp": True,
+    "num_workers": 0,
+    "compile": False,
+    "min_test_acc": None,
+}
+
+# keys that change neither the trained weights nor the metrics: left out of the resume hash
+SPEED_ONLY_KEYS = ("num_workers", "compile", "min_test_acc")
+
+
+def quality_floor(min_test_acc: float | None, num_classes: int) -> float:
+    """Held-out accuracy (%) below which a run counts as failed: ``min_test_acc`` when set,
+    else twice chance (200 / num_classes %), which only a net that learned something passes."""
+    if min_test_acc is not None:
+        return float(min_test_acc)
+    return 2 * 100.0 / num_classes
+
+
+def is_failed(final_test_acc: float, floor: float) -> bool:
+    """A run fails when its final held-out accuracy is below the floor or not a number."""
+    return not (final_test_acc >= floor)
+
+
+def spec_with_defaults(spec: dict) -> dict:
+    return with_defaults(spec, DEFAULTS, "train", required=("arch", "padding", "seed"))
+
+
+def spec_hash(spec: dict, manifest_sha: str) -> str:
+    relevant = {k: v for k, v in spec.items() if k not in SPEED_ONLY_KEYS}
+    blob = json.dumps({"spec": relevant, "data": manifest_sha}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+class TrainingDiverged(ReportedError, FloatingPointError):
+    """The training loss became NaN or infinite; the message names the run and the epoch."""
+
+
+def check_finite_loss(loss: float, spec: dict, epoch: int) -> None:
+    """Raise TrainingDiverged if an epoch's accumulated training loss is not finite.
+
+    Called once per epoch on the sum over its steps (a NaN or inf in any step
+    propagates into the sum), so the loop needs no per-step host synchronisation.
+    """
+    if math.isfinite(float(loss)):
+        return
+    raise TrainingDiverged(
+        f"training diverged: run {spec['arch']}/{spec['padding']}/seed{spec['seed']} "
+        f"(arch {spec['arch']}, padding {spec['padding']}, seed {spec['seed']}): the training "
+        f"loss of epoch {epoch} is {float(loss)}; no result was written. Lower train.lr "
+        f"(now {spec['lr']}) or check the data, then re-run; with --keep-going the other runs finish."
+    )
+
+
+# ---------------------------------------------------------------- data
+class TensorBatches:
+    """Mini-batches of in-memory tensors; shuffling and flips come from one generator
+    (on the CPU) so that a resumed run draws the same batches on any device.
+
+    The tensors are kept on the training device when they fit (``on_device=None``:
+    decided by :func:`fits_on_device`); otherwise they stay in (pinned) host memory
+    and each batch is copied asynchronously. The shuffle order and the flips are
+    moved to the device once per epoch: no host-device sync per batch."""
+
+    def __init__(
+        self, X, y, batch_size, device, shuffle=False, augment=False, generator=None, on_device=None
+    ):
+        device = torch.device(device)
+        if on_device is None:
+            on_device = fits_on_device(X.element_size() * X.nelement(), device)
+        home = device if on_device else torch.device("cpu")
+        self.X, self.y = X.to(home), y.to(home)
+        if home != device and device.type == "cuda":
+            self.X, self.y = self.X.pin_memory(), self.y.pin_memory()
+        self.device = device
+        self.batch_size, self.shuffle, self.augment = batch_size, shuffle, augment
+        self.generator = generator
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.y) / self.batch_size)
+
+    def __iter__(self):
+        n = len(self.y)
+        order = torch.randperm(n, generator=self.generator) if self.shuffle else torch.arange(n)
+        flips = torch.rand(n, generator=self.generator) < 0.5 if self.augment else None
+        home = self.X.device
+        order = order.to(home)
+        if flips is not None:
+            flips = flips.to(home)
+        for i in range(0, n, self.batch_size):
+            idx = order[i : i + self.batch_size]
+            x, y = self.X[idx], self.y[idx]
+            if flips is not None:
+                # horizontal flips only: crops/translations would move the image border
+                x = torch.where(flips[idx][:, None, None, None], x.flip(-1), x)
+            if home != self.device:
+                x = x.to(self.device, non_blocking=True)
+                y = y.to(self.device, non_blocking=True)
+            yield x, y
+
+
+# data sets up to this fraction of the free GPU memory are kept on the GPU
+DEVICE_DATA_FRACTION = 0.5
+
+
+def fits_on_device(nbytes: int, device) -> bool:
+    """True on the CPU; on a GPU, when ``nbytes`` is at most DEVICE_DATA_FRACTION of
+    its free memory (the rest is for the model, activations and the optimizer)."""
+    device = torch.device(device)
+    if device.type != "cuda":
+        return True
+    free, _total = torch.cuda.mem_get_info(device)
+    return nbytes <= DEVICE_DATA_FRACTION * free
+
+
+def load_training_data(manifest: str | Path, spec: dict, device, generator):
+    """Train and test batch iterators; in-memory when the data set provides tensors."""
+    from padpos import data
+
+    try:
+        Xtr, ytr = data.split_tensors(manifest, "train")
+        Xte, yte = data.split_tensors(manifest, "test")
+    except NotImplementedError:
+        return _loader_batches(manifest, spec, generator)
+    train = TensorBatches(
+        Xtr, ytr, spec["batch_size"], device, True, spec["augment"], generator=generator
+    )
+    test = TensorBatches(Xte, yte, 512, device)
+    return train, test, int(max(ytr.max(), yte.max()) + 1)
+
+
+def _loader_batches(manifest, spec, generator):
+    """DataLoaders for data sets too large for memory (ImageFolder trees)."""
+    from torch.utils.data import DataLoader
+
+    from padpos import data
+
+    train_ds, test_ds = data.load_split(manifest, "train"), data.load_split(manifest, "test")
+    kw = dict(num_workers=spec["num_workers"], pin_memory=torch.cuda.is_available())
+    train = DataLoader(
+        train_ds, batch_size=spec["batch_size"], shuffle=True, generator=generator, **kw
+    )
+    test = DataLoader(test_ds, batch_size=256, **kw)
+    return train, test, train_ds.num_classes
+
+
+# ---------------------------------------------------------------- loops
+def evaluate_classifier(model: nn.Module, batches, device, amp: bool) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy (%) of ``model`` in eval mode (sums kept on the
+    device, read once at the end)."""
+    model.eval()
+    loss_sum, correct, n = _zero(device), _zero(device, torch.int64), 0
+    with torch.no_grad(), _autocast(device, amp):
+        for x, y in batches:
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            logits = model(_layout(x, device)).float()
+            loss_sum += F.cross_entropy(logits, y, reduction="sum").double()
+            correct += (logits.argmax(1) == y).sum()
+            n += len(y)
+    return loss_sum.item() / n, 100.0 * correct.item() / n
+
+
+def _zero(device, dtype=torch.float64) -> torch.Tensor:
+    """A scalar accumulator on ``device`` (float64: the sums of the old per-step loop)."""
+    return torch.zeros((), dtype=dtype, device=device)
+
+
+def compile_model(model: nn.Module) -> nn.Module:
+    """``torch.compile(model)`` (config ``train.compile``): the first steps compile
+    (minutes on a CPU), later ones run fused kernels."""
+    return torch.compile(model)
+
+
+def _autocast(device, amp: bool):
+    # bf16 autocast on GPU (no loss scaling needed); plain fp32 on CPU
+    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp and device.type == "cuda")
+
+
+def _layout(x: torch.Tensor, device) -> torch.Tensor:
+    return x.contiguous(memory_format=torch.channels_last) if device.type == "cuda" else x
+
+
+def train_one_epoch(model, batches, optimizer, scheduler, device, amp, progress):
+    """One epoch of SGD steps; returns (mean training loss, accuracy %).
+
+    Nothing is read back to the host inside the step: the loss and the number of
+    correct predictions are summed on the device and read once, after the epoch
+    (the caller checks that the loss is finite then). ``n`` counts samples from the
+    batch shapes, which needs no sync."""
+    model.train()
+    loss_sum, correct, n = _zero(device), _zero(device, torch.int64), 0
+    for x, y in batches:
+        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        with _autocast(device, amp):
+            logits = model(_layout(x, device))
+            loss = F.cross_entropy(logits.float(), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        loss_sum += loss.detach().double() * len(y)
+        correct += (logits.detach().argmax(1) == y).sum()
+        n += len(y)
+        progress.update(1)
+    mean_loss, accuracy = loss_sum.item() / n, 100.0 * correct.item() / n
+    progress.set_postfix(loss=f"{mean_loss:.3f}", acc=f"{accuracy:.1f}")
+    return mean_loss, accuracy
+
+
+# ---------------------------------------------------------------- the job
+def _manifest_sha(manifest: Path) -> str:
+    return hashlib.sha256(Path(manifest).read_bytes()).hexdigest()
+
+
+RESUME_KEYS = ("run_hash", "epoch", "model", "optimizer", "scheduler", "generator", "torch_rng", "history")
+
+
+def trusted_resume_state(resume_dir: Path, run_hash: str, snapshot_epochs, device) -> dict | None:
+    """The resume state in ``resume_dir`` if it can be trusted, else None.
+
+    A state is discarded (the folder removed, with a message in the log) when it is
+    stale (another spec or data set: its run hash differs), when ``last.pt`` is
+    truncated or corrupt, or when a snapshot it has already passed is missing or
+    corrupt; training then starts from the beginning instead of trusting it.
+    """
+    state_path = resume_dir / "last.pt"
+    if not state_path.is_file():
+        return None
+    problem = None
+    try:
+        state = load_torch(state_path, "resume state", map_location=device, weights_only=False)
+    except CorruptFileError as err:
+        state, problem = None, f"it is truncated or corrupt ({err})"
+    if state is not None:
+        if not isinstance(state, dict) or not set(RESUME_KEYS) <= set(state):
+            problem = "it lacks parts of a resume state (written by another version?)"
+        elif state["run_hash"] != run_hash:
+            problem = "it is stale: the train spec or the data changed since it was written"
+        else:
+            for e in snapshot_epochs:
+                snap = resume_dir / f"snapshot_e{e}.pt"
+                if e > state["epoch"]:
+                    continue
+                try:
+                    load_torch(snap, "snapshot", map_location="cpu", weights_only=False)
+                except (CorruptFileError, FileNotFoundError) as err:
+                    problem = f"its snapshot of epoch {e} is unusable ({err})"
+                    break
+    if problem is None:
+        return state
+    print(
+        f"discarding resume state {state_path}: {problem}; training starts from the beginning",
+        file=sys.stderr,
+    )
+    shutil.rmtree(resume_dir)
+    return None
+
+
+def train_model(
+    spec: dict,
+    manifest: str | Path,
+    out_dir: str | Path,
+    resume_dir: str | Path,
+    threads: int = 1,
+) -> dict:
+    """Train ``spec['arch']`` with ``spec['padding']`` and seed ``spec['seed']``.
+
+    Writes ``model.pt``, ``metrics.csv`` (one row per epoch, epoch 0 = initialisation),
+    ``provenance.json`` and ``snapshot_e{E}.pt`` for E in ``snapshot_epochs`` into
+    ``out_dir``. Returns the provenance dict.
+    """
+    t0 = time.time()
+    spec = spec_with_defaults(spec)
+    manifest, out_dir, resume_dir = Path(manifest), Path(out_dir), Path(resume_dir)
+    torch.set_num_threads(max(1, threads))
+    device = select_device()
+    seed_everything(spec["seed"], device)
+    manifest_sha = _manifest_sha(manifest)
+    run_hash = spec_hash(spec, manifest_sha)
+
+    generator = torch.Generator().manual_seed(spec["seed"])
+    train_batches, test_batches, num_classes = load_training_data(manifest, spec, device, generator)
+    with open(manifest) as fh:
+        image_size = json.load(fh).get("image_size")
+
+    torch.manual_seed(spec["seed"])  # the seed sets the initialisation
+    model = build_model(spec["arch"], spec["padding"], num_classes, width=spec["width"])
+    model.to(device)
+    if device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    # the compiled module shares the model's parameters; evaluation and checkpoints use
+    # the eager model (same state_dict keys)
+    step_model = compile_model(model) if spec["compile"] else model
+    optimizer = torch.optim.SGD(
+        model.parameters(),
+        lr=spec["lr"],
+        momentum=spec["momentum"],
+        weight_decay=spec["weight_decay"],
+        nesterov=spec["momentum"] > 0,
+    )
+    total_steps = max(1, spec["epochs"] * len(train_batches))
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=spec["lr"], total_steps=total_steps, pct_start=0.2
+    )
+    meta = {
+        "arch": spec["arch"],
+        "padding": spec["padding"],
+        "num_classes": num_classes,
+        "width": spec["width"],
+        "seed": spec["seed"],
+        "image_size": image_size,
+    }
+
+    state_path = resume_dir / "last.pt"
+    history: list[dict] = []
+    start_epoch, resumed_from = 1, None
+    state = trusted_resume_state(resume_dir, run_hash, spec["snapshot_epochs"], device)
+    if state is not None:
+        try:
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            generator.set_state(state["generator"])
+            torch.set_rng_state(state["torch_rng"])
+        except (KeyError, RuntimeError, ValueError, TypeError) as err:
+            # a state from an incompatible version of the code: start over rather than guess
+            print(
+                f"discarding resume state {state_path}: it does not fit this model ({err}); "
+                "training starts from the beginning",
+                file=sys.stderr,
+            )
+            shutil.rmtree(resume_dir)
+            return train_model(spec, manifest, out_dir, resume_dir, threads)
+        history, start_epoch = state["history"], state["epoch"] + 1
+        resumed_from = state["epoch"]
+        print(f"resuming from epoch {state['epoch']} ({state_path})", file=sys.stderr)
+
+    def snapshot(epoch: int, bn_estimated: bool) -> None:
+        if epoch in spec["snapshot_epochs"]:
+            m = {**meta, "epoch": epoch, "bn_estimated": bn_estimated}
+            save_torch(resume_dir / f"snapshot_e{epoch}.pt", checkpoint_dict(model, m))
+
+    def record(epoch, train_loss, train_acc):
+        test_loss, test_acc = evaluate_classifier(model, test_batches, device, spec["amp"])
+        history.append(
+            {
+                "arch": spec["arch"],
+                "padding": spec["padding"],
+                "seed": spec["seed"],
+                "epoch": epoch,
+                "train_loss": train_loss,
+                "train_acc": train_acc,
+                "test_loss": test_loss,
+                "test_acc": test_acc,
+                "lr": scheduler.get_last_lr()[0],
+            }
+        )
+
+    def save_state(epoch):
+        state = {
+            "run_hash": run_hash,
+            "epoch": epoch,
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "generator": generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "history": history,
+        }
+        save_torch(state_path, state)
+
+    if start_epoch == 1:
+        # epoch 0 = the initialisation: its BN statistics were never estimated
+        snapshot(0, bn_estimated=False)
+        record(0, float("nan"), float("nan"))
+        save_state(0)
+
+    label = f"{spec['arch']}/{spec['padding']}/seed{spec['seed']}"
+    remaining = (spec["epochs"] - start_epoch + 1) * len(train_batches)
+    with tqdm(total=max(0, remaining), desc=label, unit="batch", file=sys.stderr) as progress:
+        for epoch in range(start_epoch, spec["epochs"] + 1):
+            progress.set_description(f"{label} epoch {epoch}/{spec['epochs']}")
+            tr_loss, tr_acc = train_one_epoch(
+                step_model, train_batches, optimizer, scheduler, device, spec["amp"], progress
+            )
+            check_finite_loss(tr_loss, spec, epoch)  # once per epoch, on the epoch's sum
+            record(epoch, tr_loss, tr_acc)
+            snapshot(epoch, bn_estimated=True)
+            save_state(epoch)
+
+    # declared outputs: written at the end, each atomically
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for epoch in spec["snapshot_epochs"]:
+        src = resume_dir / f"snapshot_e{epoch}.pt"
+        if not src.is_file():
+            raise FileNotFoundError(f"snapshot for epoch {epoch} missing in {resume_dir}")
+        with atomic_path(out_dir / f"snapshot_e{epoch}.pt") as tmp:
+            shutil.copyfile(src, tmp)  # already a finished checkpoint file: copy, don't re-pickle
+    final_acc = history[-1]["test_acc"]
+    floor = quality_floor(spec["min_test_acc"], num_classes)
+    failed = is_failed(final_acc, floor)
+    # the flag travels with the model: every stage that probes it marks its rows failed
+    final_meta = {**meta, "epoch": spec["epochs"], "bn_estimated": spec["epochs"] > 0, "failed": failed}
+    save_torch(out_dir / "model.pt", checkpoint_dict(model.cpu(), final_meta))
+    if failed:
+        warnings.warn(
+            f"FAILED RUN {label}: final held-out accuracy {final_acc:.1f}% is below the floor "
+            f"{floor:.1f}% (train.min_test_acc); it is flagged failed=True in metrics.csv and "
+            "provenance.json and left out of the tables' means",
+            FailedRunWarning,
+            stacklevel=2,
+        )
+    metrics = pd.DataFrame(history)
+    metrics["failed"] = failed  # a per-run flag, repeated on every epoch row
+    write_csv(out_dir / "metrics.csv", metrics)
+    provenance = runtime.provenance(
+        spec,
+        t0,
+        device,
+        run_hash=run_hash,
+        data_manifest=str(manifest),
+        data_manifest_sha256=manifest_sha,
+        amp=bool(spec["amp"] and device.type == "cuda"),
+        resumed_from_epoch=resumed_from,
+        final_test_acc=final_acc,
+        min_test_acc=floor,
+        failed=failed,
+    )
+    write_json(out_dir / "provenance.json", provenance)
+    shutil.rmtree(resume_dir, ignore_errors=True)  # finished: the resume state is no longer needed
+    return provenance

@@ -1,0 +1,64 @@
+# The location (quadrant) test of the F-Conv paper (Kayhan & van Gemert 2020; docs/protocols.md
+# 4b): one job per padding x init running the border sweep of every seed -> its table and figure.
+
+LOCATION = config["fconv"]["location"]
+
+
+rule fconv_location:
+    input:
+        data=rules.prepare_data.output[0],
+        code=code("fconv-location"),
+    output:
+        csv=f"{RUNS}/fconv/location/{{padding}}/{{init}}.csv",
+        provenance=f"{RUNS}/fconv/location/{{padding}}/{{init}}.provenance.json",
+    log:
+        f"{LOGS}/fconv/location_{{padding}}_{{init}}.log",
+    benchmark:
+        bench("fconv_location", "{padding}_{init}")
+    wildcard_constraints:
+        init="random-frozen|scratch",
+    conda:
+        ENV
+    threads: 1
+    params:
+        spec=lambda w: spec_json(
+            {
+                "padding": w.padding,
+                "init": w.init,
+                **{k: v for k, v in LOCATION.items() if k not in ("paddings", "inits")},
+            }
+        ),
+    shell:
+        "python -m padpos fconv-location --spec {params.spec:q} --data {input.data:q} "
+        "--output {output.csv:q} --threads {threads} 2> {log:q}"
+
+
+TABLE_RUNS["fconv_location"] = expand(
+    f"{RUNS}/fconv/location/{{padding}}/{{init}}.csv",
+    padding=LOCATION["paddings"],
+    init=LOCATION["inits"],
+)
+
+
+rule figure_fconv_location:
+    input:
+        runs=TABLE_RUNS["fconv_location"],
+        code=code("plot-fconv-location"),
+    output:
+        report(
+            figure("fconv_location"),
+            caption="../report/fconv_location.rst",
+            category="F-Conv tests",
+        ),
+    log:
+        f"{LOGS}/figure_fconv_location.log",
+    benchmark:
+        bench("figure_fconv_location")
+    localrule: True
+    conda:
+        ENV
+    params:
+        spec=spec_json(LOCATION),
+    shell:
+        "python -m padpos plot-fconv-location --runs {input.runs:q} --spec {params.spec:q} "
+        "--output {output:q} 2> {log:q}"

@@ -1,0 +1,59 @@
+# The Red-Green test of the F-Conv paper (Kayhan & van Gemert 2020; docs/protocols.md 4a):
+# one job per conv type running every seed (job start-up would dominate per-seed jobs)
+# -> its table and figure.
+
+REDGREEN = config["fconv"]["redgreen"]
+
+
+rule fconv_redgreen:
+    input:
+        code=code("fconv-redgreen"),
+    output:
+        csv=f"{RUNS}/fconv/redgreen/{{variant}}.csv",
+        provenance=f"{RUNS}/fconv/redgreen/{{variant}}.provenance.json",
+    log:
+        f"{LOGS}/fconv/redgreen_{{variant}}.log",
+    benchmark:
+        bench("fconv_redgreen", "{variant}")
+    wildcard_constraints:
+        variant="[a-z0-9_]+",
+    conda:
+        ENV
+    threads: 1
+    params:
+        # every setting but the list of variants: adding a variant re-runs only that one
+        spec=lambda w: spec_json(
+            {"variant": w.variant, **{k: v for k, v in REDGREEN.items() if k != "variants"}}
+        ),
+    shell:
+        "python -m padpos fconv-redgreen --spec {params.spec:q} --output {output.csv:q} "
+        "--threads {threads} 2> {log:q}"
+
+
+TABLE_RUNS["fconv_redgreen"] = expand(
+    f"{RUNS}/fconv/redgreen/{{variant}}.csv", variant=REDGREEN["variants"]
+)
+
+
+rule figure_fconv_redgreen:
+    input:
+        runs=TABLE_RUNS["fconv_redgreen"],
+        code=code("plot-fconv-redgreen"),
+    output:
+        report(
+            figure("fconv_redgreen"),
+            caption="../report/fconv_redgreen.rst",
+            category="F-Conv tests",
+        ),
+    log:
+        f"{LOGS}/figure_fconv_redgreen.log",
+    benchmark:
+        bench("figure_fconv_redgreen")
+    localrule: True
+    conda:
+        ENV
+    params:
+        spec=spec_json(REDGREEN),
+    shell:
+        "python -m padpos plot-fconv-redgreen --runs {input.runs:q} --spec {params.spec:q} "
+        "--output {output:q} 2> {log:q}"

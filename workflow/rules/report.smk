@@ -1,0 +1,47 @@
+# Tables and the study's index: one rule for every table. `padpos table NAME` concatenates
+# the table's per-run CSVs (TABLE_RUNS[NAME], declared by its stage) and writes the summary
+# over seeds (mean, std, n, ci95, n_failed; failed runs excluded unless
+# tables.exclude_failed is false). figures/all lists every table and figure.
+
+
+rule table:
+    input:
+        runs=table_runs,
+        code=lambda w: table_code(w.table),
+    output:
+        multiext(f"{TABLES}/{{table}}", csv=".csv", md=".md", tex=".tex"),
+    log:
+        f"{LOGS}/table_{{table}}.log",
+    benchmark:
+        bench("table", "{table}")
+    wildcard_constraints:
+        table="|".join(sorted(table_registry())),
+    localrule: True
+    conda:
+        ENV
+    params:
+        failed="" if config["tables"]["exclude_failed"] else "--include-failed",
+    shell:
+        "python -m padpos table {wildcards.table} --runs {input.runs:q} --output {output.csv:q} "
+        "{params.failed} 2> {log:q}"
+
+
+# the cost table: every job's benchmark (job_benchmarks in common.smk, evaluated when the
+# DAG is built, after every stage has declared its rules)
+TABLE_RUNS["cost"] = job_benchmarks
+
+
+rule figures_all:
+    input:
+        all_targets,
+    output:
+        "figures/all",
+    log:
+        f"{LOGS}/figures_all.log",
+    benchmark:
+        bench("figures_all")
+    localrule: True
+    conda:
+        ENV
+    shell:
+        "python -m padpos figures-index --inputs {input:q} --output {output:q} 2> {log:q}"
