@@ -238,7 +238,10 @@ def test_run_variant_rows_and_table():
 
     table = build_table("fconv_redgreen", runs)
     assert list(table.columns) == ["padding", "test_set", "accuracy_mean", "accuracy_std", "n",
-                                   "accuracy_ci95", "n_failed"]
+                                   "accuracy_ci95", "n_failed", "n_unconverged", "unconverged_seeds"]
+    # one epoch with patience 1: the best epoch is the last one, early stopping never ran
+    assert not runs["converged"].any() and (table["n_unconverged"] == 2).all()
+    assert set(table["unconverged_seeds"]) == {"0 1"}
     assert (table["n"] == 2).all()
     sim = runs[runs.test_set == "similar"]["accuracy"]
     assert table.loc[table.test_set == "similar", "accuracy_mean"].item() == pytest.approx(sim.mean())
@@ -389,7 +392,7 @@ def test_run_location_border_sweep(synthetic_manifest):
 
     table = build_table("fconv_location", pd.concat([runs, frozen]))
     assert list(table.columns) == ["padding", "init", "border", "accuracy_mean", "accuracy_std", "n",
-                                   "accuracy_ci95", "n_failed"]
+                                   "accuracy_ci95", "n_failed", "n_unconverged", "unconverged_seeds"]
     assert len(table) == 4
 
 
@@ -558,3 +561,8 @@ def test_the_commands_log_summary_leaves_failed_runs_out_of_the_mean():
     location = pd.DataFrame({"seed": [0, 0, 1, 1], "border": [0, 16, 0, 16],
                              "accuracy": [100.0, 50.0, 90.0, 70.0], "failed": [False, True, False, False]})  # fmt: skip
     assert passed_means(location, "border", run=["seed", "border"]).endswith("(1 of 4 runs flagged failed, not averaged in)")
+
+
+def test_a_red_green_seed_has_converged_when_early_stopping_ended_it():
+    runs = pd.DataFrame({"epochs_run": [20, 50, 12], "best_epoch": [12, 49, 4]})
+    assert rg.stopped_early(runs, patience=8).tolist() == [True, False, True]

@@ -93,14 +93,18 @@ def test_a_registered_model_is_built_by_name_with_its_taps():
         del MODELS[name]
 
 
-def test_failed_flag_reads_the_run_and_warns_when_no_checkpoint_records_it():
+def test_training_flags_read_the_run_and_warn_when_no_checkpoint_records_them():
     import warnings
 
-    from padpos.models import UnflaggedCheckpointWarning, failed_flag
+    from padpos.models import UnflaggedCheckpointWarning, training_flags
 
     with warnings.catch_warnings():
-        warnings.simplefilter("error")  # a recorded flag, either way: no warning
-        assert failed_flag([{"epoch": 0}, {"epoch": 6, "failed": True}], ["e0.pt", "model.pt"]) is True
-        assert failed_flag([{"epoch": 0}, {"epoch": 6, "failed": False}], ["e0.pt", "model.pt"]) is False
+        warnings.simplefilter("error")  # recorded flags, either way: no warning
+        final = {"epoch": 6, "failed": True, "converged": False}
+        assert training_flags([{"epoch": 0}, final], ["e0.pt", "model.pt"]) == {"failed": True, "converged": False}
+        final = {"epoch": 6, "failed": False, "converged": True}
+        assert training_flags([{"epoch": 0}, final], ["e0.pt", "model.pt"]) == {"failed": False, "converged": True}
+        # a model.pt of an older pipeline records `failed` only: converged, as before
+        assert training_flags([{"failed": False}], ["model.pt"]) == {"failed": False, "converged": True}
     with pytest.warns(UnflaggedCheckpointWarning, match="e0.pt, e1.pt"):
-        assert failed_flag([{"epoch": 0}, {"epoch": 1}], ["e0.pt", "e1.pt"]) is False
+        assert training_flags([{"epoch": 0}, {"epoch": 1}], ["e0.pt", "e1.pt"]) == {"failed": False, "converged": True}

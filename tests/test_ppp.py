@@ -278,7 +278,7 @@ def test_ppp_command_writes_the_run_table_and_heat_maps(ppp_outputs):
 
     df = pd.read_csv(csv)
     assert list(df.columns) == [
-        "study", "arch", "padding", "seed", "epoch", "layer", "metric", "value", "failed"
+        "study", "arch", "padding", "seed", "epoch", "layer", "metric", "value", "failed", "converged"
     ]  # fmt: skip
     assert not df["failed"].any()
     assert set(df["layer"]) == {"layer1", "layer2", "layer3", "layer4"}

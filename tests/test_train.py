@@ -286,3 +286,14 @@ def test_speed_only_keys_leave_the_resume_hash_alone():
     assert train_mod.spec_hash({**spec, "compile": True, "num_workers": 4}, "sha") == base
     assert train_mod.spec_hash({**spec, "lr": 0.01}, "sha") != base
     assert spec["compile"] is False
+
+
+def test_plateau_rule_flags_a_run_still_learning_at_its_last_epoch():
+    history = [{"test_acc": 10.0}, {"test_acc": 80.0}, {"test_acc": 85.0}]
+    assert train_mod.last_epoch_gain(history) == 5.0
+    assert not train_mod.has_converged(history, plateau_points=1.0)
+    assert train_mod.has_converged(history, plateau_points=6.0)
+    history[-1]["test_acc"] = 79.5  # a last epoch that lost accuracy has stopped learning
+    assert train_mod.has_converged(history, plateau_points=1.0)
+    # one trained epoch gives no plateau to read: not converged
+    assert not train_mod.has_converged(history[:2], plateau_points=100.0)

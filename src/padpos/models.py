@@ -241,27 +241,35 @@ def checkpoint_dict(model: nn.Module, meta: dict) -> dict:
 
 
 class UnflaggedCheckpointWarning(UserWarning):
-    """A checkpoint records no training quality flag; its rows count as not failed."""
+    """A checkpoint records no training quality flags; its rows count as not failed and
+    converged."""
 
 
-def failed_flag(metas: Sequence[dict], checkpoints: Sequence) -> bool:
-    """Training's ``failed`` flag for one run, from the meta of its checkpoints (the
-    final ``model.pt`` carries it; epoch snapshots do not). True if any records True.
-    When none records the flag (snapshots alone, or a checkpoint made outside the
-    pipeline) the run counts as not failed, and a warning names the files: an unknown
-    flag is not silently a pass."""
+def training_flags(metas: Sequence[dict], checkpoints: Sequence) -> dict[str, bool]:
+    """Training's quality flags for one run, from the meta of its checkpoints (the final
+    ``model.pt`` carries them; epoch snapshots do not): ``failed`` (below its quality
+    floor; True if any checkpoint records True) and ``converged`` (its held-out accuracy
+    had reached its plateau; False if any records False). When none records the flags
+    (snapshots alone, or a checkpoint made outside the pipeline) the run counts as not
+    failed and converged, and a warning names the files: an unknown flag is not silently
+    a pass. A checkpoint of an older pipeline that records ``failed`` only counts as
+    converged."""
     import warnings
 
-    flags = [meta["failed"] for meta in metas if "failed" in meta]
-    if not flags:
+    recorded = [meta for meta in metas if "failed" in meta or "converged" in meta]
+    if not recorded:
         names = ", ".join(str(c) for c in checkpoints)
         warnings.warn(
-            f"no training 'failed' flag in {names} (only the final model.pt of a training "
-            "job records one): its rows are marked failed=False",
+            f"no training quality flags ('failed', 'converged') in {names} (only the final "
+            "model.pt of a training job records them): its rows are marked failed=False, "
+            "converged=True",
             UnflaggedCheckpointWarning,
             stacklevel=2,
         )
-    return any(bool(flag) for flag in flags)
+    return {
+        "failed": any(bool(meta.get("failed", False)) for meta in recorded),
+        "converged": all(bool(meta.get("converged", True)) for meta in recorded),
+    }
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu"):

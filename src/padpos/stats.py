@@ -60,6 +60,13 @@ def failed_mask(df: pd.DataFrame) -> pd.Series:
     return bool_column(df["failed"])
 
 
+def unconverged_mask(df: pd.DataFrame) -> pd.Series:
+    """True for rows whose ``converged`` column is explicitly false (missing = converged)."""
+    if "converged" not in df.columns:
+        return pd.Series(False, index=df.index)
+    return df["converged"].map(lambda v: str(v).strip().lower() in ("false", "0", "0.0"))
+
+
 def bool_column(col: pd.Series) -> pd.Series:
     """A boolean column as written (True / False), also when read back from a CSV as text
     or with empty cells (empty = False)."""
@@ -84,6 +91,10 @@ def summarize(
     one). A group whose every run failed keeps its row, with n = 0 and NaN statistics.
     With ``prefix``, the columns are ``<prefix>_mean``, ``<prefix>_std``, ``n``,
     ``<prefix>_ci95``, ``n_failed``. Groups keep their order of first appearance.
+
+    Runs that record a ``converged`` column (False: still learning when training stopped)
+    are averaged in, but counted in ``n_unconverged`` and named in ``unconverged_seeds``
+    (space-separated, when the rows have a ``seed``): a claim read on them is inconclusive.
     """
     by = list(by)
     missing = [c for c in [*by, values] if c not in df.columns]
@@ -100,7 +111,20 @@ def summarize(
     out["n_failed"] = g["_failed"].sum().to_numpy()
     out.loc[out["n"] < 2, "std"] = math.nan
     out["ci95"] = [ci95_halfwidth(s, int(n)) for s, n in zip(out["std"], out["n"])]
-    out = out[[*by, "mean", "std", "n", "ci95", "n_failed"]]
+    columns = [*by, "mean", "std", "n", "ci95", "n_failed"]
+    if "converged" in df.columns:
+        unconverged = unconverged_mask(df)
+        flags = df[by].assign(_n=unconverged.astype(int),
+                              _seed=df["seed"].astype(object).where(unconverged, None) if "seed" in df.columns else None)  # fmt: skip
+        per_group = flags.groupby(by, sort=False, dropna=False)
+        out["n_unconverged"] = per_group["_n"].sum().to_numpy()
+        columns.append("n_unconverged")
+        if "seed" in df.columns:
+            out["unconverged_seeds"] = [
+                " ".join(str(v) for v in sorted(pd.unique(seeds.dropna()))) for _, seeds in per_group["_seed"]
+            ]
+            columns.append("unconverged_seeds")
+    out = out[columns]
     if prefix:
         out = out.rename(columns={k: f"{prefix}_{k}" for k in ("mean", "std", "ci95")})
     return out
@@ -170,4 +194,5 @@ __all__ = [
     "spearman_rho",
     "summarize",
     "t_quantile",
+    "unconverged_mask",
 ]

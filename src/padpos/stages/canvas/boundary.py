@@ -79,6 +79,8 @@ DEFAULTS = {
     "lr": 1e-3,
     "width": None,  # None = the trained backbone's width
     "border_distance": {"num_images": 500, "distances": None},
+    # % final-epoch training accuracy from which a location net has learned the task
+    "converged_train_acc": 90.0,
 }
 
 
@@ -313,8 +315,9 @@ def canvas_location(
         fit = train_location(model, train_pixels, colour, k, mean, std, int(spec["epochs"]),
                              int(spec["batch_size"]), float(spec["lr"]), seed)  # fmt: skip
         per_cell = cell_accuracy(model, test_pixels, colour, k, mean, std)
+        converged = bool(fit["train_acc"] >= float(spec["converged_train_acc"]))
         for row in location_rows(per_cell, k, name, len(test_pixels)):
-            rows.append({**row, **fit})
+            rows.append({**row, **fit, "converged": converged})
     return pd.DataFrame(rows)
 
 
@@ -457,7 +460,7 @@ def run_boundary(spec: dict, checkpoint, manifest_path, out: dict) -> dict:
     returns the provenance."""
     from padpos import data
     from padpos.io import write_csv
-    from padpos.models import failed_flag, load_checkpoint
+    from padpos.models import load_checkpoint, training_flags
     from padpos.runtime import ieee_float32, provenance, select_device, write_provenance
 
     started = time.time()
@@ -477,8 +480,9 @@ def run_boundary(spec: dict, checkpoint, manifest_path, out: dict) -> dict:
     t0 = time.time()
     border = accuracy_by_border_distance(model, manifest_path, spec["border_distance"])
     border_s = time.time() - t0
-    failed = failed_flag([meta], [checkpoint])  # the backbone's own quality gate (train.min_test_acc)
-    border.insert(0, "failed", failed)
+    flags = training_flags([meta], [checkpoint])  # the backbone's own quality gates (train.*)
+    border.insert(0, "converged", flags["converged"])
+    border.insert(0, "failed", flags["failed"])
     for i, (key, value) in enumerate(ids.items()):
         border.insert(i, key, value)
 
@@ -505,7 +509,8 @@ def run_boundary(spec: dict, checkpoint, manifest_path, out: dict) -> dict:
         cell_size=cell,
         canvas_side=cell * int(spec["grid"]),
         epoch_reported=EPOCH_REPORTED,
-        backbone_failed=failed,
+        backbone_failed=flags["failed"],
+        backbone_converged=flags["converged"],
         canvas_wall_time_s=round(canvas_s, 2),
         border_wall_time_s=round(border_s, 2),
     )

@@ -56,8 +56,10 @@ BN_BATCH = 64  # canvases per batch when BatchNorm statistics are estimated
 HEAD_L2 = 1e-3  # ridge of the frozen net's linear head: keeps separable fits finite
 # % training accuracy below which a scratch-trained net did not fit its own canvases (chance 50)
 MIN_ACCURACY = 60.0
+# % training accuracy from which a scratch-trained net has learned its canvases (converged)
+CONVERGED_TRAIN_ACC = 90.0
 # the fconv.location settings of a job (the schema's defaults: the official setting)
-DEFAULTS = {**PAPER, "min_accuracy": MIN_ACCURACY}
+DEFAULTS = {**PAPER, "min_accuracy": MIN_ACCURACY, "converged_train_acc": CONVERGED_TRAIN_ACC}
 
 
 def check_init(init: str) -> str:
@@ -252,7 +254,7 @@ def fit_logistic_head(features: torch.Tensor, y: torch.Tensor, l2: float) -> nn.
 RESULT_COLUMNS = [
     "padding", "init", "seed", "border", "accuracy", "train_accuracy", "predicted_classes",
     "first_conv_size",
-    "num_train_images", "num_test_images", "width", "epochs", "seconds", "failed",
+    "num_train_images", "num_test_images", "width", "epochs", "seconds", "failed", "converged",
 ]  # fmt: skip
 
 
@@ -328,7 +330,11 @@ def run_location(spec: dict, manifest_path, threads: int = 1, device=None) -> pd
             rows.append(run_border(padding, init, seed, border, data, spec, progress, initial))
             progress.update()
     progress.close()
-    return flag_failed(pd.DataFrame(rows), spec["min_accuracy"])[RESULT_COLUMNS]
+    runs = flag_failed(pd.DataFrame(rows), spec["min_accuracy"])
+    # a random-frozen head is fitted exactly (convex): converged by construction; a net
+    # trained from scratch has converged when it fits its own training canvases
+    runs["converged"] = (runs["init"] != "scratch") | (runs["train_accuracy"] >= spec["converged_train_acc"])
+    return runs[RESULT_COLUMNS]
 
 
 def flag_failed(runs: pd.DataFrame, min_accuracy: float) -> pd.DataFrame:

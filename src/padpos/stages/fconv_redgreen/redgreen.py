@@ -365,8 +365,15 @@ def flag_failed(runs: pd.DataFrame, min_accuracy: float) -> pd.DataFrame:
 
 RESULT_COLUMNS = [
     "padding", "conv_type", "seed", "test_set", "accuracy", "val_accuracy", "val_loss",
-    "best_epoch", "epochs_run", "train_seconds", "failed",
+    "best_epoch", "epochs_run", "train_seconds", "failed", "converged",
 ]  # fmt: skip
+
+
+def stopped_early(runs: pd.DataFrame, patience: int) -> pd.Series:
+    """The convergence rule of a Red-Green seed: early stopping ended its training (its
+    validation loss had not improved for ``patience`` epochs). A seed that ran out of
+    epochs while still improving (best epoch close to the last one) has not converged."""
+    return (runs["epochs_run"] - runs["best_epoch"]) >= patience
 
 
 def spec_with_defaults(spec: dict) -> dict:
@@ -411,6 +418,7 @@ def run_variant(spec: dict, threads: int = 1, device=None, batched: bool | None 
         for seed in bar:
             rows += run_seed(spec["variant"], seed, data, spec, progress=bar)
     runs = flag_failed(pd.DataFrame(rows), spec["min_accuracy"])
+    runs["converged"] = stopped_early(runs, spec["patience"])
     return runs[RESULT_COLUMNS]
 
 

@@ -406,7 +406,7 @@ def _write_run(table: pd.DataFrame, ids: dict, examples: dict, out: dict, proven
 def run_backbone_readout(spec: dict, checkpoint: str | Path, manifest: str | Path, out: dict) -> None:
     """PosENet on the frozen backbone in ``checkpoint``; writes out['output'] (CSV),
     out['predictions'] (.npz) and out['provenance'] (JSON)."""
-    from padpos.models import failed_flag, feature_layers, load_checkpoint
+    from padpos.models import feature_layers, load_checkpoint, training_flags
 
     started = time.time()
     spec = spec_with_defaults(spec)
@@ -426,7 +426,7 @@ def run_backbone_readout(spec: dict, checkpoint: str | Path, manifest: str | Pat
     )
     examples["images"] = to_pixels(test_x[: spec["num_examples"]], mean, std).clamp(0, 1).numpy()
     ids = {"study": spec.get("study", ""), "arch": meta["arch"], "padding": meta["padding"],
-           "seed": spec["seed"], "failed": failed_flag([meta], [checkpoint])}  # fmt: skip
+           "seed": spec["seed"], **training_flags([meta], [checkpoint])}  # fmt: skip
     _write_run(table, ids, examples, out, runtime.provenance(spec, started, device, grid=grid, layers=layers))
 
 

@@ -253,9 +253,11 @@ def measure_checkpoint(checkpoint, manifest, spec: dict, device="cpu", crops_cac
     return meta, stats, geometry, margin
 
 
-def result_rows(study: str, meta: dict, stats: dict, geometry: dict, failed: bool = False) -> list[dict]:
-    """Long-format rows: study, arch, padding, seed, epoch, layer, metric, value, failed
-    (the run's trained model missed its quality floor: every epoch of it is flagged)."""
+def result_rows(study: str, meta: dict, stats: dict, geometry: dict, flags: dict | None = None) -> list[dict]:
+    """Long-format rows: study, arch, padding, seed, epoch, layer, metric, value and the
+    run's training flags ``failed`` / ``converged`` (:func:`padpos.models.training_flags`:
+    the trained model's, repeated on every epoch of the run)."""
+    flags = {"failed": False, "converged": True, **(flags or {})}
     rows = []
     for layer, st in stats.items():
         for metric, value in layer_metrics(st, geometry[layer].stride).items():
@@ -269,7 +271,8 @@ def result_rows(study: str, meta: dict, stats: dict, geometry: dict, failed: boo
                     "layer": layer,
                     "metric": metric,
                     "value": value,
-                    "failed": bool(failed),
+                    "failed": bool(flags["failed"]),
+                    "converged": bool(flags["converged"]),
                 }
             )
     return rows
@@ -315,26 +318,26 @@ def run_ppp_checkpoints(checkpoints, manifest, spec: dict, outputs_csv, outputs_
             f"got {len(outputs_csv)} and {len(outputs_npz)}"
         )
     cache: dict = {}
-    failed = run_failed(checkpoints)
+    flags = run_flags(checkpoints)
     for checkpoint, csv, npz in zip(checkpoints, outputs_csv, outputs_npz):
-        run_ppp(checkpoint, manifest, spec, csv, npz, crops_cache=cache, failed=failed)
+        run_ppp(checkpoint, manifest, spec, csv, npz, crops_cache=cache, flags=flags)
 
 
-def run_failed(checkpoints) -> bool:
-    """Whether the run these checkpoints belong to missed its quality floor: the
-    ``failed`` flag that training stores in the final model's meta (snapshots of
-    earlier epochs carry none)."""
+def run_flags(checkpoints) -> dict[str, bool]:
+    """The training flags (``failed``, ``converged``) of the run these checkpoints belong
+    to: training stores them in the final model's meta (snapshots of earlier epochs carry
+    none)."""
     from padpos.io import load_torch
-    from padpos.models import failed_flag
+    from padpos.models import training_flags
 
     # the meta only: no model is built (measure_checkpoint builds each one once)
     metas = [load_torch(c, "checkpoint", map_location="cpu", weights_only=False).get("meta", {})
              for c in checkpoints]  # fmt: skip
-    return failed_flag(metas, checkpoints)
+    return training_flags(metas, checkpoints)
 
 
 def run_ppp(
-    checkpoint, manifest, spec: dict, output_csv, output_npz, crops_cache=None, failed=None
+    checkpoint, manifest, spec: dict, output_csv, output_npz, crops_cache=None, flags=None
 ) -> None:
     """PPP of one checkpoint: writes the long-format rows to ``output_csv``, the heat
     maps to ``output_npz`` and the provenance beside the CSV. On a CUDA GPU when one is
@@ -355,11 +358,11 @@ def run_ppp(
     print(f"ppp: {checkpoint} on {device}: margin {margin} px, {n_images} images, "
           + ", ".join(f"{k}: s={g.stride} rf={g.rf_radius}" for k, g in geometry.items()),
           file=sys.stderr)  # fmt: skip
-    if failed is None:  # a checkpoint measured on its own: its own meta's flag
-        from padpos.models import failed_flag
+    if flags is None:  # a checkpoint measured on its own: its own meta's flags
+        from padpos.models import training_flags
 
-        failed = failed_flag([meta], [checkpoint])
-    rows = result_rows(spec["study"], meta, stats, geometry, failed)
+        flags = training_flags([meta], [checkpoint])
+    rows = result_rows(spec["study"], meta, stats, geometry, flags)
     write_csv(output_csv, pd.DataFrame(rows))
     with atomic_path(output_npz) as tmp:
         with open(tmp, "wb") as fh:

@@ -53,10 +53,12 @@ DEFAULTS = {
     "num_workers": 0,
     "compile": False,
     "min_test_acc": None,
+    "plateau_points": 1.0,
 }
 
-# keys that change neither the trained weights nor the metrics: left out of the resume hash
-SPEED_ONLY_KEYS = ("num_workers", "compile", "min_test_acc")
+# keys that change neither the trained weights nor the per-epoch metrics (speed, or the
+# quality flags read off them at the end): left out of the resume hash
+SPEED_ONLY_KEYS = ("num_workers", "compile", "min_test_acc", "plateau_points")
 
 
 def quality_floor(min_test_acc: float | None, num_classes: int) -> float:
@@ -70,6 +72,22 @@ def quality_floor(min_test_acc: float | None, num_classes: int) -> float:
 def is_failed(final_test_acc: float, floor: float) -> bool:
     """A run fails when its final held-out accuracy is below the floor or not a number."""
     return not (final_test_acc >= floor)
+
+
+def last_epoch_gain(history: list[dict]) -> float:
+    """Held-out accuracy (points) the last epoch added to the one before (NaN without two
+    trained epochs: epoch 0 is the initialisation)."""
+    if len(history) < 3:
+        return math.nan
+    return float(history[-1]["test_acc"] - history[-2]["test_acc"])
+
+
+def has_converged(history: list[dict], plateau_points: float) -> bool:
+    """The plateau rule: a run has converged when its last epoch added less than
+    ``plateau_points`` of held-out accuracy (it was no longer learning); a run of fewer
+    than two epochs has not. A claim read on runs that were still learning is not
+    evidence either way (docs/protocols.md section 8)."""
+    return bool(last_epoch_gain(history) < plateau_points)
 
 
 def spec_with_defaults(spec: dict) -> dict:
@@ -449,8 +467,10 @@ def train_model(
     final_acc = history[-1]["test_acc"]
     floor = quality_floor(spec["min_test_acc"], num_classes)
     failed = is_failed(final_acc, floor)
-    # the flag travels with the model: every stage that probes it marks its rows failed
-    final_meta = {**meta, "epoch": spec["epochs"], "bn_estimated": spec["epochs"] > 0, "failed": failed}
+    converged = has_converged(history, spec["plateau_points"]) and not failed
+    # the flags travel with the model: every stage that probes it marks its rows
+    final_meta = {**meta, "epoch": spec["epochs"], "bn_estimated": spec["epochs"] > 0,
+                  "failed": failed, "converged": converged}  # fmt: skip
     save_torch(out_dir / "model.pt", checkpoint_dict(model.cpu(), final_meta))
     if failed:
         warnings.warn(
@@ -460,8 +480,16 @@ def train_model(
             FailedRunWarning,
             stacklevel=2,
         )
+    if not converged and not failed:
+        print(
+            f"UNCONVERGED RUN {label}: the last epoch added {last_epoch_gain(history):.2f} points of "
+            f"held-out accuracy (plateau: < {spec['plateau_points']} points, train.plateau_points); "
+            "claims read on it are inconclusive",
+            file=sys.stderr,
+        )
     metrics = pd.DataFrame(history)
-    metrics["failed"] = failed  # a per-run flag, repeated on every epoch row
+    metrics["failed"] = failed  # per-run flags, repeated on every epoch row
+    metrics["converged"] = converged
     write_csv(out_dir / "metrics.csv", metrics)
     provenance = runtime.provenance(
         spec,
@@ -475,6 +503,8 @@ def train_model(
         final_test_acc=final_acc,
         min_test_acc=floor,
         failed=failed,
+        converged=converged,
+        last_epoch_gain=last_epoch_gain(history),
     )
     write_json(out_dir / "provenance.json", provenance)
     shutil.rmtree(resume_dir, ignore_errors=True)  # finished: the resume state is no longer needed
