@@ -108,17 +108,18 @@ def figure(name):
 
 def all_targets(wildcards=None):
     """Every table and figure of the configured study: the tables stages declared in
-    TABLE_RUNS and every rule output under figures/<study>/. Called when the DAG is built,
-    after every rule file is read, so the include order does not matter."""
-    figures = sorted(
+    TABLE_RUNS, and every concrete rule output under figures/<study>/ or the study's
+    tables folder (the scorecard). Called when the DAG is built, after every rule file is
+    read, so the include order does not matter."""
+    outputs = sorted(
         {
             str(f)
             for r in workflow.rules
             for f in r.output
-            if str(f).startswith(f"{FIGURES}/") and "{" not in str(f)
+            if str(f).startswith((f"{FIGURES}/", f"{TABLES}/")) and "{" not in str(f)
         }
     )
-    return [table(name) for name in TABLE_RUNS] + figures
+    return [table(name) for name in TABLE_RUNS] + outputs
 
 
 def spec_json(d):

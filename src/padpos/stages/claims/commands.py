@@ -1,0 +1,40 @@
+"""Commands of the claims stage: ``claims`` (the scorecard table) and ``plot-claims``."""
+
+from __future__ import annotations
+
+import argparse
+
+from padpos.cli import add_figure_arguments, json_arg
+
+
+def configure_claims(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--tables", nargs="+", required=True,
+                   help="the study's summary tables (results/<study>/tables/<name>.csv); the name is the file's stem")  # fmt: skip
+    p.add_argument("--spec", type=json_arg, default={},
+                   help='JSON: {"arch": main arch, "padding_free_arch": ..., "canvas_grid": k}')  # fmt: skip
+    p.add_argument("--output", required=True, help="claims.csv (.md and .tex written beside it)")
+
+
+def run_claims(args: argparse.Namespace) -> None:
+    import sys
+
+    from padpos.io import write_table
+    from padpos.stages.claims.build import build_scorecard
+
+    card = build_scorecard(args.tables, args.spec)
+    write_table(card, args.output)
+    counts = card["verdict"].value_counts().to_dict()
+    print(f"claims: {len(card)} claims, " + ", ".join(f"{v} {k}" for k, v in counts.items()), file=sys.stderr)
+
+
+def configure_plot_claims(p: argparse.ArgumentParser) -> None:
+    add_figure_arguments(p, "--table", "claims.csv", many=False)
+
+
+def run_plot_claims(args: argparse.Namespace) -> None:
+    import pandas as pd
+
+    from padpos.io import save_figure
+    from padpos.stages.claims.figures import plot_claims
+
+    save_figure(plot_claims(pd.read_csv(args.table), args.title), args.output)

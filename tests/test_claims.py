@@ -1,0 +1,186 @@
+"""The replication scorecard: rules, intervals, verdicts from synthetic tables, and every
+claim of the four papers present with a verdict from the closed set."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from padpos.stages.claims import scorecard as sc
+from padpos.stages.claims.definitions import CLAIMS
+from padpos.stages.claims.scorecard import Claim, Group, Rule, Tables, decide, difference, mean_of
+
+
+def _summary(rows, prefix=""):
+    """A summary table as padpos writes it, from (keys..., mean, std, n[, n_failed, n_unconv]) rows."""
+    col = (lambda c: f"{prefix}_{c}") if prefix else (lambda c: c)
+    out = []
+    for keys, mean, std, n, *rest in rows:
+        n_failed, n_unconverged = (rest + [0, 0])[:2]
+        out.append({**keys, col("mean"): mean, col("std"): std, "n": n, col("ci95"): math.nan,
+                    "n_failed": n_failed, "n_unconverged": n_unconverged,
+                    "unconverged_seeds": "3" if n_unconverged else ""})  # fmt: skip
+    return pd.DataFrame(out)
+
+
+def _redgreen(similar=(99.0, 1.0), dissimilar=(5.0, 2.0), n=10, variant="zeros", **flags):
+    rows = [({"padding": variant, "test_set": "similar"}, *similar, n),
+            ({"padding": variant, "test_set": "dissimilar"}, *dissimilar, n)]  # fmt: skip
+    table = _summary(rows, "accuracy")
+    for key, value in flags.items():
+        table[key] = value
+    return table
+
+
+CLAIM = next(c for c in CLAIMS if c.id == "KAY20-a.zeros")
+
+
+# ---------------------------------------------------------------- rules and intervals
+def test_rules_decide_from_the_interval_alone():
+    greater, less, within = Rule("greater", 1.0), Rule("less", 1.0), Rule("within", 1.0)
+    assert greater.decide(1.1, 3)[0] == "supported" and greater.decide(-2, 0.9)[0] == "contradicted"
+    assert greater.decide(0.5, 1.5)[0] == "inconclusive"
+    assert less.decide(-3, 0.9)[0] == "supported" and less.decide(1.1, 2)[0] == "contradicted"
+    assert within.decide(-0.5, 0.5)[0] == "supported" and within.decide(1.0, 2.0)[0] == "contradicted"
+    assert within.decide(0.5, 1.5)[0] == "inconclusive"
+    with pytest.raises(ValueError):
+        Rule("sideways", 0.0)
+
+
+def test_intervals_are_t_and_welch_over_seeds():
+    from scipy import stats
+
+    a, b = Group("a", 10.0, 2.0, 5), Group("b", 4.0, 1.0, 8)
+    est = mean_of(a)
+    half = stats.t.ppf(0.975, 4) * 2.0 / math.sqrt(5)
+    assert (est.low, est.high) == pytest.approx((10 - half, 10 + half))
+    diff = difference(a, b)
+    ref = stats.ttest_ind_from_stats(10.0, 2.0, 5, 4.0, 1.0, 8, equal_var=False)
+    se = 6.0 / ref.statistic  # scipy's Welch t statistic = diff / se
+    va, vb = 4 / 5, 1 / 8
+    dof = (va + vb) ** 2 / (va**2 / 4 + vb**2 / 7)
+    assert diff.value == 6.0
+    assert diff.high - diff.value == pytest.approx(stats.t.ppf(0.975, dof) * se)
+    assert math.isnan(mean_of(Group("one", 3.0, math.nan, 1)).low)
+
+
+def test_parametric_bootstrap_covers_a_ratio_and_is_seeded():
+    a, b = Group("a", 1.0, 0.1, 10), Group("b", 3.0, 0.3, 10)
+    est = sc.bootstrap(lambda x, y: y / x, [a, b])
+    assert est.value == pytest.approx(3.0) and est.low < 3.0 < est.high
+    assert est.low > 2.0 and est.high < 4.5
+    assert sc.bootstrap(lambda x, y: y / x, [a, b]).low == est.low  # seeded
+
+
+# ---------------------------------------------------------------- verdicts from synthetic tables
+def _verdict(claim, **tables):
+    return decide(claim, Tables(tables, arch="small_resnet"))
+
+
+def test_each_verdict_comes_out_of_synthetic_tables():
+    assert _verdict(CLAIM, fconv_redgreen=_redgreen())["verdict"] == "supported"
+    # no gap between the test sets: the interval lies below the 20-point threshold
+    assert _verdict(CLAIM, fconv_redgreen=_redgreen(dissimilar=(98.0, 1.0)))["verdict"] == "contradicted"
+    # the gap's interval straddles 20 points: noisy seeds
+    noisy = _verdict(CLAIM, fconv_redgreen=_redgreen(similar=(60, 30), dissimilar=(35, 30), n=3))
+    assert noisy["verdict"] == "inconclusive" and "straddles" in noisy["reason"]
+    circular = next(c for c in CLAIMS if c.id == "KAY20-b.circular.equal")
+    made = _verdict(circular, fconv_redgreen=_redgreen(dissimilar=(99.0, 1.0), variant="circular"))
+    assert made["verdict"] == "by construction" and made["value"] == 0.0
+
+
+def test_one_changed_input_table_flips_a_verdict():
+    before = _verdict(CLAIM, fconv_redgreen=_redgreen())
+    after = _verdict(CLAIM, fconv_redgreen=_redgreen(dissimilar=(97.0, 2.0)))
+    assert (before["verdict"], after["verdict"]) == ("supported", "contradicted")
+
+
+def test_failed_and_unconverged_runs_make_a_claim_inconclusive_naming_them():
+    failed = _verdict(CLAIM, fconv_redgreen=_redgreen(n_failed=1))
+    assert failed["verdict"] == "inconclusive" and failed["reason"].startswith("failed runs")
+    unconverged = _verdict(CLAIM, fconv_redgreen=_redgreen(n_unconverged=1, unconverged_seeds="3 7"))
+    assert unconverged["verdict"] == "inconclusive"
+    assert unconverged["reason"].startswith("undertrained") and "seeds 3 7" in unconverged["reason"]
+
+
+def test_a_claim_the_study_does_not_measure_is_inconclusive_not_an_error():
+    row = _verdict(CLAIM, training=pd.DataFrame({"arch": ["small_resnet"]}))
+    assert row["verdict"] == "inconclusive" and row["reason"].startswith("not measured")
+    one_seed = _verdict(CLAIM, fconv_redgreen=_redgreen(similar=(99, math.nan), dissimilar=(5, math.nan), n=1))
+    assert one_seed["verdict"] == "inconclusive" and "n = 1" in one_seed["reason"]
+
+
+def test_a_precondition_in_code_makes_a_claim_inconclusive():
+    border = next(c for c in CLAIMS if c.id == "ISL21-b")
+    rows = [({"padding": "zeros", "method": "scene", "distance_px": d}, acc, 1.0, 3)
+            for d, acc in ((0, 90.0), (3, 99.0))]  # fmt: skip
+    small = _verdict(border, border_distance=_summary(rows))
+    assert small["verdict"] == "inconclusive" and ">= 8 px" in small["reason"]
+    rows = [({"padding": "zeros", "method": "scene", "distance_px": d}, acc, 1.0, 3)
+            for d, acc in ((0, 90.0), (16, 99.0))]  # fmt: skip
+    assert _verdict(border, border_distance=_summary(rows))["verdict"] == "supported"
+
+
+def test_the_arch_column_picks_the_main_arch_and_the_padding_free_arch_for_valid():
+    table = pd.concat([
+        _summary([({"arch": "small_resnet", "padding": "zeros", "input": "black", "target": "H",
+                    "metric": "spc"}, 0.9, 0.01, 3)]),
+        _summary([({"arch": "small_plain", "padding": "valid", "input": "black", "target": "H",
+                    "metric": "spc"}, 0.0, 0.0, 3)]),
+    ])  # fmt: skip
+    t = Tables({"posenet": table}, arch="small_resnet", padding_free_arch="small_plain")
+    assert t.group("posenet", padding="zeros", input="black", target="H", metric="spc").mean == 0.9
+    assert t.group("posenet", padding="valid", input="black", target="H", metric="spc").n == 3
+
+
+# ---------------------------------------------------------------- the claims themselves
+def test_every_claim_of_the_four_papers_is_there_with_a_rule():
+    ids = {c.id for c in CLAIMS}
+    for needed in ("ISL20-a", "ISL20-b.zeros", "ISL20-c", "ISL21-a.corners", "ISL21-b", "KAY20-a.valid",
+                   "KAY20-a.zeros", "KAY20-b.circular.equal", "KAY20-b.full.equal", "KAY20-c.frozen",
+                   "KAY20-c.trained", "LIN23-a.zeros", "LIN23-b.snr", "LIN23-b.consistency",
+                   "LIN23-c.detection"):  # fmt: skip
+        assert needed in ids, needed
+    for c in CLAIMS:
+        assert c.paper in ("ISL20", "ISL21", "KAY20", "LIN23") and c.claim and c.statistic and c.tables
+
+
+def test_an_empty_study_gives_every_claim_a_verdict_from_the_closed_set():
+    card = sc.scorecard(CLAIMS, Tables({}))
+    assert list(card["id"]) == [c.id for c in CLAIMS]
+    assert set(card["verdict"]) <= set(sc.VERDICTS)
+    assert (card["verdict"] == "inconclusive").all()
+
+
+def test_the_spread_claim_reads_the_deepest_layer_and_every_padded_scheme():
+    spread = next(c for c in CLAIMS if c.id == "LIN23-b.snr")
+    rows = []
+    for i, scheme in enumerate(("zeros", "reflect", "circular", "partial")):
+        for epoch, mean in ((0, -10.0 - 8 * i), (6, -12.0 - 0.5 * i)):
+            for layer in ("layer1", "layer4"):
+                rows.append(({"padding": scheme, "epoch": epoch, "layer": layer, "metric": "ppp_snr_db"},
+                             mean, 0.2, 3))  # fmt: skip
+    row = _verdict(spread, ppp_formation=_summary(rows))
+    expected = np.std([-12.0, -12.5, -13.0, -13.5], ddof=1) - np.std([-10, -18, -26, -34], ddof=1)
+    assert row["value"] == pytest.approx(expected) and row["verdict"] == "supported"
+
+
+def test_the_claims_command_writes_the_scorecard_and_its_figure(tmp_path):
+    from padpos.cli import main
+
+    path = tmp_path / "fconv_redgreen.csv"
+    _redgreen().to_csv(path, index=False)
+    out = tmp_path / "claims.csv"
+    assert main(["claims", "--tables", str(path), "--spec", '{"arch": "small_resnet"}', "--output", str(out)]) == 0
+    card = pd.read_csv(out)
+    assert len(card) == len(CLAIMS) and (tmp_path / "claims.md").exists() and (tmp_path / "claims.tex").exists()
+    assert card.set_index("id").loc["KAY20-a.zeros", "verdict"] == "supported"
+    assert main(["plot-claims", "--table", str(out), "--output", str(tmp_path / "claims.png")]) == 0
+    assert (tmp_path / "claims.png").stat().st_size > 10_000
+
+
+def test_claim_definitions_are_fixed_data():
+    assert all(isinstance(c, Claim) for c in CLAIMS)
+    with pytest.raises(Exception):
+        CLAIMS[0].rule = Rule("less", 0.0)  # frozen: a rule cannot be tuned after the fact

@@ -1,0 +1,60 @@
+# The replication scorecard (docs/protocols.md section 8): every paper claim decided from
+# the study's summary tables by a rule fixed in code -> claims.csv|md|tex and claims.png.
+
+CLAIMS_SPEC = spec_json(
+    {
+        "arch": config["archs"][0],
+        "padding_free_arch": None,
+        "canvas_grid": config["canvas"]["grid"],
+    }
+)
+
+
+def claims_tables(wildcards):
+    """Every summary table of the study but the cost table (evaluated when the DAG is
+    built, after every stage has declared its tables)."""
+    return [table(name) for name in TABLE_RUNS if name != "cost"]
+
+
+rule claims:
+    input:
+        tables=claims_tables,
+        code=code("claims"),
+    output:
+        report(
+            multiext(f"{TABLES}/claims", csv=".csv", md=".md", tex=".tex"),
+            caption="../report/claims_table.rst",
+            category="1 Scorecard",
+        ),
+    log:
+        f"{LOGS}/claims.log",
+    benchmark:
+        bench("claims")
+    localrule: True
+    conda:
+        ENV
+    params:
+        spec=CLAIMS_SPEC,
+    shell:
+        "python -m padpos claims --tables {input.tables:q} --spec {params.spec:q} "
+        "--output {output.csv:q} 2> {log:q}"
+
+
+rule figure_claims:
+    input:
+        table=rules.claims.output.csv,
+        code=code("plot-claims"),
+    output:
+        report(figure("claims"), caption="../report/claims.rst", category="1 Scorecard"),
+    log:
+        f"{LOGS}/figure_claims.log",
+    benchmark:
+        bench("figure_claims")
+    localrule: True
+    conda:
+        ENV
+    params:
+        title=STUDY_TITLE,
+    shell:
+        "python -m padpos plot-claims --table {input.table:q} --title {params.title:q} "
+        "--output {output:q} 2> {log:q}"
