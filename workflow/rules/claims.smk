@@ -10,15 +10,11 @@ CLAIMS_SPEC = spec_json(
 )
 
 
-def claims_tables(wildcards):
-    """Every summary table of the study but the cost table (evaluated when the DAG is
-    built, after every stage has declared its tables)."""
-    return [table(name) for name in TABLE_RUNS if name != "cost"]
-
-
 rule claims:
     input:
-        tables=claims_tables,
+        # every summary table of the study but the cost table (TABLE_RUNS is complete when
+        # the DAG is built)
+        tables=lambda w: [table(name) for name in TABLE_RUNS if name != "cost"],
         code=code("claims"),
     output:
         report(
