@@ -425,3 +425,19 @@ def test_figures_are_drawn_from_the_tables_and_maps(ppp_outputs, tmp_path):
           "--output", str(tmp_path / "formation.png")])
     for name in ("maps.png", "by.png", "formation.png"):
         assert (tmp_path / name).stat().st_size > 10_000
+
+
+def test_a_trained_checkpoint_gets_its_statistics_estimated_the_same_way(tiny_study, tmp_path):
+    """One method at every epoch: a checkpoint that records estimated statistics (a trained
+    epoch) has them estimated afresh on the same images, as epoch 0 has."""
+    from padpos.stages.ppp.pattern import prepare_model
+
+    manifest = tiny_study / "data" / "manifest.json"
+    ckpt = torch.load(tiny_study / "snapshot_e0.pt", weights_only=False)
+    ckpt["meta"] = {**ckpt["meta"], "epoch": 2, "bn_estimated": True}
+    ckpt["state_dict"] = {k: (v + 3.0 if k.endswith("running_mean") else v) for k, v in ckpt["state_dict"].items()}
+    torch.save(ckpt, tmp_path / "trained.pt")
+    model, _ = prepare_model(tmp_path / "trained.pt", manifest, bn_images=32, batch_size=8)
+    reference, _ = prepare_model(tiny_study / "snapshot_e0.pt", manifest, bn_images=32, batch_size=8)
+    # the stored (shifted) running means are replaced by the same estimate as epoch 0's
+    assert torch.equal(model.bn1.running_mean, reference.bn1.running_mean)

@@ -197,19 +197,21 @@ def _subset_images(manifest, split: str, count: int) -> Tensor:
 
 
 def prepare_model(checkpoint, manifest, bn_images: int, batch_size: int, device="cpu"):
-    """Load a checkpoint onto ``device`` in eval mode; estimate its BatchNorm statistics
-    (on that device) if never done."""
+    """Load a checkpoint onto ``device`` in eval mode, its BatchNorm statistics estimated
+    afresh (on that device) on the same ``bn_images`` training images, whatever its epoch.
+
+    One method at every epoch: an untrained net (epoch 0) has no statistics of its own
+    (the initial 0 mean / unit variance would leave deep features unnormalised), and a
+    trained one's running averages lag behind its last weights; estimating both the same
+    way keeps the PPP-formation curve free of a change of method between epoch 0 and 1
+    (docs/protocols.md section 2)."""
     from padpos.models import load_checkpoint
     from padpos.runtime import recalibrate_batchnorm
 
     model, meta = load_checkpoint(checkpoint, map_location="cpu")
     model.to(device)
-    if not meta.get("bn_estimated", True):
-        # an untrained net's BN running stats are the init values (0 mean, unit var):
-        # deep features would be unnormalised and the pattern meaningless
-        images = _subset_images(manifest, "train", bn_images)
-        model = recalibrate_batchnorm(model, images, batch_size=batch_size)
-    return model.eval(), meta
+    images = _subset_images(manifest, "train", bn_images)
+    return recalibrate_batchnorm(model, images, batch_size=batch_size).eval(), meta
 
 
 def measure_checkpoint(checkpoint, manifest, spec: dict, device="cpu", crops_cache=None):
