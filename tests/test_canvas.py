@@ -141,6 +141,27 @@ def test_moved_scenes_put_every_object_at_the_distance_on_its_side():
         cv.moved_scene_params(params, 12, 32)
 
 
+def test_a_wider_field_allows_larger_gaps_with_the_object_at_its_trained_size():
+    """margin_px renders the same scene wider: the object keeps its pixel size and sits d px
+    from the field's border, for gaps a 32 px scene alone cannot give."""
+    from padpos.data import render_scene_params, scene_params
+
+    params = scene_params(3, "test", range(4))
+    margin = 12
+    largest = cv.max_scene_distance(32, margin)
+    assert largest == cv.max_scene_distance(32) + margin and cv.default_distances(32, margin)[-1] == largest
+    for d in (0, 8, largest):
+        moved = cv.moved_scene_params(params, d, 32, margin)
+        np.testing.assert_allclose(cv.object_border_gap(moved, 32, margin), d, atol=1e-9)
+    images, _ = render_scene_params(cv.moved_scene_params(params, 0, 32, margin), 32, margin)
+    assert images.shape == (4, 3, 56, 56)
+    # scene 0's object touches the top of the field: its rows differ from the background there
+    plain, _ = render_scene_params({**params, "radius": params["radius"] * 0}, 32, margin)
+    assert (images[0, :, 0, :].float() - plain[0, :, 0, :].float()).abs().amax() > 10
+    with pytest.raises(ValueError, match=f"largest allowed: {largest} px"):
+        cv.moved_scene_params(params, largest + 20, 32, margin)
+
+
 def test_default_distances_fit_the_largest_object():
     from padpos.data.synthetic import RADIUS_RANGE
 
@@ -168,7 +189,10 @@ def test_border_distance_rows_for_scenes(manifest):
     model = build_model("small_resnet", "zeros", 10, width=2).eval()
     df = cv.accuracy_by_border_distance(model, manifest, {"num_images": 12, "distances": [0, 2]})
     assert list(df["distance_px"]) == [0, 2] and (df["method"] == "scene").all()
-    assert (df["n"] == 12).all() and df["accuracy"].between(0, 100).all()
+    assert (df["n"] == 12).all() and df["accuracy"].between(0, 100).all() and (df["field_px"] == 32).all()
+    wide = cv.accuracy_by_border_distance(model, manifest, {"num_images": 4, "distances": [0, 12],
+                                                            "margin_px": 10})  # fmt: skip
+    assert list(wide["distance_px"]) == [0, 12] and (wide["field_px"] == 52).all()
 
 
 def test_subsets_are_random_not_the_first_images_and_the_same_for_every_call(manifest):

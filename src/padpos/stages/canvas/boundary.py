@@ -78,7 +78,7 @@ DEFAULTS = {
     "batch_size": 48,
     "lr": 1e-3,
     "width": None,  # None = the trained backbone's width
-    "border_distance": {"num_images": 500, "distances": None},
+    "border_distance": {"num_images": 500, "distances": None, "margin_px": 0},
     # % final-epoch training accuracy from which a location net has learned the task
     "converged_train_acc": 90.0,
 }
@@ -322,32 +322,36 @@ def canvas_location(
 
 
 # ---------------------------------------------------------------- border distance
-def max_scene_distance(size: int) -> int:
+def max_scene_distance(size: int, margin: int = 0) -> int:
     """Largest gap (px) between an object and the border that every synthetic object
-    allows when it is centred along the side (the largest radius bounds it)."""
+    allows when it is centred along the side (the largest radius bounds it), in a scene
+    rendered ``margin`` px wider on every side."""
     from padpos.data.synthetic import RADIUS_RANGE
 
-    return int(math.floor((0.5 - RADIUS_RANGE[1]) * size))
+    return int(math.floor((0.5 - RADIUS_RANGE[1]) * size)) + int(margin)
 
 
-def default_distances(size: int) -> list[int]:
+def default_distances(size: int, margin: int = 0) -> list[int]:
     """Every integer pixel distance from 0 to :func:`max_scene_distance`."""
-    return list(range(max_scene_distance(size) + 1))
+    return list(range(max_scene_distance(size, margin) + 1))
 
 
-def moved_scene_params(params: dict, distance_px: float, size: int) -> dict:
+def moved_scene_params(params: dict, distance_px: float, size: int, margin: int = 0) -> dict:
     """Scene parameters with every object moved so that the gap between its bounding
-    circle and the nearest border is ``distance_px``: scene i goes to side
-    ``SIDES[i % 4]``, centred along it. Raises if an object is too large for it."""
+    circle and the nearest border of the rendered field is ``distance_px``: scene i goes
+    to side ``SIDES[i % 4]``, centred along it. The field is the ``size`` px image widened
+    by ``margin`` px of the same scene on every side (``render_scene_params(p, size,
+    margin)``: the object keeps its size in pixels). Raises if an object is too large for it."""
     p = {key: np.array(value, copy=True) for key, value in params.items()}
     radius = p["radius"]
-    if np.any(radius + distance_px / size > 0.5 + 1e-12):
+    # centre coordinate (scene units: the image is [0, 1], the field [-m, 1 + m]) near the border
+    near = radius + (distance_px - margin) / size
+    if np.any(near > 0.5 + 1e-12):
         raise ValueError(
             f"border distance {distance_px} px does not fit objects of radius up to "
-            f"{radius.max() * size:.1f} px in a {size} px image (largest allowed: "
-            f"{max_scene_distance(size)} px)"
+            f"{radius.max() * size:.1f} px in a {size + 2 * margin} px field (largest allowed: "
+            f"{max_scene_distance(size, margin)} px)"
         )
-    near = radius + distance_px / size  # centre coordinate near the chosen border
     centre = np.full((len(radius), 2), 0.5)
     for i in range(len(radius)):
         side = SIDES[i % len(SIDES)]
@@ -357,11 +361,12 @@ def moved_scene_params(params: dict, distance_px: float, size: int) -> dict:
     return p
 
 
-def object_border_gap(params: dict, size: int) -> np.ndarray:
-    """Gap (px) between each object's bounding circle and the nearest image border."""
+def object_border_gap(params: dict, size: int, margin: int = 0) -> np.ndarray:
+    """Gap (px) between each object's bounding circle and the nearest border of the
+    field rendered ``margin`` px wider than the image on every side."""
     c, r = params["center"], params["radius"]
     nearest = np.minimum(np.minimum(c[:, 0], c[:, 1]), np.minimum(1 - c[:, 0], 1 - c[:, 1]))
-    return (nearest - r) * size
+    return (nearest - r) * size + margin
 
 
 def paste_at_distance(
@@ -398,8 +403,10 @@ def accuracy_by_border_distance(model: nn.Module, manifest_path, spec: dict) -> 
     """Accuracy of the trained ``model`` per object distance to the nearest border.
 
     ``spec``: ``num_images`` (a seeded random subset of the test split),
-    ``distances`` (px; None = :func:`default_distances` for scenes, 0..8 for canvases).
-    Rows: method, distance_px, accuracy, n.
+    ``distances`` (px; None = :func:`default_distances` for scenes, 0..8 for canvases),
+    ``margin_px`` (synthetic scenes: render them this much wider on every side, the
+    object at its trained size, so that gaps up to the margin plus what a 32 px scene
+    allows can be measured). Rows: method, distance_px, field_px, accuracy, n.
     """
     from padpos import data
 
@@ -410,20 +417,22 @@ def accuracy_by_border_distance(model: nn.Module, manifest_path, spec: dict) -> 
     rows = []
     if manifest["dataset"] == "synthetic":
         method, params = "scene", data.scene_params(int(manifest["seed"]), "test", idx)
-        distances = spec.get("distances") or default_distances(size)
-        too_far = [d for d in distances if d > max_scene_distance(size)]
+        margin = int(spec.get("margin_px") or 0)
+        distances = spec.get("distances") or default_distances(size, margin)
+        too_far = [d for d in distances if d > max_scene_distance(size, margin)]
         if too_far:
             raise ValueError(
                 f"config key 'canvas.border_distance.distances': {too_far} px do not fit the "
-                f"largest synthetic objects in {size} px images (at most "
-                f"{max_scene_distance(size)} px)"
+                f"largest synthetic objects in a {size + 2 * margin} px field (at most "
+                f"{max_scene_distance(size, margin)} px; canvas.border_distance.margin_px widens it)"
             )
         for d in distances:
-            moved = moved_scene_params(params, float(d), size)
-            images, labels = data.render_scene_params(moved, size)
+            moved = moved_scene_params(params, float(d), size, margin)
+            images, labels = data.render_scene_params(moved, size, margin)
             x = data.normalise(images, manifest["mean"], manifest["std"])
             acc, n = _accuracy(model, x, labels)
-            rows.append({"method": method, "distance_px": d, "accuracy": acc, "n": n})
+            rows.append({"method": method, "distance_px": d, "field_px": size + 2 * margin,
+                         "accuracy": acc, "n": n})  # fmt: skip
     else:
         method = "canvas"
         distances = spec.get("distances") or list(range(0, 9, 2))
@@ -435,7 +444,8 @@ def accuracy_by_border_distance(model: nn.Module, manifest_path, spec: dict) -> 
             x = normalised(paste_at_distance(pixels, int(d), max(distances), colour),
                            manifest["mean"], manifest["std"])  # fmt: skip
             acc, n = _accuracy(model, x, labels)
-            rows.append({"method": method, "distance_px": d, "accuracy": acc, "n": n})
+            rows.append({"method": method, "distance_px": d, "field_px": size + 2 * max(distances),
+                         "accuracy": acc, "n": n})  # fmt: skip
     return pd.DataFrame(rows)
 
 
