@@ -25,7 +25,7 @@ include: "workflow/rules/common.smk"
 
 
 wildcard_constraints:
-    arch="|".join(config["archs"]),
+    arch="|".join(RUN_ARCHS),
     padding="[a-z]+",
     seed=r"\d+",
     epoch=r"\d+",

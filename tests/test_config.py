@@ -102,3 +102,11 @@ def test_snapshot_epochs_beyond_a_shortened_training_are_dropped_with_a_warning(
     with pytest.warns(ConfigWarning, match=r"train.snapshot_epochs.*\[6\].*dropped"):
         cfg = validate_config({"train": {"epochs": "3", "snapshot_epochs": [0, 1, 3, 6]}})
     assert cfg["train"]["snapshot_epochs"] == [0, 1, 3]
+
+
+def test_the_padding_free_arm_must_be_a_plain_arch():
+    from padpos.workflow.config import ConfigError, validate_config
+
+    with pytest.raises(ConfigError, match="'padding_free_arch': 'small_resnet' is not allowed"):
+        validate_config({"padding_free_arch": "small_resnet"})
+    assert validate_config({"padding_free_arch": "small_plain"})["padding_free_arch"] == "small_plain"

@@ -108,3 +108,13 @@ def test_training_flags_read_the_run_and_warn_when_no_checkpoint_records_them():
         assert training_flags([{"failed": False}], ["model.pt"]) == {"failed": False, "converged": True}
     with pytest.warns(UnflaggedCheckpointWarning, match="e0.pt, e1.pt"):
         assert training_flags([{"epoch": 0}, {"epoch": 1}], ["e0.pt", "e1.pt"]) == {"failed": False, "converged": True}
+
+
+def test_the_plain_net_keeps_a_map_with_valid_convs_at_32_px():
+    """small_plain is the padding-free arm: with 'valid' convs a 32 px input still leaves
+    a 4 x 4 map (a ResNet's additions could not stay aligned), with zeros an 8 x 8 one."""
+    x = torch.randn(2, 3, 32, 32)
+    for padding, side in (("valid", 4), ("zeros", 8)):
+        model = build_model("small_plain", padding, num_classes=10, width=4).eval()
+        feats = layer_features(model, x, feature_layers("small_plain"))
+        assert feats["layer4"].shape[-1] == side and model(x).shape == (2, 10)

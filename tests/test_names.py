@@ -18,6 +18,8 @@ def test_schema_enums_equal_the_names(repo):
     fconv = props["fconv"]["properties"]
     assert props["paddings"]["items"]["enum"] == list(names.PADDING_SCHEMES)
     assert props["archs"]["items"]["enum"] == list(names.ARCHS)
+    # the padding-free arm runs 'valid' convs: only archs without shortcuts
+    assert props["padding_free_arch"]["enum"] == [None] + [a for a in names.ARCHS if a not in names.RESIDUAL_ARCHS]
     assert fconv["redgreen"]["properties"]["variants"]["items"]["enum"] == list(names.REDGREEN_VARIANTS)
     assert fconv["location"]["properties"]["paddings"]["items"]["enum"] == list(names.LOCATION_SCHEMES)
 

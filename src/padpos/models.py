@@ -112,6 +112,31 @@ class SmallVGG(nn.Module):
         return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
 
 
+class SmallPlain(nn.Module):
+    """A plain conv net without shortcuts: a 3x3 stem and four stages ``layer1..layer4``
+    of one 3x3 conv-BN-ReLU each (widths w, 2w, 4w, 8w; strides 1, 2, 2, 1), global average
+    pooling and a linear head. It is the padding-free arm of the backbone experiments:
+    with ``valid`` convs (no padding, no resize) a 32 px input still leaves a 4 x 4 map
+    (32 -> 30 -> 28 -> 13 -> 6 -> 4), where a ResNet's additions could not be kept aligned;
+    with any same-size scheme it is an ordinary plain net (32 -> 32 -> 16 -> 8 -> 8)."""
+
+    def __init__(self, num_classes: int, width: int = 16, in_channels: int = 3):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, width, 3, 1, 1, bias=False),
+                                  nn.BatchNorm2d(width), nn.ReLU(inplace=True))  # fmt: skip
+        chans, in_ch = [width, 2 * width, 4 * width, 8 * width], width
+        for i, (ch, stride) in enumerate(zip(chans, (1, 2, 2, 1))):
+            setattr(self, f"layer{i + 1}", nn.Sequential(
+                nn.Conv2d(in_ch, ch, 3, stride, 1, bias=False), nn.BatchNorm2d(ch), nn.ReLU(inplace=True)))  # fmt: skip
+            in_ch = ch
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(in_ch, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.layer4(self.layer3(self.layer2(self.layer1(self.stem(x)))))
+        return self.fc(torch.flatten(self.avgpool(x), 1))
+
+
 # ---------------------------------------------------------------- registry
 @dataclass(frozen=True)
 class ModelEntry:
@@ -176,6 +201,11 @@ def small_vgg(num_classes: int, width: int = 16, **arch_kwargs) -> nn.Module:
     return SmallVGG(num_classes, width=width, **arch_kwargs)
 
 
+@register_model("small_plain", residual=False, feature_layers=RESNET_TAPS)
+def small_plain(num_classes: int, width: int = 16, **arch_kwargs) -> nn.Module:
+    return SmallPlain(num_classes, width=width, **arch_kwargs)
+
+
 def _torchvision_model(arch: str, num_classes: int, width: int = 16, **_ignored) -> nn.Module:
     """torchvision's ``arch``, untrained (``width`` and arch_kwargs apply to small nets only)."""
     import torchvision
@@ -226,7 +256,7 @@ def feature_layers(arch_or_model: str | nn.Module) -> list[str]:
             return list(taps)
         return taps(build_model(arch_or_model, "zeros", num_classes=2, width=4))
     model = arch_or_model
-    if hasattr(model, "layer4"):
+    if hasattr(model, "layer4"):  # ResNets and the plain net
         return list(RESNET_TAPS)
     return vgg_stage_ends(model)
 

@@ -65,7 +65,7 @@ def conv_type(variant: str) -> str:
 
 
 # ---------------------------------------------------------------- architectures
-SMALL_ARCHS: tuple[str, ...] = ("small_resnet", "small_vgg")
+SMALL_ARCHS: tuple[str, ...] = ("small_resnet", "small_vgg", "small_plain")
 TORCHVISION_ARCHS: tuple[str, ...] = ("resnet18", "resnet50", "vgg11_bn", "vgg16_bn")
 ARCHS: tuple[str, ...] = SMALL_ARCHS + TORCHVISION_ARCHS
 # archs built from residual blocks: 'valid' cannot keep their additions aligned

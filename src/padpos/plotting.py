@@ -41,3 +41,17 @@ def order_paddings(paddings) -> list:
     """Paddings in the canonical order, unknown names last (sorted)."""
     known = [p for p in PADDING_ORDER if p in set(paddings)]
     return known + sorted(set(paddings) - set(known))
+
+
+def main_arch_rows(df, title: str = ""):
+    """A figure that shows one arch: the rows of the first arch of ``df`` and the
+    padding-free arm's (padding ``valid`` of another arch, drawn beside them as one more
+    scheme), and the title saying so. Tables keep every arch; a one-arch table is returned
+    unchanged."""
+    if "arch" not in df.columns or df["arch"].nunique() < 2:
+        return df, title
+    archs = list(dict.fromkeys(df["arch"]))
+    keep = (df["arch"] == archs[0]) | ((df["arch"] != archs[0]) & (df["padding"] == "valid"))
+    arm = sorted(set(df.loc[keep & (df["arch"] != archs[0]), "arch"]))
+    shown = archs[0] + (f"; valid = padding-free {', '.join(arm)}" if arm else "")
+    return df[keep], f"{title} - shown: {shown}" if title else f"shown: {shown}"

@@ -121,13 +121,18 @@ def summarize(
         columns.append("n_unconverged")
         if "seed" in df.columns:
             out["unconverged_seeds"] = [
-                " ".join(str(v) for v in sorted(pd.unique(seeds.dropna()))) for _, seeds in per_group["_seed"]
+                " ".join(_seed_text(v) for v in sorted(pd.unique(seeds.dropna()))) for _, seeds in per_group["_seed"]
             ]
             columns.append("unconverged_seeds")
     out = out[columns]
     if prefix:
         out = out.rename(columns={k: f"{prefix}_{k}" for k in ("mean", "std", "ci95")})
     return out
+
+
+def _seed_text(seed) -> str:
+    """A seed as written in a name: 3, not 3.0 (a CSV column with empty cells is float)."""
+    return str(int(seed)) if isinstance(seed, float) and seed.is_integer() else str(seed)
 
 
 def first_seen_rank(values) -> dict:

@@ -4,7 +4,7 @@
 CLAIMS_SPEC = spec_json(
     {
         "arch": config["archs"][0],
-        "padding_free_arch": None,
+        "padding_free_arch": config["padding_free_arch"],
         "canvas_grid": config["canvas"]["grid"],
     }
 )

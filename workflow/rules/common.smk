@@ -21,7 +21,9 @@ STUDY_TITLE = (
     f"{STUDY} study"
     + (" (reduced)" if config["data"]["dataset"] == "synthetic" else "")
     + f": {config['data']['dataset']} {config['data']['image_size']} px, "
-    + f"{', '.join(config['archs'])}, {config['train']['epochs']} epochs, "
+    + f"{', '.join(config['archs'])}"
+    + (f" (+ padding-free {config['padding_free_arch']})" if config["padding_free_arch"] else "")
+    + f", {config['train']['epochs']} epochs, "
     + f"{len(config['seeds'])} seeds"
 )
 
@@ -127,12 +129,19 @@ def spec_json(d):
     return json.dumps(d, sort_keys=True, separators=(",", ":"))
 
 
+# the backbone runs of the study: every arch x padding, and the padding-free arm (its arch
+# with 'valid' convs) when the study has one
+RUN_PAIRS = [(a, p) for a in config["archs"] for p in config["paddings"]] + (
+    [(config["padding_free_arch"], "valid")] if config["padding_free_arch"] else []
+)
+RUN_ARCHS = list(dict.fromkeys(a for a, _ in RUN_PAIRS))
+
+
 def runs_of(pattern, **extra):
-    """Expand a per-run path pattern over every arch x padding x seed of the study."""
-    return expand(
-        pattern,
-        arch=config["archs"],
-        padding=config["paddings"],
-        seed=config["seeds"],
-        **extra,
-    )
+    """Expand a per-run path pattern over every backbone run of the study: each
+    (arch, padding) of RUN_PAIRS x every seed (x `extra` wildcards)."""
+    return [
+        path
+        for arch, padding in RUN_PAIRS
+        for path in expand(pattern, arch=arch, padding=padding, seed=config["seeds"], **extra)
+    ]

@@ -9,7 +9,7 @@ import pandas as pd
 
 from padpos.names import CANVAS_COLOURS as COLOURS
 from padpos.names import CANVAS_RINGS as RINGS
-from padpos.plotting import apply_style, order_paddings, padding_palette, spread_label
+from padpos.plotting import apply_style, main_arch_rows, order_paddings, padding_palette, spread_label
 from padpos.stats import failed_mask
 
 RING_COLOURS = {"corner": "#b2182b", "edge": "#ef8a62", "interior": "#67a9cf"}
@@ -27,8 +27,7 @@ def plot_canvas_location(runs: pd.DataFrame, title: str = ""):
     dots = seeds. Dashed: chance (1 / k^2)."""
     apply_style()
     arch = list(dict.fromkeys(runs["arch"]))
-    if len(arch) > 1:  # one figure per study: the first arch (tables keep every arch)
-        runs = runs[runs["arch"] == arch[0]]
+    runs, title = main_arch_rows(runs, title)  # the first arch and the padding-free arm
     k = int(runs["grid"].iloc[0]) if "grid" in runs.columns else int(round(np.sqrt(runs["cell"].max() + 1)))
     chance = 100.0 / (k * k)
     paddings = order_paddings(runs["padding"].unique())

@@ -8,7 +8,7 @@ from matplotlib.colors import LogNorm
 import pandas as pd
 
 from padpos.io import load_npz
-from padpos.plotting import apply_style, order_paddings, padding_palette, spread_label
+from padpos.plotting import apply_style, main_arch_rows, order_paddings, padding_palette, spread_label
 
 LABELS = {
     "ppp_snr_db": "PPP SNR (dB)",
@@ -131,7 +131,7 @@ def _metric_lines(ax, table: pd.DataFrame, metric: str, x_key: str, x_values, pa
 def plot_by_padding(table: pd.DataFrame, title: str = ""):
     """ppp_snr_db and ppp_consistency per layer, one line per padding scheme."""
     apply_style()
-    table, title = _one_arch(table, title)
+    table, title = main_arch_rows(table, title)
     layers = list(dict.fromkeys(table["layer"]))
     palette = padding_palette(table["padding"].unique())
     metrics = ["ppp_snr_db", "ppp_consistency"]
@@ -154,7 +154,7 @@ def plot_by_padding(table: pd.DataFrame, title: str = ""):
 def plot_formation(table: pd.DataFrame, title: str = ""):
     """Each PPP metric (rows) of each layer (columns) versus training epoch, per padding."""
     apply_style()
-    table, title = _one_arch(table, title)
+    table, title = main_arch_rows(table, title)
     layers = list(dict.fromkeys(table["layer"]))
     palette = padding_palette(table["padding"].unique())
     metrics = [m for m in LABELS if m in set(table["metric"])]
@@ -178,11 +178,3 @@ def plot_formation(table: pd.DataFrame, title: str = ""):
     fig.suptitle(f"PPP formation during training ({spread_label(n)})\n{title}", fontsize=10)
     fig.tight_layout(rect=(0, 0, 0.9, 1))
     return fig
-
-
-def _one_arch(table: pd.DataFrame, title: str) -> tuple[pd.DataFrame, str]:
-    """Line plots show one arch: the first one of a multi-arch table (the title says which)."""
-    if "arch" not in table:
-        return table, title
-    arch = table["arch"].iloc[0]
-    return table[table["arch"] == arch], f"{title} - shown: {arch}"
