@@ -10,6 +10,7 @@ import torch
 
 from padpos.data import photos
 from padpos.stages.reliability import controls as rel
+from padpos.stages.reliability import tables as rel_tables
 from padpos.stages import build_table
 
 MEAN, STD = [0.5, 0.5, 0.5], [0.25, 0.25, 0.25]
@@ -170,23 +171,28 @@ def _fake_runs():
         for dose, v in zip((0.0, 1.0, 2.0), (1.0, 2.0, 3.0 + seed)):
             for m in rel.METRICS:
                 rows.append(dict(family="calibration", network="calibration", images="photos",
-                                 truth=f"dose {dose:g}", seed=seed, dose=dose, metric=m,
-                                 value=v if m != "location_accuracy" else 60.0 - dose,
-                                 detects=dose > 0))
+                                 truth=f"dose {dose:g}", source="boundary, content", seed=seed, dose=dose,
+                                 metric=m, value=v if m != "location_accuracy" else 60.0 - dose,
+                                 detects=dose > 0, by_construction=""))
         for m in rel.METRICS:
             rows.append(dict(family="control", network="position_free_control", images="photos",
-                             truth="absent", seed=seed, dose=0.0, metric=m, value=1.0,
-                             detects=m.startswith("posenet") and seed == 0))
+                             truth="absent", source="boundary, content", seed=seed, dose=0.0, metric=m,
+                             value=1.0 + 0.1 * seed, detects=m.startswith("posenet") and seed == 0,
+                             by_construction="by definition" if m.startswith("ppp") else ""))
             rows.append(dict(family="backbone", network="zeros_trained", images="photos",
-                             truth="present (padding)", seed=seed, dose=float("nan"), metric=m,
-                             value=5.0 + seed, detects=True))
+                             truth="present", source="padding, boundary, content", seed=seed,
+                             dose=float("nan"), metric=m, value=5.0 + seed if m != "location_accuracy" else 1.1,
+                             detects=True, by_construction=""))
     return pd.DataFrame(rows)
 
 
 def test_reliability_and_calibration_tables():
     runs = _fake_runs()
     table = build_table("metric_reliability", runs)
-    assert list(table.columns) == ["network", "images", "truth", "metric", "value", "std", "n", "ci95", "n_failed"]
+    assert list(table.columns) == ["network", "images", "truth", "source", "metric", "by_construction",
+                                   "value", "std", "n", "ci95", "n_failed"]
+    control_ppp = table[(table["network"] == "position_free_control") & (table["metric"] == "ppp_snr_db")]
+    assert control_ppp["by_construction"].item() == "by definition"
     assert table["network"].iloc[0] == "position_free_control"
     assert "calibration" not in set(table["network"])
     zeros = table[(table["network"] == "zeros_trained") & (table["metric"] == "ppp_snr_db")].iloc[0]
@@ -201,11 +207,27 @@ def test_summary_spearman_spread_and_false_positive_rate():
     assert s.loc["ppp_snr_db", "n"] == 2 and s.loc["ppp_snr_db", "spearman_std"] == 0.0
     assert s.loc["ppp_snr_db", "spearman_mean"] == 1.0
     assert s.loc["location_accuracy", "spearman_min"] == -1.0
-    assert s.loc["ppp_snr_db", "null_value"] == 1.0
+    assert s.loc["ppp_snr_db", "null_value"] == pytest.approx(1.0)
     assert s.loc["ppp_snr_db", "seed_std"] == pytest.approx(np.sqrt(0.5) / 2)  # dose 1: 0, dose 2: 0.71
     assert s.loc["posenet_spc_V", "false_positive_rate"] == 0.5
     assert s.loc["ppp_snr_db", "false_positive_rate"] == 0.0
     assert s.loc["ppp_snr_db", "true_positive_rate"] == 1.0 and s.loc["ppp_snr_db", "n_positive"] == 2
+
+
+def test_calibrated_detection_thresholds_each_metric_at_its_own_null():
+    """The same nominal false-positive rate for every metric: a value is detected above the
+    upper 95 % prediction bound of the metric's own null (the control's seeds)."""
+    from scipy import stats
+
+    null = np.array([1.0, 1.2, 0.9])
+    bound = null.mean() + stats.t.ppf(0.95, 2) * null.std(ddof=1) * np.sqrt(1 + 1 / 3)
+    assert rel_tables.calibrated_threshold(null) == pytest.approx(bound)
+    assert rel_tables.calibrated_threshold(np.array([-np.inf, -np.inf])) == -np.inf  # PPP's exact null
+    assert np.isnan(rel_tables.calibrated_threshold(np.array([1.0])))
+    s = build_table("metric_reliability_summary", _fake_runs()).set_index("metric")
+    # the backbones (5, 6) clear the PPP null (1.0, 1.1) but their location value (1.1) does not
+    assert s.loc["ppp_snr_db", "calibrated_tpr"] == 1.0 and s.loc["ppp_snr_db", "n_positive_detected"] == 2
+    assert s.loc["location_accuracy", "calibrated_tpr"] == 0.0 and s.loc["ppp_snr_db", "n_null"] == 2
 
 
 def test_tables_name_missing_columns():

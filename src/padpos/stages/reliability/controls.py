@@ -401,6 +401,28 @@ def probe_net(seed: int, width: int, images: ImageSet, coords: bool = False) -> 
     return recalibrate_batchnorm(net, images.train, batch_size=256)
 
 
+# Where a network's position information can come from (docs/protocols.md section 6): the
+# padding (or, for `none`, its resize), the image boundary (every map is finite: [KAY20]
+# shows that V-Conv reads absolute location), the content (position-biased images), the
+# coordinates (CoordConv) or a map injected on purpose (the calibration). `truth` is what a
+# metric of position *from padding* should read: present only where padding injects it.
+IMAGE_SOURCES = {"photos": "boundary, content", "biased": "boundary, content"}
+# PPP of a padding-free net with real context has no border term, by definition
+BY_CONSTRUCTION = {"ppp_snr_db": "PPP of a padding-free net with real context is exactly 0 by definition",
+                   "ppp_consistency": "PPP of a padding-free net with real context is exactly 0 by definition"}
+
+
+def _source(images: str, *extra: str) -> str:
+    return ", ".join([*extra, IMAGE_SOURCES.get(images, "boundary, content")])
+
+
+def _marked(records: list[dict], padding_free: bool) -> list[dict]:
+    """The rows with ``by_construction``: why a padding-free net's metric holds whatever the
+    data (empty otherwise)."""
+    return [{**r, "by_construction": BY_CONSTRUCTION.get(r["metric"], "") if padding_free else ""}
+            for r in records]  # fmt: skip
+
+
 def run_reference(spec: dict, image_sets: dict[str, ImageSet]) -> pd.DataFrame:
     """Every untrained reference network on the image sets: per seed, the position-free
     control (each image set), its dose-response calibration (``spec['doses']``
@@ -417,9 +439,9 @@ def run_reference(spec: dict, image_sets: dict[str, ImageSet]) -> pd.DataFrame:
         control = {}
         for name, images in image_sets.items():
             net = probe_net(seed, width, images)
-            control[name] = measure_metrics(net, layers, images, spec, seed)
+            control[name] = _marked(measure_metrics(net, layers, images, spec, seed), padding_free=True)
             add(control[name], family="control", network="position_free_control", images=name,
-                truth="absent", seed=seed, dose=0.0)
+                truth="absent", source=_source(name), seed=seed, dose=0.0)
         images = image_sets[first]
         net = probe_net(seed, width, images)
         unit, size = feature_unit(net, spec["inject_layer"], images.test)
@@ -428,12 +450,15 @@ def run_reference(spec: dict, image_sets: dict[str, ImageSet]) -> pd.DataFrame:
             # dose 0 IS the control (same seed, images and BatchNorm statistics; tested):
             # its rows are reused instead of computed twice
             set_dose(net, dose)
-            records = control[first] if dose == 0 else measure_metrics(net, layers, images, spec, seed)
+            records = control[first] if dose == 0 else _marked(
+                measure_metrics(net, layers, images, spec, seed), padding_free=False)
             add(records, family="calibration", network="calibration", images=first,
-                truth=f"dose {dose:g}", seed=seed, dose=float(dose))
+                truth=f"dose {dose:g}", source=_source(first, *(["injected"] if dose else [])),
+                seed=seed, dose=float(dose))  # fmt: skip
         net = probe_net(seed, width, images, coords=True)
-        add(measure_metrics(net, layers, images, spec, seed), family="coordconv", network="coordconv",
-            images=first, truth="present (coordinates)", seed=seed, dose=float("nan"))
+        add(_marked(measure_metrics(net, layers, images, spec, seed), padding_free=False), family="coordconv",
+            network="coordconv", images=first, truth="absent", source=_source(first, "coordinates"),
+            seed=seed, dose=float("nan"))  # fmt: skip
     return pd.DataFrame(rows)
 
 
@@ -451,10 +476,12 @@ def run_backbones(checkpoints: Sequence[str], manifest: str, spec: dict, images:
         model, meta = prepare_model(checkpoint, manifest, int(spec["bn_images"]), 256)
         stage = "init" if int(meta["epoch"]) == 0 else "trained"
         seed = int(meta["seed"])
+        carrier = "resize" if meta["padding"] == "none" else "padding"
         ids = dict(family="backbone", network=f"{meta['padding']}_{stage}", arch=meta["arch"],
                    padding=meta["padding"], epoch=int(meta["epoch"]), images=images.name,
-                   truth="present (padding)", seed=seed, dose=float("nan"))
-        rows.extend({**ids, **r} for r in measure_metrics(model, feature_layers(meta["arch"]), images, spec, seed))
+                   truth="present", source=_source(images.name, carrier), seed=seed, dose=float("nan"))
+        records = _marked(measure_metrics(model, feature_layers(meta["arch"]), images, spec, seed), padding_free=False)
+        rows.extend({**ids, **r} for r in records)
     return pd.DataFrame(rows)
 
 
@@ -506,8 +533,8 @@ def study_image_sets(spec: dict, manifest: str, kinds: Sequence[str] | None = No
 
 
 # ---------------------------------------------------------------- jobs
-RUN_COLUMNS = ("study", "family", "network", "arch", "padding", "epoch", "images", "truth", "seed",
-               "dose", "metric", "value", "detects", "layer")  # fmt: skip
+RUN_COLUMNS = ("study", "family", "network", "arch", "padding", "epoch", "images", "truth", "source",
+               "seed", "dose", "metric", "value", "detects", "by_construction", "layer")  # fmt: skip
 
 
 def _write_rows(rows: pd.DataFrame, study: str, output, spec: dict, started: float, **facts) -> None:

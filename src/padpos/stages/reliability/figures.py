@@ -23,8 +23,8 @@ PANELS = {  # metric -> (axis label, null value)
     "posenet_spc_V": ("PosENet SPC, vertical target V", 0.0),
     "location_accuracy": ("location test accuracy (%)", 50.0),
 }
-TRUTH_COLOURS = {"absent": "#c0392b", "present (padding)": "#2c7fb8",
-                 "present (coordinates)": "#41ab5d"}  # fmt: skip
+# what a metric of position FROM PADDING should read (the rows' sources say what else is there)
+TRUTH_COLOURS = {"absent": "#c0392b", "present": "#2c7fb8"}
 SNR_FLOOR_DB = -80.0  # where -inf (no pattern at all: exactly 0) and lower values are drawn
 
 
@@ -35,7 +35,8 @@ def _clip_snr(values: pd.Series) -> pd.Series:
 def _label(row) -> str:
     name = str(row["network"]).replace("position_free_control", "control (no padding)")
     name = name.replace("_init", ", init").replace("_trained", ", trained")
-    return f"{name} [{row['images']}]"
+    source = f"; {row['source']}" if "source" in row and isinstance(row["source"], str) else ""
+    return f"{name} [{row['images']}{source}]"
 
 
 def plot_reliability(table: pd.DataFrame, title: str = ""):
@@ -44,13 +45,14 @@ def plot_reliability(table: pd.DataFrame, title: str = ""):
     missing = [m for m in PANELS if m not in set(table["metric"])]
     if missing:
         raise ValueError(f"metric_reliability table lacks the metric(s) {missing}")
-    networks = table.drop_duplicates(["network", "images"])[["network", "images", "truth"]]
+    keys = ["network", "images", "truth"] + (["source"] if "source" in table else [])
+    networks = table.drop_duplicates(["network", "images"])[keys]
     labels = [_label(r) for _, r in networks.iterrows()]
     y = np.arange(len(networks))
     fig, axes = plt.subplots(1, len(PANELS), figsize=(4.2 * len(PANELS), 1.2 + 0.32 * len(y)),
                              sharey=True)  # fmt: skip
     for ax, (metric, (xlabel, null)) in zip(axes, PANELS.items()):
-        sub = networks.merge(table[table["metric"] == metric], on=["network", "images", "truth"], how="left")
+        sub = networks.merge(table[table["metric"] == metric], on=keys, how="left")
         values = sub["value"].astype(float)
         base = 0.0
         if metric == "ppp_snr_db":
@@ -74,7 +76,7 @@ def plot_reliability(table: pd.DataFrame, title: str = ""):
     axes[0].set_yticks(y, labels, fontsize=8)
     axes[0].invert_yaxis()
     handles = [plt.Rectangle((0, 0), 1, 1, color=c, alpha=0.85) for c in TRUTH_COLOURS.values()]
-    fig.legend(handles, [f"truth: {t}" for t in TRUTH_COLOURS], loc="lower center", ncol=3,
+    fig.legend(handles, [f"position from padding: {t}" for t in TRUTH_COLOURS], loc="lower center", ncol=3,
                frameon=False, bbox_to_anchor=(0.5, -0.01))  # fmt: skip
     fig.suptitle((title + "\n" if title else "")
                  + "Metric reliability: same networks, known truth (dashed: the metric's null; "
