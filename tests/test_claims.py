@@ -184,3 +184,10 @@ def test_claim_definitions_are_fixed_data():
     assert all(isinstance(c, Claim) for c in CLAIMS)
     with pytest.raises(Exception):
         CLAIMS[0].rule = Rule("less", 0.0)  # frozen: a rule cannot be tuned after the fact
+
+
+def test_every_claim_is_documented_in_the_protocols(repo):
+    text = (repo / "docs" / "protocols.md").read_text()
+    section = text[text.index("## 8. The claims the scorecard decides"):]
+    for claim in CLAIMS:
+        assert f"{claim.id} " in section or f"{claim.id}," in section, claim.id
