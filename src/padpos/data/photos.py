@@ -115,7 +115,8 @@ def biased_scenes(
 
     Above a horizon (row ``size / 2`` of the crop, jittered by N(0, (size / 8)^2))
     the scene is bright and smooth, below it dark and textured (smoothed noise of
-    standard deviation 0.2); a random tint per image. Pixel rows and columns are the
+    standard deviation 1 before clipping: the 5 x 5 taps weigh 1/5 each, a sum, not a
+    mean); a random tint per image. Pixel rows and columns are the
     crop's own coordinates, extended by ``margin`` into the context, so ``x`` is
     exactly the centre of ``x_plus``. Deterministic in (seed, split).
     """
@@ -131,7 +132,7 @@ def biased_scenes(
     noise = torch.randn(n * 3, 1, side + 4, side + 4, generator=gen)
     noise = F.conv2d(noise, torch.full((1, 1, 5, 5), 1 / 5), padding=0).view(n, 3, side, side)
     brightness = 0.85 - 0.55 * below
-    scene = (tint * brightness + below * noise).clamp(0.0, 1.0)  # noise std 1/5
+    scene = (tint * brightness + below * noise).clamp(0.0, 1.0)  # noise std 1 (taps of 1/5)
     return scene[..., margin : margin + size, margin : margin + size].clone(), scene
 
 

@@ -8,7 +8,8 @@ one per position target (H, V, G, HS, VS). It is trained with pixel-wise MSE and
 scored with SPC (Spearman rank correlation per image, averaged) and MAE on
 held-out natural images and on black, white and noise images.
 
-"PosENet alone" is the same readout on the raw (normalised) RGB image resized
+"PosENet alone" is the same readout on the raw RGB image (pixel values by default,
+``posenet.alone_input``; or normalised like the backbones' inputs) resized
 to the grid, with its own zero padding 0, 1 or 2: with padding 0 a readout has
 no position cue but the content; with padding the border itself is one.
 

@@ -6,7 +6,7 @@ Networks:
   (``valid``), so no unit ever sees a border; evaluated on real-context crops (PPP)
   and on the very same crops (PosENet, location test). Truth: no position
   information from padding. Its images' content correlates with position
-  (photographs, and a synthetic scene with a bright top: ``padpos.photos``).
+  (photographs, and a synthetic scene with a bright top: ``padpos.data.photos``).
 - the dose-response calibration: the control with a known position map
   ``dose * P`` added to one layer's output (:class:`PositionInjection`); ``P``
   depends on the distance to each side of the map, as a padding border does, and
