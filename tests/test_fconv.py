@@ -198,7 +198,7 @@ def test_fit_stops_early_and_restores_best_weights(monkeypatch):
     net = rg.RedGreenNet("zeros")
     history = rg.fit(net, data, max_epochs=7, patience=2, batch_size=10)
     # the validation accuracy is the best epoch's, not the last one's
-    assert history == {"best_epoch": 3, "epochs_run": 5, "val_loss": 0.3, "val_accuracy": 70.0}
+    assert history == {"best_epoch": 3, "epochs_run": 5, "val_loss": 0.3, "val_accuracy": 70.0, "converged": True}
     assert len(snapshots) == 5  # one evaluation per epoch, none after the weights are restored
     best = snapshots[2]
     assert all(torch.equal(best[k], v) for k, v in net.state_dict().items())
@@ -563,6 +563,9 @@ def test_the_commands_log_summary_leaves_failed_runs_out_of_the_mean():
     assert passed_means(location, "border", run=["seed", "border"]).endswith("(1 of 4 runs flagged failed, not averaged in)")
 
 
-def test_a_red_green_seed_has_converged_when_early_stopping_ended_it():
-    runs = pd.DataFrame({"epochs_run": [20, 50, 12], "best_epoch": [12, 49, 4]})
-    assert rg.stopped_early(runs, patience=8).tolist() == [True, False, True]
+def test_a_red_green_seed_has_converged_when_it_stopped_early_or_plateaued():
+    assert rg.has_plateaued([0.6, 0.5, 0.4, 0.41, 0.42, 0.43], patience=3)  # early stopping
+    assert not rg.has_plateaued([0.6, 0.5, 0.4, 0.3, 0.2], patience=3)  # still learning at the limit
+    # the epoch limit ended it on a noisy plateau: the best improved by < 1 % in 3 epochs
+    assert rg.has_plateaued([0.6, 0.3, 0.250, 0.251, 0.2499, 0.2498], patience=3)
+    assert not rg.has_plateaued([0.6, 0.5], patience=3) and not rg.has_plateaued([], patience=3)

@@ -228,11 +228,12 @@ def fit(net, data: dict, max_epochs: int, patience: int, batch_size: int, progre
     (Xtr, ytr), (Xval, yval) = data["train"], data["val"]
     best = {"val_loss": float("inf"), "val_accuracy": float("nan"), "epoch": 0,
             "state": copy.deepcopy(net.state_dict())}  # fmt: skip
-    epochs_run = 0
+    epochs_run, losses = 0, []
     for epoch in range(1, max_epochs + 1):
         train_loss = train_epoch(net, optimizer, Xtr, ytr, batch_size)
         val_loss, val_acc = loss_and_accuracy(net, Xval, yval)
         epochs_run = epoch
+        losses.append(val_loss)
         if val_loss < best["val_loss"]:
             best = {"val_loss": val_loss, "val_accuracy": val_acc, "epoch": epoch,
                     "state": copy.deepcopy(net.state_dict())}  # fmt: skip
@@ -244,7 +245,29 @@ def fit(net, data: dict, max_epochs: int, patience: int, batch_size: int, progre
     if best["epoch"] == 0:  # no epoch had a finite validation loss: the initial weights' accuracy
         best["val_accuracy"] = loss_and_accuracy(net, Xval, yval)[1]
     return {"best_epoch": best["epoch"], "epochs_run": epochs_run, "val_loss": best["val_loss"],
-            "val_accuracy": best["val_accuracy"]}  # fmt: skip
+            "val_accuracy": best["val_accuracy"], "converged": has_plateaued(losses, patience)}  # fmt: skip
+
+
+# a seed still improving its best validation loss by more than this share over its last
+# `patience` epochs when the epoch limit stopped it has not converged
+PLATEAU_TOLERANCE = 0.01
+
+
+def has_plateaued(val_losses, patience: int, tolerance: float = PLATEAU_TOLERANCE) -> bool:
+    """The convergence rule of a Red-Green seed: early stopping ended its training (its
+    validation loss had not improved for ``patience`` epochs), or, stopped by the epoch
+    limit, its best validation loss improved by less than ``tolerance`` (relative) over the
+    last ``patience`` epochs (a noisy plateau). A seed still learning has not converged."""
+    losses = [float(v) for v in val_losses]
+    if not losses:
+        return False
+    best = min(losses)
+    if len(losses) - 1 - losses.index(best) >= patience:
+        return True
+    if len(losses) <= patience:
+        return False
+    before = min(losses[:-patience])
+    return bool(before > 0 and (before - best) / before < tolerance)
 
 
 def run_seed(variant: str, seed: int, data: dict, cfg: dict, progress=None) -> list[dict]:
@@ -300,6 +323,7 @@ def fit_seeds(variant: str, seeds, data: dict, max_epochs: int, patience: int, b
 
     best = [{"val_loss": float("inf"), "epoch": 0, "state": snapshot(i)} for i in range(n_seeds)]
     epochs_run = [0] * n_seeds
+    val_history: list[list[float]] = [[] for _ in range(n_seeds)]
     active = list(range(n_seeds))
     for epoch in range(1, max_epochs + 1):
         for i in range(0, len(ytr), batch_size):  # fixed order, as train_epoch
@@ -312,6 +336,7 @@ def fit_seeds(variant: str, seeds, data: dict, max_epochs: int, patience: int, b
         losses = val_losses()
         for s in list(active):
             epochs_run[s] = epoch
+            val_history[s].append(losses[s])
             if losses[s] < best[s]["val_loss"]:
                 best[s] = {"val_loss": losses[s], "epoch": epoch, "state": snapshot(s)}
             if epoch - best[s]["epoch"] >= patience:
@@ -326,7 +351,7 @@ def fit_seeds(variant: str, seeds, data: dict, max_epochs: int, patience: int, b
         # the restored net's own accuracy decides `failed`, as in fit(): the batched
         # model's argmax may differ from it by vmap rounding on a near tie
         history = {"best_epoch": best[s]["epoch"], "epochs_run": epochs_run[s],
-                   "val_loss": best[s]["val_loss"],
+                   "val_loss": best[s]["val_loss"], "converged": has_plateaued(val_history[s], patience),
                    "val_accuracy": loss_and_accuracy(net, Xval, yval)[1]}  # fmt: skip
         out.append((net, history))
     return out
@@ -367,13 +392,6 @@ RESULT_COLUMNS = [
     "padding", "conv_type", "seed", "test_set", "accuracy", "val_accuracy", "val_loss",
     "best_epoch", "epochs_run", "train_seconds", "failed", "converged",
 ]  # fmt: skip
-
-
-def stopped_early(runs: pd.DataFrame, patience: int) -> pd.Series:
-    """The convergence rule of a Red-Green seed: early stopping ended its training (its
-    validation loss had not improved for ``patience`` epochs). A seed that ran out of
-    epochs while still improving (best epoch close to the last one) has not converged."""
-    return (runs["epochs_run"] - runs["best_epoch"]) >= patience
 
 
 def spec_with_defaults(spec: dict) -> dict:
@@ -418,7 +436,6 @@ def run_variant(spec: dict, threads: int = 1, device=None, batched: bool | None 
         for seed in bar:
             rows += run_seed(spec["variant"], seed, data, spec, progress=bar)
     runs = flag_failed(pd.DataFrame(rows), spec["min_accuracy"])
-    runs["converged"] = stopped_early(runs, spec["patience"])
     return runs[RESULT_COLUMNS]
 
 
