@@ -100,16 +100,28 @@ def snakemake(work: Path, *args: str, cores: int = 2, check: bool = True, timeou
     return run_snakemake(work, *args, cores=cores, check=check, timeout=timeout)
 
 
+# Runs the Python command line that follows with SIGINT at its default, as in a terminal.
+# A process started in the background by a shell without job control (`pytest &`, nohup,
+# some CI runners) inherits SIGINT ignored, and Python then installs no KeyboardInterrupt
+# handler: Snakemake and its jobs would never see the Ctrl-C that the interrupt test sends.
+WITH_DEFAULT_SIGINT = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])"
+)
+
+
 @pytest.fixture
 def start():
     """start(work, *args): Snakemake in its own process group (with its jobs), output in
-    work/snakemake.out. Whatever a test leaves of the group (stopped, even) is killed."""
+    work/snakemake.out, SIGINT at its default. Whatever a test leaves of the group
+    (stopped, even) is killed."""
     started = []
 
     def start(work: Path, *args: str, cores: int = 1) -> subprocess.Popen:
+        python, *rest = snakemake_cmd("--cores", str(cores), *args, "--configfile", "tiny.yaml")
         with open(work / "snakemake.out", "w") as out:
             proc = subprocess.Popen(
-                snakemake_cmd("--cores", str(cores), *args, "--configfile", "tiny.yaml"),
+                [python, "-c", WITH_DEFAULT_SIGINT, *rest],
                 cwd=work,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -146,6 +158,13 @@ def process_state(pid: int) -> str | None:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except (FileNotFoundError, ProcessLookupError, IndexError):
         return None
+
+
+def ignores_sigint(pid: int) -> bool:
+    """Whether the process ignores SIGINT (its SigIgn mask in /proc/PID/status)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    mask = int(status.split("SigIgn:", 1)[1].split()[0], 16)
+    return bool(mask & (1 << (signal.SIGINT - 1)))
 
 
 def command_line(pid: int) -> list[str]:
@@ -305,6 +324,8 @@ def test_sigint_then_rerun_completes_without_half_written_outputs(reference, tmp
     work = workflow_copy(tmp_path)
     proc = start(work, TARGET)
     seen = freeze_mid_training(proc, work)
+    deaf = [pid for pid in (proc.pid, *seen.job_pids) if ignores_sigint(pid)]
+    assert not deaf, f"processes {deaf} ignore SIGINT: the interrupt could not stop them"
     # Ctrl-C in a terminal signals the whole group; it is delivered as the group continues,
     # before the stopped run can take another step
     os.killpg(proc.pid, signal.SIGINT)
