@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from workflow_helpers import copy_workflow, planned_jobs, snakemake
+from workflow_helpers import copy_workflow, planned_jobs, snakemake, backbone_runs
 
 pytestmark = pytest.mark.workflow
 
@@ -92,9 +92,25 @@ def test_training_table_has_mean_std_n_ci95_n_failed(built):
     work, _ = built
     table = pd.read_csv(work / "results/test/tables/training.csv")
     cfg = yaml.safe_load((work / "config/test.yaml").read_text())
-    assert set(table["padding"]) == set(cfg["paddings"])
+    # every padding of the study's arch, and the padding-free arm's valid convs
+    assert set(table["padding"]) == set(cfg["paddings"]) | {"valid"}
+    assert set(table.loc[table["padding"] == "valid", "arch"]) == {cfg["padding_free_arch"]}
     assert (table["n"] + table["n_failed"] == len(cfg["seeds"])).all()
     assert {"test_acc_mean", "test_acc_std", "test_acc_ci95", "n_failed"} <= set(table.columns)
+
+
+def test_the_scorecard_decides_every_claim_with_a_verdict_from_the_closed_set(built):
+    import pandas as pd
+
+    from padpos.stages.claims.definitions import CLAIMS
+    from padpos.stages.claims.scorecard import VERDICTS
+
+    work, _ = built
+    card = pd.read_csv(work / "results/test/tables/claims.csv")
+    assert list(card["id"]) == [c.id for c in CLAIMS] and set(card["verdict"]) <= set(VERDICTS)
+    assert (work / "figures/test/claims.png").stat().st_size > 10_000
+    index = (work / "figures/all").read_text()
+    assert "results/test/tables/claims.csv" in index and "figures/test/claims.png" in index
 
 
 def test_every_table_has_honest_spread_columns(built):
@@ -106,7 +122,7 @@ def test_every_table_has_honest_spread_columns(built):
     cost = pd.read_csv(work / "results/test/tables/cost.csv")  # per rule, not over seeds
     assert list(cost.columns[:5]) == ["rule", "jobs", "total_wall_s", "max_rss_mb", "share_wall"]
     assert {"train", "ppp", "table", "all"} <= set(cost["rule"]) and (cost["total_wall_s"] > 0).all()
-    for path in (p for p in tables if p.name != "cost.csv"):
+    for path in (p for p in tables if p.name not in ("cost.csv", "claims.csv")):
         table = pd.read_csv(path)
         spread = [c for c in table.columns if c == "ci95" or c.endswith("_ci95")]
         assert spread and "n" in table and "n_failed" in table, (path.name, list(table.columns))
@@ -143,7 +159,7 @@ def test_editing_an_indirectly_imported_file_reruns_exactly_its_users(built):
     proc = snakemake(work, "-n", "figures/all", "--configfile", "config/test.yaml")
     jobs = planned_jobs(proc.stdout + proc.stderr)
     cfg = yaml.safe_load((work / "config/test.yaml").read_text())
-    runs = len(cfg["paddings"]) * len(cfg["seeds"])
+    runs = backbone_runs(cfg)
     assert jobs.get("posenet") == runs, proc.stdout
     assert jobs.get("ppp", 0) >= runs, proc.stdout
     assert not {"train", "prepare_data", "fconv_redgreen", "fconv_location"} & set(jobs), proc.stdout
@@ -180,5 +196,5 @@ def test_editing_padding_code_reruns_training(built):
     proc = snakemake(work, "-n", "figures/all", "--configfile", "config/test.yaml")
     jobs = planned_jobs(proc.stdout + proc.stderr)
     cfg = yaml.safe_load((work / "config/test.yaml").read_text())
-    assert jobs.get("train") == len(cfg["paddings"]) * len(cfg["seeds"])
+    assert jobs.get("train") == backbone_runs(cfg)
     assert "prepare_data" not in jobs

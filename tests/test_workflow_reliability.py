@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from workflow_helpers import copy_workflow, planned_jobs, snakemake_cmd
+from workflow_helpers import copy_workflow, planned_jobs, snakemake_cmd, backbone_runs
 from workflow_helpers import snakemake as run_snakemake
 
 pytestmark = pytest.mark.workflow
@@ -396,7 +396,7 @@ def test_command_line_overrides_are_accepted(tmp_path, configfile, override):
     proc = snakemake(work, "-n", "figures/all", "--configfile", configfile, "--config", override)
     cfg = yaml.safe_load((work / configfile).read_text())
     seeds = [0, 1, 2] if override.startswith("seeds") else cfg["seeds"]
-    assert planned_jobs(proc.stdout)["train"] == len(seeds) * len(cfg["paddings"]) * len(cfg["archs"])
+    assert planned_jobs(proc.stdout)["train"] == backbone_runs({**cfg, "seeds": seeds})
 
 
 @pytest.mark.parametrize(

@@ -55,3 +55,9 @@ def planned_jobs(text: str) -> dict:
         if m:
             counts[m.group(1)] = int(m.group(2))
     return counts
+
+
+def backbone_runs(cfg: dict) -> int:
+    """Training runs a study plans: every arch x padding x seed, and the padding-free arm."""
+    pairs = len(cfg["archs"]) * len(cfg["paddings"]) + (1 if cfg.get("padding_free_arch") else 0)
+    return pairs * len(cfg["seeds"])
