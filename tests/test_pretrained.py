@@ -307,6 +307,10 @@ def test_the_three_probes_on_a_cached_model(resnet18_cache, tiny_images, tmp_pat
     exact = ppp.drop_duplicates("layer").set_index("layer")["exact_reference"].to_dict()
     assert exact == {"layer1": True, "layer2": False, "layer3": False, "layer4": False}
     assert set(ppp["context_px"]) == {32}
+    # the receptive fields are probed only as far as 32 px of context can matter (<= 256 px):
+    # layer1..3 measured as the uncapped probe measures them, layer4's field is wider
+    need = ppp.drop_duplicates("layer").set_index("layer")["context_needed_px"]
+    assert need[["layer1", "layer2", "layer3"]].tolist() == [24, 56, 112] and math.isnan(need["layer4"])
     location = pd.read_csv(out["location"])
     acc = location[location["metric"] == "location_accuracy"]["value"]
     assert len(acc) == 4 and acc.between(0, 100).all()

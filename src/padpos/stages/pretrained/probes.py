@@ -219,23 +219,43 @@ def measure_alone(images, spec: dict):
 
 
 # ---------------------------------------------------------------- PPP
+def tap_geometry(model, taps: Sequence[str], size: int, context: int, strides: dict) -> tuple[dict, int]:
+    """Each tap's :func:`padpos.features.layer_geometry`, measured on probes of at most
+    ``cap`` px: just enough to tell whether ``context`` px of real context cover the tap's
+    receptive field. A field wider than the probe needs more than ``context`` (the
+    field's radius exceeds cap / 2 - 2 strides > context) and gets None: its reference is
+    approximate, and a deep ResNet's field (~1500 px for ResNet-152) is never probed at
+    2048 px (tens of GB of gradients). Returns (tap -> geometry or None, cap)."""
+    from padpos.features import layer_geometry
+
+    start = 1 << max(6, math.ceil(math.log2(size)))  # a multiple of every stride, and the maps exist
+    cap = max(start, 1 << math.ceil(math.log2(2 * (context + 2 * max(strides.values())) + 1)))
+    out = {}
+    for tap in taps:
+        try:
+            out[tap] = layer_geometry(model, [tap], start_size=start, max_size=cap)[tap]
+        except RuntimeError:  # its field does not fit in the cap
+            out[tap] = None
+    return out, cap
+
+
 def measure_ppp(loaded, images, spec: dict):
     """PPP of every tap on the held-out crops: rows ``layer, metric, value`` with the tap's
     ``stride``, ``rf_radius``, the context used (``context_px``), the context its receptive
-    field needs (``context_needed_px``) and ``exact_reference`` (needed <= used), and the
-    heat maps (npz arrays)."""
-    from padpos.features import feature_sizes, layer_geometry
+    field needs (``context_needed_px``; empty when the field is wider than the probe of
+    :func:`tap_geometry`) and ``exact_reference`` (needed <= used), and the heat maps (npz arrays)."""
+    from padpos.features import feature_sizes
     from padpos.stages.ppp.pattern import accumulate_ppp, layer_metrics
     from padpos.stages.pretrained.images import ImagesError
 
     model, taps = loaded.model, loaded.taps
-    geometry = layer_geometry(model, taps)
-    strides = {t: g.stride for t, g in geometry.items()}
+    strides = total_strides(model, taps, images.size)
     step = math.lcm(*strides.values())
     margin = step * (images.context_px // step)
     if margin == 0:
         raise ImagesError(f"config key 'pretrained.images.context_px': {images.context_px} px of context is less "
                           f"than the total stride {step} of model {spec['model']!r}'s taps; PPP needs at least {step}")  # fmt: skip
+    geometry, cap = tap_geometry(model, taps, images.size, margin, strides)
     sizes = feature_sizes(model, taps, images.size)
     x_plus = images.context(margin)
     bs = int(spec["batch_size"])
@@ -244,14 +264,15 @@ def measure_ppp(loaded, images, spec: dict):
     rows, arrays = [], {"model": np.array(spec["model"]), "padding": np.array(spec["padding"]),
                         "layers": np.array(list(taps)), "margin_px": np.array(margin)}  # fmt: skip
     for i, tap in enumerate(taps):
-        g, st = geometry[tap], stats[tap]
-        need = g.margin(images.size, sizes[tap])
-        facts = dict(stride=g.stride, rf_radius=g.rf_radius, context_px=margin, context_needed_px=need,
-                     exact_reference=need <= margin)  # fmt: skip
-        rows += [dict(layer=tap, metric=m, value=v, **facts) for m, v in layer_metrics(st, g.stride).items()]
+        g, st, s = geometry[tap], stats[tap], strides[tap]
+        need = g.margin(images.size, sizes[tap]) if g is not None else math.nan
+        exact = bool(need <= margin)  # NaN (a field wider than the probe): not exact
+        facts = dict(stride=s, rf_radius=g.rf_radius if g is not None else math.nan, context_px=margin,
+                     context_needed_px=need, exact_reference=exact)  # fmt: skip
+        rows += [dict(layer=tap, metric=m, value=v, **facts) for m, v in layer_metrics(st, s).items()]
         arrays.update({f"heat_{i}": st.heat_map().cpu().numpy(), f"feature_std_{i}": np.array(math.sqrt(st.feature_variance())),
-                       f"stride_{i}": np.array(g.stride), f"exact_{i}": np.array(need <= margin)})  # fmt: skip
-    return pd.DataFrame(rows), arrays, {"margin_px": margin, "num_images": len(images.test)}
+                       f"stride_{i}": np.array(s), f"exact_{i}": np.array(exact)})  # fmt: skip
+    return pd.DataFrame(rows), arrays, {"margin_px": margin, "num_images": len(images.test), "geometry_probe_px": cap}
 
 
 # ---------------------------------------------------------------- location test
