@@ -427,3 +427,12 @@ def figures_paper_keys():
     from padpos.stages.pretrained.figures import PAPER_TABLE1
 
     return list(PAPER_TABLE1)
+
+
+def test_total_strides_at_an_image_size_that_is_no_multiple_of_them():
+    from torchvision.models import resnet18
+
+    # 112 px gives layer4 a 4 x 4 map (3.5 positions): the strides are measured at 128 / 256 px
+    strides = probes.total_strides(resnet18().eval(), ["layer1", "layer2", "layer3", "layer4"], 112)
+    assert strides == {"layer1": 4, "layer2": 8, "layer3": 16, "layer4": 32}
+    assert probes.corner_offset(112, 32) == 128 and probes.corner_offset(224, 32) == 256

@@ -124,12 +124,28 @@ def featurizer(model, taps: Sequence[str], grid: int, batch_size: int):
     return lambda x: multilevel_features(models[x.dtype], x, taps, grid, batch_size)
 
 
+def probe_size(size: int) -> int:
+    """The power of two >= ``size`` (and >= 64): a multiple of every total stride, so that the
+    map sizes grow by exactly probe / stride when the input doubles (a 112 px input gives a
+    ResNet's layer4 4 x 4 positions, not 3.5)."""
+    return 1 << max(6, math.ceil(math.log2(size)))
+
+
 def total_strides(model, taps: Sequence[str], size: int) -> dict[str, int]:
     """Input pixels per feature position of every tap, from the map sizes at two inputs."""
     from padpos.features import feature_sizes
+    from padpos.stages.pretrained.weights import ModelError
 
-    small, large = feature_sizes(model, taps, size), feature_sizes(model, taps, 2 * size)
-    return {t: max(1, round(size / max(1, large[t] - small[t]))) for t in taps}
+    probe = probe_size(size)
+    small, large = feature_sizes(model, taps, probe), feature_sizes(model, taps, 2 * probe)
+    out = {}
+    for t in taps:
+        grown = large[t] - small[t]
+        if grown <= 0 or probe % grown:
+            raise ModelError(f"tap {t!r}: cannot tell its total stride (map {small[t]} at {probe} px, "
+                             f"{large[t]} at {2 * probe} px); name other taps in config key 'pretrained.layers'")  # fmt: skip
+        out[t] = probe // grown
+    return out
 
 
 # ---------------------------------------------------------------- PosENet
@@ -228,7 +244,7 @@ def tap_geometry(model, taps: Sequence[str], size: int, context: int, strides: d
     2048 px (tens of GB of gradients). Returns (tap -> geometry or None, cap)."""
     from padpos.features import layer_geometry
 
-    start = 1 << max(6, math.ceil(math.log2(size)))  # a multiple of every stride, and the maps exist
+    start = probe_size(size)  # a multiple of every stride, and the maps exist
     cap = max(start, 1 << math.ceil(math.log2(2 * (context + 2 * max(strides.values())) + 1)))
     out = {}
     for tap in taps:
