@@ -191,3 +191,17 @@ def test_every_claim_is_documented_in_the_protocols(repo):
     section = text[text.index("## 8. The claims the scorecard decides"):]
     for claim in CLAIMS:
         assert f"{claim.id} " in section or f"{claim.id}," in section, claim.id
+
+
+def test_the_pretrained_claims_read_the_listed_torchvision_model():
+    rows = [({"model": m, "padding": p, "layer": "all", "input": "natural", "target": "H", "metric": "spc"},
+             mean, 0.02, 3)
+            for m, p, mean in (("torchvision:vgg16:IMAGENET1K_V1", "native", 0.8),
+                               ("torchvision:vgg16:IMAGENET1K_V1", "valid", 0.3),
+                               ("torchvision:vgg16_bn:IMAGENET1K_V1", "native", 0.1))]  # fmt: skip
+    table = _summary(rows)
+    by_id = {c.id: c for c in CLAIMS}
+    assert _verdict(by_id["ISL20-d.vgg16"], pretrained_posenet=table)["value"] == pytest.approx(0.8)
+    assert _verdict(by_id["ISL20-d.vgg16_padding"], pretrained_posenet=table)["verdict"] == "supported"
+    missing = _verdict(by_id["ISL20-d.resnet152"], pretrained_posenet=table)
+    assert missing["verdict"] == "inconclusive" and "resnet152" in missing["reason"]

@@ -85,6 +85,44 @@ ISL20 = [
 ]
 
 
+def _pretrained_model(t: Tables, arch: str) -> str:
+    """The study's pretrained model of torchvision architecture ``arch`` (the first listed)."""
+    models = [m for m in t.values("pretrained_posenet", "model") if str(m).split(":")[:2] == ["torchvision", arch]]
+    if not models:
+        raise NotMeasured(f"no pretrained torchvision {arch} in this study (pretrained.models)")
+    return models[0]
+
+
+def _pretrained(t: Tables, arch: str, padding: str = "native"):
+    return t.group("pretrained_posenet", model=_pretrained_model(t, arch), padding=padding, layer="all",
+                   input="natural", **SPC)  # fmt: skip
+
+
+ISL20 += [
+    Claim(
+        f"ISL20-d.{arch}", "ISL20",
+        f"An ImageNet-pretrained {name} encodes absolute position in its features",
+        ("pretrained_posenet",),
+        f"PosENet SPC(H) of pretrained {name} (multi-level features, as published), natural images",
+        Rule("greater", 0.2),
+        lambda t, arch=arch: mean_of(_pretrained(t, arch)),
+        paper_value=f"{value} ({ISL20_TABLE1})",
+    )
+    for arch, name, value in (("vgg16", "VGG-16", ".742"), ("resnet152", "ResNet-152", ".933"))
+] + [
+    Claim(
+        "ISL20-d.vgg16_padding", "ISL20",
+        "Much of a pretrained VGG-16's position information comes through its padding",
+        ("pretrained_posenet",),
+        "SPC(H), pretrained VGG-16 as published minus the same weights with valid convs swapped in "
+        "(pretrained.what_if_paddings; the paper retrained a VGG-16 without padding)",
+        Rule("greater", 0.1),
+        lambda t: difference(_pretrained(t, "vgg16"), _pretrained(t, "vgg16", "valid")),
+        paper_value="VGG-16 .742 vs without padding .381 ([ISL20] padding ablation, PASCAL-S, H)",
+    ),
+]
+
+
 # ---------------------------------------------------------------- [ISL21] boundary effects
 def _canvas(t: Tables, padding: str, ring: str, canvas: str = "mean"):
     return t.group("canvas_location", padding=padding, canvas=canvas, ring=ring)
