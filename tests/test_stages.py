@@ -110,7 +110,8 @@ def test_every_stage_with_tables_has_a_rule_file_and_every_rule_file_is_a_stage(
 
 def test_registries_and_plumbing_import_no_torch():
     code = ("import sys, padpos.stages as s, padpos.workflow.config, padpos.workflow.codedeps, "
-            "padpos.workflow.job_errors; s.command_registry(); s.table_registry(); "
+            "padpos.workflow.job_errors, padpos.software as sw; s.command_registry(); s.table_registry(); "
+            "sw.packages_sha256(); "
             "print(sorted(m for m in ('torch', 'pandas', 'matplotlib') if m in sys.modules))")  # fmt: skip
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

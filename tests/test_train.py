@@ -1,6 +1,9 @@
 """Training: outputs, determinism on CPU, resume after a kill, snapshots, BN re-estimation."""
 
 import json
+import shutil
+import subprocess
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -35,6 +38,16 @@ def test_outputs_and_metrics(tmp_path, manifest):
     provenance = json.loads((out / "provenance.json").read_text())
     assert provenance["spec"]["padding"] == "zeros" and provenance["device"].startswith("cpu")
     assert "torch" in provenance["versions"] and provenance["wall_time_s"] > 0
+    # the code that ran: this checkout's commit and whether its tracked files differ from it
+    git = lambda *a: subprocess.run(["git", "-C", str(Path(train_mod.__file__).parent), *a],
+                                    capture_output=True, text=True)  # fmt: skip
+    head = git("rev-parse", "HEAD") if shutil.which("git") else None
+    if head is not None and head.returncode == 0:
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no").stdout.strip())
+        assert provenance["code"] == {**provenance["code"], "git_commit": head.stdout.strip(), "git_dirty": dirty}
+    else:  # not a git checkout (an installed package): the source hash stands in
+        assert provenance["code"]["git_commit"] is None
+    assert len(provenance["code"]["source_sha256"]) == 64 and len(provenance["packages_sha256"]) == 64
     assert not resume.exists()  # the resume state is removed once the job is done
     _, meta0 = load_checkpoint(out / "snapshot_e0.pt")
     _, meta_final = load_checkpoint(out / "model.pt")

@@ -6,6 +6,7 @@ incremental-rebuild tests reuse it.
 """
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -73,7 +74,9 @@ def test_end_to_end_builds_every_figure(built):
     index = (work / "figures" / "all").read_text().splitlines()[1:]
     paths = [line.split("\t")[0] for line in index]
     assert "figures/test/training.png" in paths and "results/test/tables/training.csv" in paths
-    assert all(p.startswith(("figures/test/", "results/test/tables/")) for p in paths), paths
+    assert "results/test/environment.txt" in paths
+    own = ("figures/test/", "results/test/tables/", "results/test/environment.txt")
+    assert all(p.startswith(own) for p in paths), paths
     for p in paths:
         assert (work / p).stat().st_size > 0
     cfg = yaml.safe_load((work / "config/test.yaml").read_text())
@@ -119,6 +122,21 @@ def test_nothing_to_do_after_a_build(built):
     work, _ = built
     proc = snakemake(work, "-n", "figures/all", "--configfile", "config/test.yaml")
     assert planned_jobs(proc.stdout + proc.stderr) == {}, proc.stdout
+
+
+def test_a_changed_package_list_rebuilds_only_the_environment(built):
+    """The environment job's params hold the package list's hash when the DAG is built: a
+    new distribution (here one in the working directory, which is on Snakemake's sys.path)
+    re-runs it, and what reads it (the cost table sees its benchmark; figures/all)."""
+    work, _ = built
+    marker = work / "zz_padpos_test_marker-1.0.dist-info"
+    marker.mkdir()
+    try:
+        (marker / "METADATA").write_text("Metadata-Version: 2.1\nName: zz-padpos-test-marker\nVersion: 1.0\n")
+        proc = snakemake(work, "-n", "figures/all", "--configfile", "config/test.yaml")
+    finally:
+        shutil.rmtree(marker)
+    assert planned_jobs(proc.stdout + proc.stderr) == {"environment": 1, "table": 1, "figures_all": 1}, proc.stdout
 
 
 def _edit(path: Path):

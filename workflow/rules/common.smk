@@ -106,11 +106,15 @@ def figure(name):
     return f"{FIGURES}/{name}.png"
 
 
+# the study's installed packages, name==version a line (report.smk)
+ENVIRONMENT = f"{RUNS}/environment.txt"
+
+
 def all_targets(wildcards=None):
     """Every table and figure of the configured study: the tables stages declared in
-    TABLE_RUNS, and every concrete rule output under figures/<study>/ or the study's
-    tables folder (the scorecard). Called when the DAG is built, after every rule file is
-    read, so the include order does not matter."""
+    TABLE_RUNS, the package list (ENVIRONMENT) and every concrete rule output under
+    figures/<study>/ or the study's tables folder (the scorecard). Called when the DAG is
+    built, after every rule file is read, so the include order does not matter."""
     outputs = sorted(
         {
             str(f)
@@ -119,7 +123,7 @@ def all_targets(wildcards=None):
             if str(f).startswith((f"{FIGURES}/", f"{TABLES}/")) and "{" not in str(f)
         }
     )
-    return [table(name) for name in TABLE_RUNS] + outputs
+    return [table(name) for name in TABLE_RUNS] + [ENVIRONMENT] + outputs
 
 
 def spec_json(d):
