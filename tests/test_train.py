@@ -173,6 +173,25 @@ def test_training_figure_leaves_a_failed_run_out_of_the_mean_and_marks_it():
     assert "1 failed run(s)" in fig._suptitle.get_text()
 
 
+def test_a_figure_command_draws_once_and_saves_png_and_a_reproducible_pdf(tmp_path, monkeypatch):
+    import padpos.stages.train.figures as figures
+    from padpos.cli import main
+
+    rows = [{"arch": "small_resnet", "padding": "zeros", "seed": 0, "epoch": e, "test_acc": 10.0 * e,
+             "failed": False} for e in range(3)]  # fmt: skip
+    pd.DataFrame(rows).to_csv(tmp_path / "metrics.csv", index=False)
+    draws = []
+    real_plot = figures.plot_training
+    monkeypatch.setattr(figures, "plot_training", lambda *a: draws.append(1) or real_plot(*a))
+    outputs = [tmp_path / "training.png", tmp_path / "training.pdf"]
+    main(["plot-training", "--metrics", str(tmp_path / "metrics.csv"), "--output", *map(str, outputs)])
+    assert len(draws) == 1
+    assert outputs[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and outputs[1].read_bytes()[:5] == b"%PDF-"
+    first = outputs[1].read_bytes()
+    main(["plot-training", "--metrics", str(tmp_path / "metrics.csv"), "--output", str(outputs[1])])
+    assert outputs[1].read_bytes() == first  # no creation date: the same figure, the same bytes
+
+
 # ---------------------------------------------------------------- device, autocast, syncs
 def test_select_device_prefers_cuda_when_present(monkeypatch):
     from padpos import runtime

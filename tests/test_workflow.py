@@ -77,6 +77,9 @@ def test_end_to_end_builds_every_figure(built):
     assert "results/test/environment.txt" in paths
     own = ("figures/test/", "results/test/tables/", "results/test/environment.txt")
     assert all(p.startswith(own) for p in paths), paths
+    # every figure also as a vector PDF, from the same rule
+    pngs = {p[: -len(".png")] for p in paths if p.endswith(".png")}
+    assert pngs and pngs == {p[: -len(".pdf")] for p in paths if p.endswith(".pdf")}, paths
     for p in paths:
         assert (work / p).stat().st_size > 0
     cfg = yaml.safe_load((work / "config/test.yaml").read_text())

@@ -102,8 +102,19 @@ def table(name):
     return f"{TABLES}/{name}.csv"
 
 
-def figure(name):
-    return f"{FIGURES}/{name}.png"
+def figure(name, ext="png"):
+    return f"{FIGURES}/{name}.{ext}"
+
+
+def figure_outputs(name, category):
+    """The files of figure `name`, declared as `output: **figure_outputs(name, category)`.
+    `png`: shown in `snakemake --report` under `category`, captioned by
+    workflow/report/<name>.rst; `pdf`: the same figure as vector graphics. The command
+    gets both paths (`--output {output:q}`), draws the figure once and saves it twice."""
+    return {
+        "png": report(figure(name), caption=f"../report/{name}.rst", category=category),
+        "pdf": figure(name, "pdf"),
+    }
 
 
 # the study's installed packages, name==version a line (report.smk)

@@ -41,7 +41,7 @@ rule figure_training:
         metrics=TRAIN_METRICS,
         code=code("plot-training"),
     output:
-        report(figure("training"), caption="../report/training.rst", category="Training"),
+        **figure_outputs("training", "Training"),
     log:
         f"{LOGS}/figure_training.log",
     benchmark:
