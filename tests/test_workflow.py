@@ -127,6 +127,25 @@ def test_nothing_to_do_after_a_build(built):
     assert planned_jobs(proc.stdout + proc.stderr) == {}, proc.stdout
 
 
+def test_the_report_shows_every_table_with_its_caption(built):
+    import re
+
+    from padpos.stages import table_registry
+
+    work, _ = built
+    snakemake(work, "--report", "report.html", "--configfile", "config/test.yaml")
+    html = (work / "report.html").read_text()
+    assert "padpos: position information that CNN padding leaks into features" in html
+    assert "System Message" not in html  # docutils' marker of a failed include
+    for name in table_registry():
+        assert f"results/test/tables/{name}.csv" in html, name
+        caption = (work / f"workflow/report/{name}_table.rst").read_text()
+        # a run of plain words of the caption (rst markup renders as HTML tags)
+        words = next(m.group(0).strip() for m in re.finditer(r"[A-Za-z][A-Za-z ,-]{24,}", caption))
+        assert words in html, (name, words)
+    assert "results/test/environment.txt" in html
+
+
 def test_a_changed_package_list_rebuilds_only_the_environment(built):
     """The environment job's params hold the package list's hash when the DAG is built: a
     new distribution (here one in the working directory, which is on Snakemake's sys.path)

@@ -9,8 +9,16 @@ rule table:
     input:
         runs=table_runs,
         code=lambda w: table_code(w.table),
+        # the table's report caption (report/table.rst includes it): a table without one
+        # stops the DAG; ancient: editing a caption re-runs nothing
+        caption=ancient(f"{workflow.basedir}/workflow/report/{{table}}_table.rst"),
     output:
-        multiext(f"{TABLES}/{{table}}", csv=".csv", md=".md", tex=".tex"),
+        report(
+            multiext(f"{TABLES}/{{table}}", csv=".csv", md=".md", tex=".tex"),
+            caption="../report/table.rst",
+            category="Tables",
+            subcategory="{table}",
+        ),
     log:
         f"{LOGS}/table_{{table}}.log",
     benchmark:
