@@ -87,10 +87,15 @@ def test_resume_after_a_kill_gives_the_uninterrupted_result(tmp_path, manifest, 
     out = tmp_path / "killed" / "out"
     assert not (out / "model.pt").exists()  # nothing declared is half-written
     assert (tmp_path / "killed" / "resume" / "last.pt").is_file()
+    # the epochs so far, where a watcher reads them: the rows of the full run, flags aside
+    full_metrics = pd.read_csv(full / "metrics.csv")
+    live = pd.read_csv(tmp_path / "killed" / "resume" / "metrics.csv")
+    pd.testing.assert_frame_equal(live, full_metrics.drop(columns=["failed", "converged"]).iloc[:2])
 
     monkeypatch.setattr(train_mod, "train_one_epoch", real_epoch)
     out, _, prov = run(tmp_path, manifest, "killed")
     assert prov["resumed_from_epoch"] == 1
+    pd.testing.assert_frame_equal(pd.read_csv(out / "metrics.csv"), full_metrics)
     wf, wr = _weights(full / "model.pt"), _weights(out / "model.pt")
     assert all(torch.equal(wf[k], wr[k]) for k in wf)
     assert torch.equal(_weights(full / "snapshot_e0.pt")["conv1.weight"], _weights(out / "snapshot_e0.pt")["conv1.weight"])
@@ -316,6 +321,7 @@ def test_speed_only_keys_leave_the_resume_hash_alone():
     spec = train_mod.spec_with_defaults({"arch": "small_resnet", "padding": "zeros", "seed": 0})
     base = train_mod.spec_hash(spec, "sha")
     assert train_mod.spec_hash({**spec, "compile": True, "num_workers": 4}, "sha") == base
+    assert train_mod.spec_hash({**spec, "tensorboard": True}, "sha") == base
     assert train_mod.spec_hash({**spec, "lr": 0.01}, "sha") != base
     assert spec["compile"] is False
 
@@ -329,3 +335,65 @@ def test_plateau_rule_flags_a_run_still_learning_at_its_last_epoch():
     assert train_mod.has_converged(history, plateau_points=1.0)
     # one trained epoch gives no plateau to read: not converged
     assert not train_mod.has_converged(history[:2], plateau_points=100.0)
+
+
+def test_the_live_metrics_are_rewritten_after_every_epoch(tmp_path, manifest, monkeypatch):
+    seen = []
+    real_save = train_mod.write_live_metrics
+
+    def spy(resume_dir, history):
+        real_save(resume_dir, history)
+        seen.append(list(pd.read_csv(resume_dir / "metrics.csv")["epoch"]))
+
+    monkeypatch.setattr(train_mod, "write_live_metrics", spy)
+    run(tmp_path, manifest, "live")
+    assert seen == [[0], [0, 1], [0, 1, 2]]
+
+
+def test_tensorboard_without_the_package_is_an_error_naming_the_extra(tmp_path, manifest, monkeypatch):
+    import sys
+
+    from padpos.io import ReportedError
+
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # import fails
+    with pytest.raises(ReportedError, match=r"padpos\[tensorboard\].*train.tensorboard: false"):
+        run(tmp_path, manifest, "tb", tensorboard=True)
+
+
+def _tensorboard_scalars(log_dir):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(log_dir))
+    events.Reload()
+    return {tag: [(e.step, e.value) for e in events.Scalars(tag)] for tag in events.Tags()["scalars"]}
+
+
+def test_tensorboard_scalars_are_the_metrics_also_after_a_resume(tmp_path, manifest, monkeypatch):
+    pytest.importorskip("tensorboard", reason="the tensorboard extra is not installed")
+    full, _, _ = run(tmp_path, manifest, "full", tensorboard=True)
+    metrics = pd.read_csv(full / "metrics.csv")
+    scalars = _tensorboard_scalars(full / "tensorboard")
+    steps, values = zip(*scalars["accuracy/test"])
+    assert list(steps) == list(metrics["epoch"]) and values == pytest.approx(list(metrics["test_acc"]))
+    assert [step for step, _ in scalars["loss/train"]] == [1, 2]  # epoch 0 has no training loss
+
+    real_save = train_mod.save_torch
+
+    def killed_saving_the_state_of_epoch_2(path, obj):
+        if path.name == "last.pt" and obj["epoch"] == 2:
+            raise KeyboardInterrupt("simulated kill")  # epoch 2 is logged, its state not saved
+        real_save(path, obj)
+
+    monkeypatch.setattr(train_mod, "save_torch", killed_saving_the_state_of_epoch_2)
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path, manifest, "killed", tensorboard=True)
+    monkeypatch.setattr(train_mod, "save_torch", real_save)
+    out, _, prov = run(tmp_path, manifest, "killed", tensorboard=True)
+    assert prov["resumed_from_epoch"] == 1
+    # one value per epoch: the resumed attempt purged the first one's epoch 2
+    assert _tensorboard_scalars(out / "tensorboard")["accuracy/test"] == scalars["accuracy/test"]
+    assert len(list((out / "tensorboard").glob("events.out.tfevents.*"))) == 2
+    # a fresh start (epoch 0) replaces an earlier attempt's event files
+    run(tmp_path, manifest, "killed", tensorboard=True)
+    assert len(list((out / "tensorboard").glob("events.out.tfevents.*"))) == 1
+    assert _tensorboard_scalars(out / "tensorboard")["accuracy/test"] == scalars["accuracy/test"]
