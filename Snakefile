@@ -17,6 +17,10 @@ from padpos.workflow.job_errors import error_summary
 configfile: "config.yaml"
 
 
+# the description on top of `snakemake --report report.html`
+report: "workflow/report/workflow.rst"
+
+
 # validated before any job runs; fills defaults and names the bad key on error
 validate_config(config, workflow.source_path("workflow/schemas/config.schema.yaml"))
 

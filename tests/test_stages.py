@@ -108,9 +108,19 @@ def test_every_stage_with_tables_has_a_rule_file_and_every_rule_file_is_a_stage(
             assert stage in rules, f"stage {stage} declares tables but has no workflow/rules/{stage}.smk"
 
 
+def test_every_table_has_a_report_caption():
+    """The `table` rule includes workflow/report/<table>_table.rst in `snakemake --report`
+    (a missing one stops the DAG: here it is named at once)."""
+    from padpos.stages import table_registry
+
+    missing = [t for t in table_registry() if not (REPO / "workflow" / "report" / f"{t}_table.rst").is_file()]
+    assert not missing, f"tables without a caption workflow/report/<table>_table.rst: {missing}"
+
+
 def test_registries_and_plumbing_import_no_torch():
     code = ("import sys, padpos.stages as s, padpos.workflow.config, padpos.workflow.codedeps, "
-            "padpos.workflow.job_errors; s.command_registry(); s.table_registry(); "
+            "padpos.workflow.job_errors, padpos.software as sw; s.command_registry(); s.table_registry(); "
+            "sw.packages_sha256(); "
             "print(sorted(m for m in ('torch', 'pandas', 'matplotlib') if m in sys.modules))")  # fmt: skip
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -1,6 +1,9 @@
 """Training: outputs, determinism on CPU, resume after a kill, snapshots, BN re-estimation."""
 
 import json
+import shutil
+import subprocess
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -35,6 +38,16 @@ def test_outputs_and_metrics(tmp_path, manifest):
     provenance = json.loads((out / "provenance.json").read_text())
     assert provenance["spec"]["padding"] == "zeros" and provenance["device"].startswith("cpu")
     assert "torch" in provenance["versions"] and provenance["wall_time_s"] > 0
+    # the code that ran: this checkout's commit and whether its tracked files differ from it
+    git = lambda *a: subprocess.run(["git", "-C", str(Path(train_mod.__file__).parent), *a],
+                                    capture_output=True, text=True)  # fmt: skip
+    head = git("rev-parse", "HEAD") if shutil.which("git") else None
+    if head is not None and head.returncode == 0:
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no").stdout.strip())
+        assert provenance["code"] == {**provenance["code"], "git_commit": head.stdout.strip(), "git_dirty": dirty}
+    else:  # not a git checkout (an installed package): the source hash stands in
+        assert provenance["code"]["git_commit"] is None
+    assert len(provenance["code"]["source_sha256"]) == 64 and len(provenance["packages_sha256"]) == 64
     assert not resume.exists()  # the resume state is removed once the job is done
     _, meta0 = load_checkpoint(out / "snapshot_e0.pt")
     _, meta_final = load_checkpoint(out / "model.pt")
@@ -74,10 +87,15 @@ def test_resume_after_a_kill_gives_the_uninterrupted_result(tmp_path, manifest, 
     out = tmp_path / "killed" / "out"
     assert not (out / "model.pt").exists()  # nothing declared is half-written
     assert (tmp_path / "killed" / "resume" / "last.pt").is_file()
+    # the epochs so far, where a watcher reads them: the rows of the full run, flags aside
+    full_metrics = pd.read_csv(full / "metrics.csv")
+    live = pd.read_csv(tmp_path / "killed" / "resume" / "metrics.csv")
+    pd.testing.assert_frame_equal(live, full_metrics.drop(columns=["failed", "converged"]).iloc[:2])
 
     monkeypatch.setattr(train_mod, "train_one_epoch", real_epoch)
     out, _, prov = run(tmp_path, manifest, "killed")
     assert prov["resumed_from_epoch"] == 1
+    pd.testing.assert_frame_equal(pd.read_csv(out / "metrics.csv"), full_metrics)
     wf, wr = _weights(full / "model.pt"), _weights(out / "model.pt")
     assert all(torch.equal(wf[k], wr[k]) for k in wf)
     assert torch.equal(_weights(full / "snapshot_e0.pt")["conv1.weight"], _weights(out / "snapshot_e0.pt")["conv1.weight"])
@@ -158,6 +176,25 @@ def test_training_figure_leaves_a_failed_run_out_of_the_mean_and_marks_it():
     assert list(lines["zeros (n=1)"].get_ydata()) == accs[0]  # the mean of the passing seed only
     assert list(lines["zeros seed 1: FAILED (excluded)"].get_ydata()) == accs[1]
     assert "1 failed run(s)" in fig._suptitle.get_text()
+
+
+def test_a_figure_command_draws_once_and_saves_png_and_a_reproducible_pdf(tmp_path, monkeypatch):
+    import padpos.stages.train.figures as figures
+    from padpos.cli import main
+
+    rows = [{"arch": "small_resnet", "padding": "zeros", "seed": 0, "epoch": e, "test_acc": 10.0 * e,
+             "failed": False} for e in range(3)]  # fmt: skip
+    pd.DataFrame(rows).to_csv(tmp_path / "metrics.csv", index=False)
+    draws = []
+    real_plot = figures.plot_training
+    monkeypatch.setattr(figures, "plot_training", lambda *a: draws.append(1) or real_plot(*a))
+    outputs = [tmp_path / "training.png", tmp_path / "training.pdf"]
+    main(["plot-training", "--metrics", str(tmp_path / "metrics.csv"), "--output", *map(str, outputs)])
+    assert len(draws) == 1
+    assert outputs[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and outputs[1].read_bytes()[:5] == b"%PDF-"
+    first = outputs[1].read_bytes()
+    main(["plot-training", "--metrics", str(tmp_path / "metrics.csv"), "--output", str(outputs[1])])
+    assert outputs[1].read_bytes() == first  # no creation date: the same figure, the same bytes
 
 
 # ---------------------------------------------------------------- device, autocast, syncs
@@ -288,6 +325,7 @@ def test_speed_only_keys_leave_the_resume_hash_alone():
     spec = train_mod.spec_with_defaults({"arch": "small_resnet", "padding": "zeros", "seed": 0})
     base = train_mod.spec_hash(spec, "sha")
     assert train_mod.spec_hash({**spec, "compile": True, "num_workers": 4}, "sha") == base
+    assert train_mod.spec_hash({**spec, "tensorboard": True}, "sha") == base
     assert train_mod.spec_hash({**spec, "lr": 0.01}, "sha") != base
     assert spec["compile"] is False
 
@@ -301,3 +339,65 @@ def test_plateau_rule_flags_a_run_still_learning_at_its_last_epoch():
     assert train_mod.has_converged(history, plateau_points=1.0)
     # one trained epoch gives no plateau to read: not converged
     assert not train_mod.has_converged(history[:2], plateau_points=100.0)
+
+
+def test_the_live_metrics_are_rewritten_after_every_epoch(tmp_path, manifest, monkeypatch):
+    seen = []
+    real_save = train_mod.write_live_metrics
+
+    def spy(resume_dir, history):
+        real_save(resume_dir, history)
+        seen.append(list(pd.read_csv(resume_dir / "metrics.csv")["epoch"]))
+
+    monkeypatch.setattr(train_mod, "write_live_metrics", spy)
+    run(tmp_path, manifest, "live")
+    assert seen == [[0], [0, 1], [0, 1, 2]]
+
+
+def test_tensorboard_without_the_package_is_an_error_naming_the_extra(tmp_path, manifest, monkeypatch):
+    import sys
+
+    from padpos.io import ReportedError
+
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # import fails
+    with pytest.raises(ReportedError, match=r"padpos\[tensorboard\].*train.tensorboard: false"):
+        run(tmp_path, manifest, "tb", tensorboard=True)
+
+
+def _tensorboard_scalars(log_dir):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(log_dir))
+    events.Reload()
+    return {tag: [(e.step, e.value) for e in events.Scalars(tag)] for tag in events.Tags()["scalars"]}
+
+
+def test_tensorboard_scalars_are_the_metrics_also_after_a_resume(tmp_path, manifest, monkeypatch):
+    pytest.importorskip("tensorboard", reason="the tensorboard extra is not installed")
+    full, _, _ = run(tmp_path, manifest, "full", tensorboard=True)
+    metrics = pd.read_csv(full / "metrics.csv")
+    scalars = _tensorboard_scalars(full / "tensorboard")
+    steps, values = zip(*scalars["accuracy/test"])
+    assert list(steps) == list(metrics["epoch"]) and values == pytest.approx(list(metrics["test_acc"]))
+    assert [step for step, _ in scalars["loss/train"]] == [1, 2]  # epoch 0 has no training loss
+
+    real_save = train_mod.save_torch
+
+    def killed_saving_the_state_of_epoch_2(path, obj):
+        if path.name == "last.pt" and obj["epoch"] == 2:
+            raise KeyboardInterrupt("simulated kill")  # epoch 2 is logged, its state not saved
+        real_save(path, obj)
+
+    monkeypatch.setattr(train_mod, "save_torch", killed_saving_the_state_of_epoch_2)
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path, manifest, "killed", tensorboard=True)
+    monkeypatch.setattr(train_mod, "save_torch", real_save)
+    out, _, prov = run(tmp_path, manifest, "killed", tensorboard=True)
+    assert prov["resumed_from_epoch"] == 1
+    # one value per epoch: the resumed attempt purged the first one's epoch 2
+    assert _tensorboard_scalars(out / "tensorboard")["accuracy/test"] == scalars["accuracy/test"]
+    assert len(list((out / "tensorboard").glob("events.out.tfevents.*"))) == 2
+    # a fresh start (epoch 0) replaces an earlier attempt's event files
+    run(tmp_path, manifest, "killed", tensorboard=True)
+    assert len(list((out / "tensorboard").glob("events.out.tfevents.*"))) == 1
+    assert _tensorboard_scalars(out / "tensorboard")["accuracy/test"] == scalars["accuracy/test"]

@@ -6,6 +6,7 @@ incremental-rebuild tests reuse it.
 """
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -73,7 +74,12 @@ def test_end_to_end_builds_every_figure(built):
     index = (work / "figures" / "all").read_text().splitlines()[1:]
     paths = [line.split("\t")[0] for line in index]
     assert "figures/test/training.png" in paths and "results/test/tables/training.csv" in paths
-    assert all(p.startswith(("figures/test/", "results/test/tables/")) for p in paths), paths
+    assert "results/test/environment.txt" in paths
+    own = ("figures/test/", "results/test/tables/", "results/test/environment.txt")
+    assert all(p.startswith(own) for p in paths), paths
+    # every figure also as a vector PDF, from the same rule
+    pngs = {p[: -len(".png")] for p in paths if p.endswith(".png")}
+    assert pngs and pngs == {p[: -len(".pdf")] for p in paths if p.endswith(".pdf")}, paths
     for p in paths:
         assert (work / p).stat().st_size > 0
     cfg = yaml.safe_load((work / "config/test.yaml").read_text())
@@ -135,6 +141,40 @@ def test_nothing_to_do_after_a_build(built):
     work, _ = built
     proc = snakemake(work, "-n", "figures/all", "--configfile", "config/test.yaml")
     assert planned_jobs(proc.stdout + proc.stderr) == {}, proc.stdout
+
+
+def test_the_report_shows_every_table_with_its_caption(built):
+    import re
+
+    from padpos.stages import table_registry
+
+    work, _ = built
+    snakemake(work, "--report", "report.html", "--configfile", "config/test.yaml")
+    html = (work / "report.html").read_text()
+    assert "padpos: position information that CNN padding leaks into features" in html
+    assert "System Message" not in html  # docutils' marker of a failed include
+    for name in table_registry():
+        assert f"results/test/tables/{name}.csv" in html, name
+        caption = (work / f"workflow/report/{name}_table.rst").read_text()
+        # a run of plain words of the caption (rst markup renders as HTML tags)
+        words = next(m.group(0).strip() for m in re.finditer(r"[A-Za-z][A-Za-z ,-]{24,}", caption))
+        assert words in html, (name, words)
+    assert "results/test/environment.txt" in html
+
+
+def test_a_changed_package_list_rebuilds_only_the_environment(built):
+    """The environment job's params hold the package list's hash when the DAG is built: a
+    new distribution (here one in the working directory, which is on Snakemake's sys.path)
+    re-runs it, and what reads it (the cost table sees its benchmark; figures/all)."""
+    work, _ = built
+    marker = work / "zz_padpos_test_marker-1.0.dist-info"
+    marker.mkdir()
+    try:
+        (marker / "METADATA").write_text("Metadata-Version: 2.1\nName: zz-padpos-test-marker\nVersion: 1.0\n")
+        proc = snakemake(work, "-n", "figures/all", "--configfile", "config/test.yaml")
+    finally:
+        shutil.rmtree(marker)
+    assert planned_jobs(proc.stdout + proc.stderr) == {"environment": 1, "table": 1, "figures_all": 1}, proc.stdout
 
 
 def _edit(path: Path):

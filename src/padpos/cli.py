@@ -33,13 +33,15 @@ def add_figure_arguments(
 ) -> None:
     """The arguments of a figure command: its input (``source``, e.g. ``--runs``: a list of
     files when ``many``), ``--title`` (or, with ``spec``, the study's settings as JSON for the
-    title) and ``--output``."""
+    title) and ``--output`` (one or more paths)."""
     p.add_argument(source, nargs="+" if many else None, required=True, help=source_help)
     if spec:
         p.add_argument("--spec", type=json_arg, default={}, help="JSON: the study's settings (for the title)")
     else:
         p.add_argument("--title", default="", help="what the study is (shown in the title)")
-    p.add_argument("--output", required=True, help="figure path (.png or .pdf)")
+    p.add_argument(
+        "--output", nargs="+", required=True, help="figure path(s), e.g. X.png X.pdf: drawn once, saved to each"
+    )
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import contextlib
 import json
 import os
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 
 class ReportedError(RuntimeError):
@@ -70,11 +70,16 @@ def save_torch(path: str | os.PathLike, obj: Any) -> None:
         torch.save(obj, tmp)
 
 
-def save_figure(fig, path: str | os.PathLike, dpi: int = 150) -> None:
-    """Save a matplotlib figure atomically (format from the path's suffix)."""
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=path.suffix.lstrip(".") or "png")
+def save_figure(fig, paths: str | os.PathLike | Iterable[str | os.PathLike], dpi: int = 150) -> None:
+    """Save a matplotlib figure atomically to one path or to each of several (format from
+    each suffix: a figure drawn once, saved as .png and .pdf). A PDF records no creation
+    date, so the same figure gives the same bytes."""
+    for path in [paths] if isinstance(paths, (str, os.PathLike)) else paths:
+        path = Path(path)
+        fmt = path.suffix.lstrip(".") or "png"
+        metadata = {"CreationDate": None} if fmt == "pdf" else None
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=fmt, metadata=metadata)
 
 
 # ---------------------------------------------------------------- readers

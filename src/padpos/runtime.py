@@ -104,7 +104,8 @@ def recalibrate_batchnorm(model: nn.Module, images: torch.Tensor, batch_size: in
 
 # ---------------------------------------------------------------- provenance
 def versions() -> dict:
-    """Versions of the package, Python and the libraries that shape results."""
+    """Versions of the package, Python and the libraries that shape results; ``cuda`` and
+    ``cudnn`` are those torch was built with / loads (None on a CPU-only build)."""
     import numpy
     import pandas
 
@@ -114,6 +115,8 @@ def versions() -> dict:
         "padpos": __version__,
         "python": sys.version.split()[0],
         "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "cudnn": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,
         "numpy": numpy.__version__,
         "pandas": pandas.__version__,
         "platform": platform.platform(),
@@ -131,7 +134,11 @@ def versions() -> dict:
 
 def provenance(spec: dict, started: float, device: torch.device | str = "cpu", **extra) -> dict:
     """What a job ran with: its spec, ``extra`` facts of the stage, device, threads,
-    host, SLURM job, versions, wall and CPU time since ``started`` (a ``time.time()``)."""
+    host, SLURM job, the code (git commit, dirty flag, source hash), versions, the hash
+    of the installed package list (the study's environment.txt), wall and CPU time
+    since ``started`` (a ``time.time()``)."""
+    from padpos.software import code_version, packages_sha256
+
     return {
         "spec": spec,
         **extra,
@@ -139,7 +146,9 @@ def provenance(spec: dict, started: float, device: torch.device | str = "cpu", *
         "threads": torch.get_num_threads(),
         "host": socket.gethostname(),
         "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
+        "code": code_version(),
         "versions": versions(),
+        "packages_sha256": packages_sha256(),
         "wall_time_s": round(time.time() - started, 2),
         # CPU seconds of this process (imports included): the cost on a shared machine
         "cpu_time_s": round(time.process_time(), 2),

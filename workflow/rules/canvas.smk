@@ -45,11 +45,7 @@ rule figure_canvas_location:
         runs=TABLE_RUNS["canvas_location"],
         code=code("plot-canvas-location"),
     output:
-        report(
-            figure("canvas_location"),
-            caption="../report/canvas_location.rst",
-            category="Boundary effects",
-        ),
+        **figure_outputs("canvas_location", "Boundary effects"),
     log:
         f"{LOGS}/figure_canvas_location.log",
     benchmark:
@@ -70,11 +66,7 @@ use rule figure_canvas_location as figure_border_distance with:
         runs=TABLE_RUNS["border_distance"],
         code=code("plot-border-distance"),
     output:
-        report(
-            figure("border_distance"),
-            caption="../report/border_distance.rst",
-            category="Boundary effects",
-        ),
+        **figure_outputs("border_distance", "Boundary effects"),
     log:
         f"{LOGS}/figure_border_distance.log",
     benchmark:

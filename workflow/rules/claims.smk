@@ -41,7 +41,7 @@ rule figure_claims:
         table=rules.claims.output.csv,
         code=code("plot-claims"),
     output:
-        report(figure("claims"), caption="../report/claims.rst", category="1 Scorecard"),
+        **figure_outputs("claims", "1 Scorecard"),
     log:
         f"{LOGS}/figure_claims.log",
     benchmark:

@@ -104,15 +104,30 @@ def table(name):
     return f"{TABLES}/{name}.csv"
 
 
-def figure(name):
-    return f"{FIGURES}/{name}.png"
+def figure(name, ext="png"):
+    return f"{FIGURES}/{name}.{ext}"
+
+
+def figure_outputs(name, category):
+    """The files of figure `name`, declared as `output: **figure_outputs(name, category)`.
+    `png`: shown in `snakemake --report` under `category`, captioned by
+    workflow/report/<name>.rst; `pdf`: the same figure as vector graphics. The command
+    gets both paths (`--output {output:q}`), draws the figure once and saves it twice."""
+    return {
+        "png": report(figure(name), caption=f"../report/{name}.rst", category=category),
+        "pdf": figure(name, "pdf"),
+    }
+
+
+# the study's installed packages, name==version a line (report.smk)
+ENVIRONMENT = f"{RUNS}/environment.txt"
 
 
 def all_targets(wildcards=None):
     """Every table and figure of the configured study: the tables stages declared in
-    TABLE_RUNS, and every concrete rule output under figures/<study>/ or the study's
-    tables folder (the scorecard). Called when the DAG is built, after every rule file is
-    read, so the include order does not matter."""
+    TABLE_RUNS, the package list (ENVIRONMENT) and every concrete rule output under
+    figures/<study>/ or the study's tables folder (the scorecard). Called when the DAG is
+    built, after every rule file is read, so the include order does not matter."""
     outputs = sorted(
         {
             str(f)
@@ -121,7 +136,7 @@ def all_targets(wildcards=None):
             if str(f).startswith((f"{FIGURES}/", f"{TABLES}/")) and "{" not in str(f)
         }
     )
-    return [table(name) for name in TABLE_RUNS] + outputs
+    return [table(name) for name in TABLE_RUNS] + [ENVIRONMENT] + outputs
 
 
 def spec_json(d):

@@ -45,11 +45,7 @@ rule figure_fconv_location:
         runs=TABLE_RUNS["fconv_location"],
         code=code("plot-fconv-location"),
     output:
-        report(
-            figure("fconv_location"),
-            caption="../report/fconv_location.rst",
-            category="F-Conv tests",
-        ),
+        **figure_outputs("fconv_location", "F-Conv tests"),
     log:
         f"{LOGS}/figure_fconv_location.log",
     benchmark:

@@ -40,11 +40,7 @@ rule figure_fconv_redgreen:
         runs=TABLE_RUNS["fconv_redgreen"],
         code=code("plot-fconv-redgreen"),
     output:
-        report(
-            figure("fconv_redgreen"),
-            caption="../report/fconv_redgreen.rst",
-            category="F-Conv tests",
-        ),
+        **figure_outputs("fconv_redgreen", "F-Conv tests"),
     log:
         f"{LOGS}/figure_fconv_redgreen.log",
     benchmark:

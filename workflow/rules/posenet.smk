@@ -91,7 +91,7 @@ rule figure_posenet:
         table=table("posenet"),
         code=code("plot-posenet"),
     output:
-        report(figure("posenet"), caption="../report/posenet.rst", category="PosENet"),
+        **figure_outputs("posenet", "PosENet"),
     log:
         f"{LOGS}/figure_posenet.log",
     benchmark:
@@ -111,7 +111,7 @@ use rule figure_posenet as figure_posenet_alone with:
         table=table("posenet_alone"),
         code=code("plot-posenet"),
     output:
-        report(figure("posenet_alone"), caption="../report/posenet_alone.rst", category="PosENet"),
+        **figure_outputs("posenet_alone", "PosENet"),
     log:
         f"{LOGS}/figure_posenet_alone.log",
     benchmark:
@@ -133,11 +133,7 @@ rule figure_posenet_examples:
         ),
         code=code("plot-posenet-examples"),
     output:
-        report(
-            figure("posenet_examples"),
-            caption="../report/posenet_examples.rst",
-            category="PosENet",
-        ),
+        **figure_outputs("posenet_examples", "PosENet"),
     log:
         f"{LOGS}/figure_posenet_examples.log",
     benchmark:

@@ -48,7 +48,7 @@ rule figure_ppp_maps:
         maps=runs_of(f"{PPP}/epoch{PPP_FINAL_EPOCH}.npz"),
         code=code("plot-ppp-maps"),
     output:
-        report(figure("ppp_maps"), caption="../report/ppp_maps.rst", category="PPP"),
+        **figure_outputs("ppp_maps", "PPP"),
     log:
         f"{LOGS}/figure_ppp_maps.log",
     benchmark:
@@ -68,7 +68,7 @@ rule figure_ppp_by_padding:
         table=table("ppp"),
         code=code("plot-ppp-by-padding"),
     output:
-        report(figure("ppp_by_padding"), caption="../report/ppp_by_padding.rst", category="PPP"),
+        **figure_outputs("ppp_by_padding", "PPP"),
     log:
         f"{LOGS}/figure_ppp_by_padding.log",
     benchmark:
@@ -88,7 +88,7 @@ rule figure_ppp_formation:
         table=table("ppp_formation"),
         code=code("plot-ppp-formation"),
     output:
-        report(figure("ppp_formation"), caption="../report/ppp_formation.rst", category="PPP"),
+        **figure_outputs("ppp_formation", "PPP"),
     log:
         f"{LOGS}/figure_ppp_formation.log",
     benchmark:

@@ -85,11 +85,7 @@ rule figure_metric_reliability:
         table=table("metric_reliability"),
         code=code("plot-metric-reliability"),
     output:
-        report(
-            figure("metric_reliability"),
-            caption="../report/metric_reliability.rst",
-            category="Metric reliability",
-        ),
+        **figure_outputs("metric_reliability", "Metric reliability"),
     log:
         f"{LOGS}/figure_metric_reliability.log",
     benchmark:
@@ -110,11 +106,7 @@ rule figure_metric_calibration:
         summary=table("metric_reliability_summary"),
         code=code("plot-metric-calibration"),
     output:
-        report(
-            figure("metric_calibration"),
-            caption="../report/metric_calibration.rst",
-            category="Metric reliability",
-        ),
+        **figure_outputs("metric_calibration", "Metric reliability"),
     log:
         f"{LOGS}/figure_metric_calibration.log",
     benchmark:

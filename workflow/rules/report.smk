@@ -2,14 +2,23 @@
 # the table's per-run CSVs (TABLE_RUNS[NAME], declared by its stage) and writes the summary
 # over seeds (mean, std, n, ci95, n_failed; failed runs excluded unless
 # tables.exclude_failed is false). figures/all lists every table and figure.
+from padpos.software import packages_sha256
 
 
 rule table:
     input:
         runs=table_runs,
         code=lambda w: table_code(w.table),
+        # the table's report caption (report/table.rst includes it): a table without one
+        # stops the DAG; ancient: editing a caption re-runs nothing
+        caption=ancient(f"{workflow.basedir}/workflow/report/{{table}}_table.rst"),
     output:
-        multiext(f"{TABLES}/{{table}}", csv=".csv", md=".md", tex=".tex"),
+        report(
+            multiext(f"{TABLES}/{{table}}", csv=".csv", md=".md", tex=".tex"),
+            caption="../report/table.rst",
+            category="Tables",
+            subcategory="{table}",
+        ),
     log:
         f"{LOGS}/table_{{table}}.log",
     benchmark:
@@ -29,6 +38,26 @@ rule table:
 # the cost table: every job's benchmark (job_benchmarks in common.smk, evaluated when the
 # DAG is built, after every stage has declared its rules)
 TABLE_RUNS["cost"] = job_benchmarks
+
+
+# the installed packages, name==version a line; params: the list's hash when the DAG is
+# built, so that installing, upgrading or removing a package re-runs this job
+rule environment:
+    input:
+        code=code("environment"),
+    output:
+        report(ENVIRONMENT, caption="../report/environment.rst", category="Environment"),
+    log:
+        f"{LOGS}/environment.log",
+    benchmark:
+        bench("environment")
+    localrule: True
+    conda:
+        ENV
+    params:
+        packages=packages_sha256(),
+    shell:
+        "python -m padpos environment --output {output:q} 2> {log:q}"
 
 
 rule figures_all:

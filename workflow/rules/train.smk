@@ -26,11 +26,14 @@ rule train:
         spec=lambda w: spec_json(
             {"arch": w.arch, "padding": w.padding, "seed": int(w.seed), **config["train"]}
         ),
+        # the resume state and metrics.csv, rewritten after every epoch: watch a run there
         resume_dir=f"{RUNS}/checkpoints/{{arch}}/{{padding}}/seed{{seed}}",
+        # written when train.tensorboard is true: tensorboard --logdir logs/<study>/tensorboard
+        tensorboard_dir=f"{LOGS}/tensorboard/{{arch}}/{{padding}}/seed{{seed}}",
     shell:
         "python -m padpos train --spec {params.spec:q} --data {input.data:q} "
         "--out-dir $(dirname {output.model:q}) --resume-dir {params.resume_dir:q} "
-        "--threads {threads} 2> {log:q}"
+        "--tensorboard-dir {params.tensorboard_dir:q} --threads {threads} 2> {log:q}"
 
 
 TABLE_RUNS["training"] = TRAIN_METRICS
@@ -41,7 +44,7 @@ rule figure_training:
         metrics=TRAIN_METRICS,
         code=code("plot-training"),
     output:
-        report(figure("training"), caption="../report/training.rst", category="Training"),
+        **figure_outputs("training", "Training"),
     log:
         f"{LOGS}/figure_training.log",
     benchmark:

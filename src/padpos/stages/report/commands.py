@@ -1,6 +1,6 @@
 """Commands of the report stage: ``padpos table NAME --runs F... --output X.csv`` (every
-table: NAME is declared by a stage's manifest and built by its ``table_<NAME>``) and
-``figures-index`` (writes figures/all)."""
+table: NAME is declared by a stage's manifest and built by its ``table_<NAME>``),
+``figures-index`` (writes figures/all) and ``environment`` (the study's package list)."""
 
 from __future__ import annotations
 
@@ -36,3 +36,14 @@ def run_figures_index(args: argparse.Namespace) -> None:
     from padpos.stages.report.index import figures_index
 
     write_text(args.output, figures_index(args.inputs))
+
+
+def configure_environment(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--output", required=True, help="the package list (results/<study>/environment.txt)")
+
+
+def run_environment(args: argparse.Namespace) -> None:
+    from padpos.io import write_text
+    from padpos.software import packages_text
+
+    write_text(args.output, packages_text())

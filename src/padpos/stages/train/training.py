@@ -5,6 +5,10 @@ the very end, atomically. While it runs, it keeps a resume checkpoint after ever
 epoch in a separate folder (outside the declared outputs, so Snakemake does not
 delete it when it re-runs a killed job); a re-run with the same spec continues
 from the last finished epoch and produces the same result as an uninterrupted run.
+Beside the checkpoint, the folder holds ``metrics.csv``, rewritten after every epoch:
+the place to watch a long run (it outlives a failed or killed job; the finished
+job's declared ``metrics.csv`` holds the same rows plus the run's flags). With
+``train.tensorboard`` the epochs are also TensorBoard scalars (:class:`TensorBoardLog`).
 """
 
 from __future__ import annotations
@@ -54,11 +58,12 @@ DEFAULTS = {
     "compile": False,
     "min_test_acc": None,
     "plateau_points": 1.0,
+    "tensorboard": False,
 }
 
-# keys that change neither the trained weights nor the per-epoch metrics (speed, or the
-# quality flags read off them at the end): left out of the resume hash
-SPEED_ONLY_KEYS = ("num_workers", "compile", "min_test_acc", "plateau_points")
+# keys that change neither the trained weights nor the per-epoch metrics (speed, the
+# quality flags read off them at the end, diagnostics): left out of the resume hash
+SPEED_ONLY_KEYS = ("num_workers", "compile", "min_test_acc", "plateau_points", "tensorboard")
 
 
 def quality_floor(min_test_acc: float | None, num_classes: int) -> float:
@@ -275,6 +280,62 @@ def train_one_epoch(model, batches, optimizer, scheduler, device, amp, progress)
     return mean_loss, accuracy
 
 
+# ---------------------------------------------------------------- watching a run
+# in the resume folder: rewritten after every epoch, removed with the resume state
+LIVE_METRICS = "metrics.csv"
+
+
+def write_live_metrics(resume_dir: Path, history: list[dict]) -> None:
+    """The epochs so far (the rows of the final metrics.csv, without the run's flags),
+    rewritten atomically into ``resume_dir``."""
+    write_csv(resume_dir / LIVE_METRICS, pd.DataFrame(history))
+
+
+TENSORBOARD_SCALARS = {
+    "loss/train": "train_loss",
+    "loss/test": "test_loss",
+    "accuracy/train": "train_acc",
+    "accuracy/test": "test_acc",
+    "lr": "lr",
+}
+
+
+class TensorBoardLog:
+    """TensorBoard scalars of a run (config ``train.tensorboard``), one step per epoch, in
+    ``log_dir`` (``tensorboard --logdir logs/<study>/tensorboard`` shows every run).
+
+    A run that starts at epoch 0 first removes the event files of an earlier attempt; a
+    resumed one purges the steps from its first epoch on (an attempt killed after logging
+    an epoch whose state it did not save), so the curves match the metrics."""
+
+    def __init__(self, log_dir: Path, first_epoch: int):
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError as err:
+            raise ReportedError(
+                f"train.tensorboard is true but TensorBoard cannot be imported ({err}): "
+                "install the extra (pip install 'padpos[tensorboard]', or pip install "
+                "'tensorboard>=2.14') or set train.tensorboard: false"
+            ) from None
+        log_dir = Path(log_dir)
+        if first_epoch == 0:
+            for old in log_dir.glob("events.out.tfevents.*"):
+                old.unlink()
+        self.writer = SummaryWriter(str(log_dir), purge_step=first_epoch or None)
+
+    def epoch(self, row: dict) -> None:
+        """Log one epoch's row of metrics.csv (NaN values, epoch 0's training ones, left
+        out) and flush it, so that a watcher sees it at once."""
+        for tag, column in TENSORBOARD_SCALARS.items():
+            value = float(row[column])
+            if math.isfinite(value):
+                self.writer.add_scalar(tag, value, row["epoch"])
+        self.writer.flush()
+
+    def close(self) -> None:
+        self.writer.close()
+
+
 # ---------------------------------------------------------------- the job
 def _manifest_sha(manifest: Path) -> str:
     return hashlib.sha256(Path(manifest).read_bytes()).hexdigest()
@@ -330,12 +391,16 @@ def train_model(
     out_dir: str | Path,
     resume_dir: str | Path,
     threads: int = 1,
+    tensorboard_dir: str | Path | None = None,
 ) -> dict:
     """Train ``spec['arch']`` with ``spec['padding']`` and seed ``spec['seed']``.
 
     Writes ``model.pt``, ``metrics.csv`` (one row per epoch, epoch 0 = initialisation),
     ``provenance.json`` and ``snapshot_e{E}.pt`` for E in ``snapshot_epochs`` into
-    ``out_dir``. Returns the provenance dict.
+    ``out_dir``. Returns the provenance dict. While it runs, ``resume_dir`` holds the
+    resume state and the metrics so far (``metrics.csv``, after every epoch); with
+    ``spec['tensorboard']``, TensorBoard event files go to ``tensorboard_dir`` (default
+    ``out_dir/tensorboard``).
     """
     t0 = time.time()
     spec = spec_with_defaults(spec)
@@ -398,10 +463,15 @@ def train_model(
                 file=sys.stderr,
             )
             shutil.rmtree(resume_dir)
-            return train_model(spec, manifest, out_dir, resume_dir, threads)
+            return train_model(spec, manifest, out_dir, resume_dir, threads, tensorboard_dir)
         history, start_epoch = state["history"], state["epoch"] + 1
         resumed_from = state["epoch"]
         print(f"resuming from epoch {state['epoch']} ({state_path})", file=sys.stderr)
+        write_live_metrics(resume_dir, history)  # a kill between state and metrics left it behind
+    tensorboard = None
+    if spec["tensorboard"]:
+        tb_dir = out_dir / "tensorboard" if tensorboard_dir is None else Path(tensorboard_dir)
+        tensorboard = TensorBoardLog(tb_dir, 0 if resumed_from is None else start_epoch)
 
     def snapshot(epoch: int, bn_estimated: bool) -> None:
         if epoch in spec["snapshot_epochs"]:
@@ -423,6 +493,8 @@ def train_model(
                 "lr": scheduler.get_last_lr()[0],
             }
         )
+        if tensorboard is not None:
+            tensorboard.epoch(history[-1])
 
     def save_state(epoch):
         state = {
@@ -436,6 +508,7 @@ def train_model(
             "history": history,
         }
         save_torch(state_path, state)
+        write_live_metrics(resume_dir, history)
 
     if start_epoch == 1:
         # epoch 0 = the initialisation: its BN statistics were never estimated
@@ -455,6 +528,8 @@ def train_model(
             record(epoch, tr_loss, tr_acc)
             snapshot(epoch, bn_estimated=True)
             save_state(epoch)
+    if tensorboard is not None:
+        tensorboard.close()
 
     # declared outputs: written at the end, each atomically
     out_dir.mkdir(parents=True, exist_ok=True)
