@@ -207,11 +207,7 @@ if PRETRAINED_MODELS:
             table=table("pretrained_posenet"),
             code=code("plot-pretrained-table1"),
         output:
-            report(
-                figure("pretrained_table1"),
-                caption="../report/pretrained_table1.rst",
-                category="Pretrained models",
-            ),
+            **figure_outputs("pretrained_table1", "Pretrained models"),
         log:
             f"{LOGS}/figure_pretrained_table1.log",
         benchmark:
@@ -230,11 +226,7 @@ if PRETRAINED_MODELS:
             table=table("pretrained_posenet"),
             code=code("plot-pretrained-posenet"),
         output:
-            report(
-                figure("pretrained_posenet"),
-                caption="../report/pretrained_posenet.rst",
-                category="Pretrained models",
-            ),
+            **figure_outputs("pretrained_posenet", "Pretrained models"),
         log:
             f"{LOGS}/figure_pretrained_posenet.log",
         benchmark:
@@ -255,11 +247,7 @@ if PRETRAINED_MODELS:
             location=table("pretrained_location"),
             code=code("plot-pretrained-layers"),
         output:
-            report(
-                figure("pretrained_layers"),
-                caption="../report/pretrained_layers.rst",
-                category="Pretrained models",
-            ),
+            **figure_outputs("pretrained_layers", "Pretrained models"),
         log:
             f"{LOGS}/figure_pretrained_layers.log",
         benchmark:
@@ -279,11 +267,7 @@ if PRETRAINED_MODELS:
             maps=run_files(f"{PRETRAINED_RUN}/ppp.npz", PRETRAINED_PADDINGS),
             code=code("plot-pretrained-ppp-maps"),
         output:
-            report(
-                figure("pretrained_ppp_maps"),
-                caption="../report/pretrained_ppp_maps.rst",
-                category="Pretrained models",
-            ),
+            **figure_outputs("pretrained_ppp_maps", "Pretrained models"),
         log:
             f"{LOGS}/figure_pretrained_ppp_maps.log",
         benchmark:
@@ -304,11 +288,7 @@ if PRETRAINED_MODELS:
             + run_files(f"{PRETRAINED_RUN}/predictions.npz", PRETRAINED_PADDINGS),
             code=code("plot-posenet-examples"),
         output:
-            report(
-                figure("pretrained_examples"),
-                caption="../report/pretrained_examples.rst",
-                category="Pretrained models",
-            ),
+            **figure_outputs("pretrained_examples", "Pretrained models"),
         log:
             f"{LOGS}/figure_pretrained_examples.log",
         benchmark:
