@@ -281,6 +281,19 @@ def test_evaluate_matches_a_direct_computation():
     assert acc == pytest.approx(100.0 * (logits.argmax(1) == y).double().mean().item())
 
 
+def test_the_one_cycle_schedule_runs_for_any_number_of_steps():
+    """A run of exactly 5 steps (e.g. 36 images in batches of 8, one epoch) made OneCycleLR
+    divide by a zero-length warm-up; every other length keeps the 20 % warm-up."""
+    for steps in range(1, 13):
+        opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=steps,
+                                                    pct_start=train_mod.warmup_fraction(steps))  # fmt: skip
+        for _ in range(steps):
+            opt.step()
+            sched.step()
+        assert train_mod.warmup_fraction(steps) == (0.4 if steps == 5 else 0.2)
+
+
 def test_speed_only_keys_leave_the_resume_hash_alone():
     spec = train_mod.spec_with_defaults({"arch": "small_resnet", "padding": "zeros", "seed": 0})
     base = train_mod.spec_hash(spec, "sha")

@@ -72,6 +72,17 @@ def is_failed(final_test_acc: float, floor: float) -> bool:
     return not (final_test_acc >= floor)
 
 
+WARMUP_FRACTION = 0.2  # of the one-cycle schedule's steps: the learning rate rises, then falls
+
+
+def warmup_fraction(total_steps: int) -> float:
+    """``pct_start`` of the one-cycle schedule: WARMUP_FRACTION, except for a run of
+    exactly 1 / WARMUP_FRACTION = 5 steps, where OneCycleLR's warm-up would end at step 0
+    and its first step divide by the warm-up's zero length (ZeroDivisionError): two steps
+    of warm-up there."""
+    return WARMUP_FRACTION if total_steps * WARMUP_FRACTION != 1 else 2 / total_steps
+
+
 def spec_with_defaults(spec: dict) -> dict:
     return with_defaults(spec, DEFAULTS, "train", required=("arch", "padding", "seed"))
 
@@ -350,7 +361,7 @@ def train_model(
     )
     total_steps = max(1, spec["epochs"] * len(train_batches))
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=spec["lr"], total_steps=total_steps, pct_start=0.2
+        optimizer, max_lr=spec["lr"], total_steps=total_steps, pct_start=warmup_fraction(total_steps)
     )
     meta = {
         "arch": spec["arch"],
