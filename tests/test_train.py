@@ -11,7 +11,7 @@ from padpos.models import build_model, load_checkpoint
 from padpos.runtime import recalibrate_batchnorm
 from padpos.stages.train.training import train_model
 from tiny import TRAIN_SPEC as SPEC
-from tiny import synthetic_data
+from tiny import photo_tree, synthetic_data
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +81,42 @@ def test_resume_after_a_kill_gives_the_uninterrupted_result(tmp_path, manifest, 
     wf, wr = _weights(full / "model.pt"), _weights(out / "model.pt")
     assert all(torch.equal(wf[k], wr[k]) for k in wf)
     assert torch.equal(_weights(full / "snapshot_e0.pt")["conv1.weight"], _weights(out / "snapshot_e0.pt")["conv1.weight"])
+
+
+@pytest.fixture(scope="module")
+def imagefolder(tmp_path_factory):
+    """ImageFolder data (photograph crops, 3 classes, 32 px): the DataLoader path."""
+    root = photo_tree(tmp_path_factory.mktemp("tree"), num_train=4, num_test=2)
+    return synthetic_data(tmp_path_factory.mktemp("tree_data"), dataset="imagefolder", path=str(root),
+                          image_size=32, num_train=None, num_test=None)  # fmt: skip
+
+
+def test_imagefolder_resume_with_workers_gives_the_uninterrupted_result(tmp_path, imagefolder, monkeypatch):
+    """Seeded crops (padpos.data.augment): a run killed in epoch 2 and resumed with two
+    persistent workers trains the same weights as an uninterrupted run without workers."""
+    changes = dict(batch_size=5, augment=True)
+    full, _, _ = run(tmp_path, imagefolder, "full", num_workers=0, **changes)
+    real_epoch = train_mod.train_one_epoch
+    calls = {"n": 0}
+
+    def killed_in_epoch_2(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt("simulated kill")
+        return real_epoch(*args, **kwargs)
+
+    monkeypatch.setattr(train_mod, "train_one_epoch", killed_in_epoch_2)
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path, imagefolder, "killed", num_workers=2, **changes)
+    monkeypatch.setattr(train_mod, "train_one_epoch", real_epoch)
+    out, _, prov = run(tmp_path, imagefolder, "killed", num_workers=2, **changes)
+    assert prov["resumed_from_epoch"] == 1
+    wf, wr = _weights(full / "model.pt"), _weights(out / "model.pt")
+    assert all(torch.equal(wf[k], wr[k]) for k in wf)
+    pd.testing.assert_frame_equal(pd.read_csv(full / "metrics.csv"), pd.read_csv(out / "metrics.csv"))
+    # the crops matter: without them the same run trains other weights
+    plain, _, _ = run(tmp_path, imagefolder, "plain", num_workers=0, batch_size=5, augment=False)
+    assert not torch.equal(_weights(plain / "model.pt")["conv1.weight"], wf["conv1.weight"])
 
 
 def test_stale_resume_state_is_ignored_when_the_spec_changes(tmp_path, manifest, monkeypatch):

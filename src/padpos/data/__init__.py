@@ -19,6 +19,7 @@ One module per concern:
 ``prepare``    :func:`prepare_data`: cache files + manifest
 ``splits``     split names, :func:`read_manifest`, :func:`load_split`, :func:`split_tensors`
 ``context``    :func:`context_crops` (the PPP reference)
+``augment``    ImageFolder training items: seeded random-resized crops + flips
 ``pixels``     every conversion between image files, pixels and model inputs
 =============  ==============================================================
 

@@ -175,14 +175,18 @@ def fits_on_device(nbytes: int, device) -> bool:
 
 
 def load_training_data(manifest: str | Path, spec: dict, device, generator):
-    """Train and test batch iterators; in-memory when the data set provides tensors."""
+    """Train and test batch iterators and the number of classes.
+
+    Data sets held in memory (synthetic, CIFAR) give :class:`TensorBatches` (shuffling
+    and flips only). ImageFolder data always goes through DataLoaders, whatever its
+    size: with ``augment``, training reads random-resized crops and flips of the
+    full source images, which no in-memory centre crop holds (padpos.data.augment)."""
     from padpos import data
 
-    try:
-        Xtr, ytr = data.split_tensors(manifest, "train")
-        Xte, yte = data.split_tensors(manifest, "test")
-    except NotImplementedError:
-        return _loader_batches(manifest, spec, generator)
+    if data.read_manifest(manifest).get("storage") == "index":
+        return _loader_batches(manifest, spec, device, generator)
+    Xtr, ytr = data.split_tensors(manifest, "train")
+    Xte, yte = data.split_tensors(manifest, "test")
     train = TensorBatches(
         Xtr, ytr, spec["batch_size"], device, True, spec["augment"], generator=generator
     )
@@ -190,19 +194,33 @@ def load_training_data(manifest: str | Path, spec: dict, device, generator):
     return train, test, int(max(ytr.max(), yte.max()) + 1)
 
 
-def _loader_batches(manifest, spec, generator):
-    """DataLoaders for data sets too large for memory (ImageFolder trees)."""
+def _loader_batches(manifest, spec, device, generator):
+    """DataLoaders of an ImageFolder data set: shuffled, seeded training items
+    (padpos.data.augment.EpochSampler draws each epoch's order and crops from
+    ``generator``) and the test split's centre crops, in order."""
     from torch.utils.data import DataLoader
 
     from padpos import data
+    from padpos.data.augment import EpochSampler, TrainImages
 
-    train_ds, test_ds = data.load_split(manifest, "train"), data.load_split(manifest, "test")
-    kw = dict(num_workers=spec["num_workers"], pin_memory=torch.cuda.is_available())
-    train = DataLoader(
-        train_ds, batch_size=spec["batch_size"], shuffle=True, generator=generator, **kw
+    train_split, test_split = data.load_split(manifest, "train"), data.load_split(manifest, "test")
+    workers = spec["num_workers"]
+    kw = dict(
+        num_workers=workers,
+        persistent_workers=workers > 0,  # no worker start-up (and dataset copy) per epoch
+        pin_memory=torch.device(device).type == "cuda",
+        # the loaders draw their workers' base seeds from this generator, never from the
+        # run's (a resumed run would draw them again) or torch's global one
+        generator=torch.Generator().manual_seed(spec["seed"]),
     )
-    test = DataLoader(test_ds, batch_size=256, **kw)
-    return train, test, train_ds.num_classes
+    train = DataLoader(
+        TrainImages(train_split, spec["augment"]),
+        batch_size=spec["batch_size"],
+        sampler=EpochSampler(len(train_split), generator),
+        **kw,
+    )
+    test = DataLoader(test_split, batch_size=256, **kw)
+    return train, test, train_split.num_classes
 
 
 # ---------------------------------------------------------------- loops
