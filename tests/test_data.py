@@ -11,6 +11,7 @@ import http.server
 import io
 import json
 import pickle
+import sys
 import tarfile
 import threading
 from pathlib import Path
@@ -356,16 +357,63 @@ def test_imagefolder_context_from_source_or_mosaic(imagefolder):
     margin = 8
     x, x_plus = data.context_crops(manifest, "train", [0, 1], margin)
     assert torch.equal(x_plus[..., 8:24, 8:24], x)
-    # image 0 (60 x 44) is large enough: the context is its own resized pixels
-    src = (
-        Image.open(root / "train" / "cat" / "0.png").convert("RGB").resize((44, 32), Image.BILINEAR)
-    )
-    expected = torch.from_numpy(np.asarray(src)[:, 6:38].copy()).permute(2, 0, 1)
-    assert torch.equal(x_plus[0], data.normalise(expected, ds.mean, ds.std))
+    # image 0 (60 x 44) is large enough: the context is its own pixels, resized (bilinear,
+    # antialiased) to 44 x 32, the central 32 x 32 kept
+    from torchvision.transforms.v2.functional import resize
+
+    src = resize(data.read_rgb(root / "train" / "cat" / "0.png"), [32, 44], antialias=True)
+    assert torch.equal(x_plus[0], data.normalise(src[:, :, 6:38], ds.mean, ds.std))
+    # within a rounding step of PIL's bilinear resize of the same file
+    pil = Image.open(root / "train" / "cat" / "0.png").convert("RGB").resize((44, 32), Image.BILINEAR)
+    pil = torch.from_numpy(np.asarray(pil).copy()).permute(2, 0, 1)
+    assert (pil.int() - src.int()).abs().max() <= 2
     # image 1 (20 x 18) is too small: it sits, as trained, inside a mosaic of other images
     assert torch.equal(x[1], ds[1][0])
     with pytest.raises(FileNotFoundError, match="train/"):
         data.index_imagefolder(root / "train")
+
+
+def test_read_rgb_decodes_like_pil_and_reads_what_torchvision_cannot(tmp_path):
+    """JPEG / PNG / WebP through torchvision.io, the same pixels as PIL's decoder; BMP
+    (and a BMP named .jpg) through PIL; grey, palette, alpha and CMYK become RGB; a
+    16-bit PNG is scaled to 8 bits."""
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 256, (12, 20, 3), dtype=np.uint8)
+    images = {
+        "a.jpg": Image.fromarray(rgb), "a.png": Image.fromarray(rgb), "a.webp": Image.fromarray(rgb),
+        "a.bmp": Image.fromarray(rgb), "grey.png": Image.fromarray(rgb[..., 0]),
+        "palette.png": Image.fromarray(rgb).convert("P"), "rgba.png": Image.fromarray(np.dstack([rgb, rgb[..., :1]])),
+        "cmyk.jpg": Image.fromarray(rgb).convert("CMYK"),
+    }  # fmt: skip
+    for name, image in images.items():
+        image.save(tmp_path / name)
+    Image.fromarray(rgb).save(tmp_path / "bmp.jpg", format="BMP")
+    for name in [*images, "bmp.jpg"]:
+        with Image.open(tmp_path / name) as img:
+            pil = torch.from_numpy(np.asarray(img.convert("RGB")).copy()).permute(2, 0, 1)
+        x = data.read_rgb(tmp_path / name)
+        assert x.dtype == torch.uint8 and x.shape == (3, 12, 20) and torch.equal(x, pil), name
+    deep = (rgb[..., 0].astype(np.uint16) * 257)  # 8-bit values stretched to 16 bits
+    Image.fromarray(deep).save(tmp_path / "deep.png")
+    assert torch.equal(data.read_rgb(tmp_path / "deep.png"), torch.from_numpy(rgb[..., 0]).expand(3, -1, -1))
+    (tmp_path / "broken.jpg").write_bytes(b"not an image")
+    with pytest.raises(OSError, match="broken.jpg"):
+        data.read_rgb(tmp_path / "broken.jpg")
+
+
+def test_read_rgb_falls_back_to_pil_without_torchvision_decoders(tmp_path, monkeypatch):
+    rgb = np.random.default_rng(1).integers(0, 256, (6, 8, 3), dtype=np.uint8)
+    Image.fromarray(rgb).save(tmp_path / "a.png")
+    monkeypatch.setitem(sys.modules, "torchvision.io", None)  # its import now fails
+    assert torch.equal(data.read_rgb(tmp_path / "a.png"), torch.from_numpy(rgb).permute(2, 0, 1))
+
+
+def test_resize_crop_resizes_the_shorter_side_and_keeps_the_centre():
+    x = torch.arange(3 * 40 * 60, dtype=torch.int64).remainder(251).to(torch.uint8).view(3, 40, 60)
+    out = data.resize_crop(x, 20)
+    assert out.shape == (3, 20, 20) and out.dtype == torch.uint8
+    assert torch.equal(data.resize_crop(x, 40), x[:, :, 10:50])  # no resize: the central square
+    assert torch.equal(out, data.resize_crop(x, 20))  # deterministic
 
 
 # ---------------------------------------------------------------- downloads (local server)

@@ -29,6 +29,7 @@ import pandas as pd
 import pytest
 import yaml
 from workflow_helpers import copy_workflow as fresh_copy
+from workflow_helpers import logged_jobs
 
 REPO = Path(__file__).resolve().parents[1]
 SLURM_UP, SLURM_DOWN = REPO / ".ci/slurm-up.sh", REPO / ".ci/slurm-down.sh"
@@ -44,8 +45,10 @@ DAEMONS = ("munged", "slurmctld", "slurmd")
 FAILING_WORKFLOW = REPO / "tests/data/slurm_fail/Snakefile"
 
 # rules that get a GPU on a real cluster (profiles/slurm set-resources)
-GPU_RULES = ("train", "ppp", "posenet", "posenet_alone")
-CPU_RULES = ("fconv_redgreen", "fconv_location")  # tiny nets, CPU code: no GPU request
+GPU_RULES = ("train", "ppp", "posenet", "posenet_alone", "canvas")
+# tiny nets: CPU jobs on a cluster, though they claim a GPU locally (CUDA when present), so
+# the profile must turn their claim off explicitly (gpu: 0)
+CPU_RULES = ("fconv_redgreen", "fconv_location")
 # rules that must run on the submit host: cheap, and downloads need the internet
 LOCAL_RULE_PREFIXES = ("download_", "table", "figure")
 
@@ -111,7 +114,7 @@ def test_slurm_profile_requests_a_gpu_for_every_gpu_rule():
         assert res.get("gpu", 0) >= 1 or "gpu" in str(res.get("gres", "")), f"'{rule}' requests no GPU"
     for rule in CPU_RULES:
         res = profile["set-resources"].get(rule, {})
-        assert not res.get("gpu") and "gpu" not in str(res.get("gres", "")), f"'{rule}' would idle a GPU"
+        assert res.get("gpu") == 0 and "gpu" not in str(res.get("gres", "")), f"'{rule}' would idle a GPU"
     assert profile["retries"] >= 1 and profile["rerun-incomplete"] is True
 
 
@@ -141,6 +144,10 @@ def test_slurm_profile_gives_the_workflow_its_resources(tmp_path):
     assert code == 0, text[-4000:]
     train = [m for m in re.finditer(r"^rule train:\n((?:    .*\n)+)", text, re.M)]
     assert train and all("gpu=1" in m.group(1) and "runtime=720" in m.group(1) for m in train)
+    # the profile, not the rules' local claim (GPU_JOB), decides: F-Conv jobs ask for no GPU
+    planned = {(job["rule"], job["resources"].get("gpu")) for job in logged_jobs(text).values()}
+    assert {(r, "0") for r in CPU_RULES} | {(r, "1") for r in GPU_RULES} <= planned, planned
+    assert not {(r, g) for r, g in planned if r in CPU_RULES + GPU_RULES and g != ("1" if r in GPU_RULES else "0")}
 
 
 def declared_localrules(text: str) -> set[str]:

@@ -14,7 +14,7 @@ from padpos.models import build_model, load_checkpoint
 from padpos.runtime import recalibrate_batchnorm
 from padpos.stages.train.training import train_model
 from tiny import TRAIN_SPEC as SPEC
-from tiny import synthetic_data
+from tiny import photo_tree, synthetic_data
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +99,42 @@ def test_resume_after_a_kill_gives_the_uninterrupted_result(tmp_path, manifest, 
     wf, wr = _weights(full / "model.pt"), _weights(out / "model.pt")
     assert all(torch.equal(wf[k], wr[k]) for k in wf)
     assert torch.equal(_weights(full / "snapshot_e0.pt")["conv1.weight"], _weights(out / "snapshot_e0.pt")["conv1.weight"])
+
+
+@pytest.fixture(scope="module")
+def imagefolder(tmp_path_factory):
+    """ImageFolder data (photograph crops, 3 classes, 32 px): the DataLoader path."""
+    root = photo_tree(tmp_path_factory.mktemp("tree"), num_train=4, num_test=2)
+    return synthetic_data(tmp_path_factory.mktemp("tree_data"), dataset="imagefolder", path=str(root),
+                          image_size=32, num_train=None, num_test=None)  # fmt: skip
+
+
+def test_imagefolder_resume_with_workers_gives_the_uninterrupted_result(tmp_path, imagefolder, monkeypatch):
+    """Seeded crops (padpos.data.augment): a run killed in epoch 2 and resumed with two
+    persistent workers trains the same weights as an uninterrupted run without workers."""
+    changes = dict(batch_size=5, augment=True)
+    full, _, _ = run(tmp_path, imagefolder, "full", num_workers=0, **changes)
+    real_epoch = train_mod.train_one_epoch
+    calls = {"n": 0}
+
+    def killed_in_epoch_2(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt("simulated kill")
+        return real_epoch(*args, **kwargs)
+
+    monkeypatch.setattr(train_mod, "train_one_epoch", killed_in_epoch_2)
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path, imagefolder, "killed", num_workers=2, **changes)
+    monkeypatch.setattr(train_mod, "train_one_epoch", real_epoch)
+    out, _, prov = run(tmp_path, imagefolder, "killed", num_workers=2, **changes)
+    assert prov["resumed_from_epoch"] == 1
+    wf, wr = _weights(full / "model.pt"), _weights(out / "model.pt")
+    assert all(torch.equal(wf[k], wr[k]) for k in wf)
+    pd.testing.assert_frame_equal(pd.read_csv(full / "metrics.csv"), pd.read_csv(out / "metrics.csv"))
+    # the crops matter: without them the same run trains other weights
+    plain, _, _ = run(tmp_path, imagefolder, "plain", num_workers=0, batch_size=5, augment=False)
+    assert not torch.equal(_weights(plain / "model.pt")["conv1.weight"], wf["conv1.weight"])
 
 
 def test_stale_resume_state_is_ignored_when_the_spec_changes(tmp_path, manifest, monkeypatch):
@@ -319,6 +355,19 @@ def test_evaluate_matches_a_direct_computation():
     y = torch.cat(ys)
     assert loss == pytest.approx(torch.nn.functional.cross_entropy(logits, y).item(), rel=1e-6)
     assert acc == pytest.approx(100.0 * (logits.argmax(1) == y).double().mean().item())
+
+
+def test_the_one_cycle_schedule_runs_for_any_number_of_steps():
+    """A run of exactly 5 steps (e.g. 36 images in batches of 8, one epoch) made OneCycleLR
+    divide by a zero-length warm-up; every other length keeps the 20 % warm-up."""
+    for steps in range(1, 13):
+        opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=steps,
+                                                    pct_start=train_mod.warmup_fraction(steps))  # fmt: skip
+        for _ in range(steps):
+            opt.step()
+            sched.step()
+        assert train_mod.warmup_fraction(steps) == (0.4 if steps == 5 else 0.2)
 
 
 def test_speed_only_keys_leave_the_resume_hash_alone():

@@ -61,3 +61,39 @@ def backbone_runs(cfg: dict) -> int:
     """Training runs a study plans: every arch x padding x seed, and the padding-free arm."""
     pairs = len(cfg["archs"]) * len(cfg["paddings"]) + (1 if cfg.get("padding_free_arch") else 0)
     return pairs * len(cfg["seeds"])
+
+
+# ---------------------------------------------------------------- the jobs of a run's log
+_WHEN = r"[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}"
+# a job's header (with its time stamp in a real run, none in a dry run) and its indented block
+JOB_BLOCK = re.compile(rf"^(?:\[(?P<when>{_WHEN})\]\n)?(?:local)?rule (?P<rule>\w+):\n(?P<body>(?:    .*\n)+)", re.M)
+JOB_FINISHED = re.compile(rf"^\[(?P<when>{_WHEN})\]\nFinished jobid: (?P<jobid>\d+) \(Rule: \w+\)", re.M)
+
+
+def logged_jobs(text: str) -> dict[int, dict]:
+    """Snakemake job id -> {rule, input (file list), resources (name -> value, as printed),
+    start, end} from the output of a run (start / end: the log's time stamps, whole
+    seconds; None in a dry run)."""
+    from datetime import datetime
+
+    def when(stamp):
+        return datetime.strptime(stamp, "%a %b %d %H:%M:%S %Y") if stamp else None
+
+    jobs = {}
+    for m in JOB_BLOCK.finditer(text):
+        fields = dict(re.findall(r"^    (\w+): (.*)$", m.group("body"), re.M))
+        resources = dict(kv.split("=", 1) for kv in fields.get("resources", "").split(", ") if "=" in kv)
+        inputs = [f for f in fields.get("input", "").split(", ") if f]
+        jobs[int(fields["jobid"])] = {"rule": m.group("rule"), "input": inputs, "resources": resources,
+                                      "start": when(m.group("when")), "end": None}  # fmt: skip
+    for m in JOB_FINISHED.finditer(text):
+        jobs[int(m.group("jobid"))]["end"] = when(m.group("when"))
+    return jobs
+
+
+def overlapping(jobs: dict[int, dict]) -> list[tuple[int, int]]:
+    """Pairs of job ids whose [start, end] intervals overlap (a job that starts in the
+    second another ended does not: the log's stamps are whole seconds)."""
+    ids = sorted(jobs)
+    return [(a, b) for i, a in enumerate(ids) for b in ids[i + 1 :]
+            if jobs[a]["start"] < jobs[b]["end"] and jobs[b]["start"] < jobs[a]["end"]]  # fmt: skip

@@ -27,6 +27,8 @@ rule canvas:
     conda:
         ENV
     threads: 1
+    resources:
+        gpu=GPU_JOB,
     params:
         spec=lambda w: spec_json({"study": STUDY, "seed": int(w.seed), **CANVAS_CFG}),
     shell:

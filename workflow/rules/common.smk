@@ -38,6 +38,16 @@ TABLE_RUNS = {}
 BENCH = f"{RUNS}/benchmarks"
 
 
+# GPU scheduling: every rule whose command computes on CUDA when a GPU is present
+# (padpos.runtime.select_device) claims GPU_JOB units of the `gpu` resource. Locally,
+# `--resources gpu=N` runs at most N such jobs at once (N = 1: one at a time on the one GPU
+# they all use, cuda:0); without --resources the claim limits nothing, so `--cores 2` alone
+# runs everything on a CPU-only machine as before. On SLURM, profiles/slurm turns the claim
+# into `sbatch --gpus` (or 0 for the F-Conv rules, CPU jobs there). A rule's claim can be
+# changed per run, e.g. `--set-resources canvas:gpu=0` (README, "Running on a cluster").
+GPU_JOB = 1
+
+
 def bench(rule, job="job"):
     """Benchmark file of a job of `rule` (`job`: its wildcards, e.g. "{arch}_{padding}")."""
     return f"{BENCH}/{rule}/{job}.tsv"

@@ -20,6 +20,8 @@ rule fconv_location:
     conda:
         ENV
     threads: 1
+    resources:
+        gpu=GPU_JOB,
     params:
         spec=lambda w: spec_json(
             {

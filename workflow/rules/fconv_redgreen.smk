@@ -20,6 +20,8 @@ rule fconv_redgreen:
     conda:
         ENV
     threads: 1
+    resources:
+        gpu=GPU_JOB,
     params:
         # every setting but the list of variants: adding a variant re-runs only that one
         spec=lambda w: spec_json(

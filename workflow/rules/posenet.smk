@@ -29,6 +29,8 @@ rule posenet:
     conda:
         ENV
     threads: 1
+    resources:
+        gpu=GPU_JOB,
     params:
         spec=lambda w: spec_json(
             {
@@ -62,6 +64,8 @@ rule posenet_alone:
     conda:
         ENV
     threads: 1
+    resources:
+        gpu=GPU_JOB,
     params:
         spec=lambda w: spec_json(
             {

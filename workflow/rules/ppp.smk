@@ -31,6 +31,8 @@ rule ppp:
     conda:
         ENV
     threads: 1
+    resources:
+        gpu=GPU_JOB,
     params:
         spec=spec_json({"study": STUDY, **config["ppp"]}),
     shell:

@@ -22,6 +22,8 @@ rule train:
     conda:
         ENV
     threads: 1
+    resources:
+        gpu=GPU_JOB,
     params:
         spec=lambda w: spec_json(
             {"arch": w.arch, "padding": w.padding, "seed": int(w.seed), **config["train"]}

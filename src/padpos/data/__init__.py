@@ -19,6 +19,7 @@ One module per concern:
 ``prepare``    :func:`prepare_data`: cache files + manifest
 ``splits``     split names, :func:`read_manifest`, :func:`load_split`, :func:`split_tensors`
 ``context``    :func:`context_crops` (the PPP reference)
+``augment``    ImageFolder training items: seeded random-resized crops + flips
 ``pixels``     every conversion between image files, pixels and model inputs
 =============  ==============================================================
 
@@ -43,7 +44,7 @@ from padpos.data.download import (
 from padpos.data.pixels import (
     normalise,
     normalise_pixels,
-    open_rgb,
+    read_rgb,
     resize_crop,
     to_pixels,
     uint8_to_pixels,
@@ -95,10 +96,10 @@ __all__ = [
     "mosaic_neighbours",
     "normalise",
     "normalise_pixels",
-    "open_rgb",
     "prepare_data",
     "random_subset",
     "read_cifar",
+    "read_rgb",
     "read_manifest",
     "render_scene_params",
     "render_scenes",

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from padpos.data.pixels import normalise, open_rgb, resize_crop
+from padpos.data.pixels import normalise, read_rgb, resize_crop
 from padpos.data.splits import SPLIT_IDS, ImageFolderSplit, read_manifest, TensorSplit
 from padpos.data.synthetic import render_scenes
 
@@ -104,8 +104,8 @@ def _imagefolder_context(
     side = ds.image_size + 2 * margin
     crops = []
     for i in indices:
-        img = open_rgb(ds.files[i])
-        if min(img.size) >= side:
+        img = read_rgb(ds.files[i])
+        if min(img.shape[-2:]) >= side:
             crops.append(resize_crop(img, side))  # real surrounding pixels, never upsampled
         else:
             crops.append(_mosaic(manifest, split, i, margin, ds.uint8))

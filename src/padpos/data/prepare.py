@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from padpos.data.download import CIFAR, file_digest
-from padpos.data.pixels import open_rgb, resize_crop
+from padpos.data.pixels import read_rgb, resize_crop
 from padpos.data.sources import (
     MEAN_STD_SAMPLE,
     index_imagefolder,
@@ -151,7 +151,7 @@ def _prepare_imagefolder(spec: dict, out_dir: Path) -> dict:
     train_items = chosen_items["train"]
     sample = subset_indices(len(train_items), min(MEAN_STD_SAMPLE, len(train_items)), seed, "train", "")
     mean, std = _channel_mean_std(
-        resize_crop(open_rgb(root / train_items[i][0]), size)[None]
+        resize_crop(read_rgb(root / train_items[i][0]), size)[None]
         for i in progress(sample, "mean/std")
     )
     return {

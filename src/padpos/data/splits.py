@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from padpos.data.download import file_digest
-from padpos.data.pixels import normalise, open_rgb, resize_crop
+from padpos.data.pixels import normalise, read_rgb, resize_crop
 
 if TYPE_CHECKING:
     import torch
@@ -131,7 +131,7 @@ class ImageFolderSplit(_Split):
         return len(self.files)
 
     def uint8(self, i: int) -> "torch.Tensor":
-        return resize_crop(open_rgb(self.files[i]), self.image_size)
+        return resize_crop(read_rgb(self.files[i]), self.image_size)
 
     def __getitem__(self, i: int):
         return normalise(self.uint8(i), self.mean, self.std), self.targets[i]

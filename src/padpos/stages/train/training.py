@@ -95,6 +95,17 @@ def has_converged(history: list[dict], plateau_points: float) -> bool:
     return bool(last_epoch_gain(history) < plateau_points)
 
 
+WARMUP_FRACTION = 0.2  # of the one-cycle schedule's steps: the learning rate rises, then falls
+
+
+def warmup_fraction(total_steps: int) -> float:
+    """``pct_start`` of the one-cycle schedule: WARMUP_FRACTION, except for a run of
+    exactly 1 / WARMUP_FRACTION = 5 steps, where OneCycleLR's warm-up would end at step 0
+    and its first step divide by the warm-up's zero length (ZeroDivisionError): two steps
+    of warm-up there."""
+    return WARMUP_FRACTION if total_steps * WARMUP_FRACTION != 1 else 2 / total_steps
+
+
 def spec_with_defaults(spec: dict) -> dict:
     return with_defaults(spec, DEFAULTS, "train", required=("arch", "padding", "seed"))
 
@@ -187,14 +198,18 @@ def fits_on_device(nbytes: int, device) -> bool:
 
 
 def load_training_data(manifest: str | Path, spec: dict, device, generator):
-    """Train and test batch iterators; in-memory when the data set provides tensors."""
+    """Train and test batch iterators and the number of classes.
+
+    Data sets held in memory (synthetic, CIFAR) give :class:`TensorBatches` (shuffling
+    and flips only). ImageFolder data always goes through DataLoaders, whatever its
+    size: with ``augment``, training reads random-resized crops and flips of the
+    full source images, which no in-memory centre crop holds (padpos.data.augment)."""
     from padpos import data
 
-    try:
-        Xtr, ytr = data.split_tensors(manifest, "train")
-        Xte, yte = data.split_tensors(manifest, "test")
-    except NotImplementedError:
-        return _loader_batches(manifest, spec, generator)
+    if data.read_manifest(manifest).get("storage") == "index":
+        return _loader_batches(manifest, spec, device, generator)
+    Xtr, ytr = data.split_tensors(manifest, "train")
+    Xte, yte = data.split_tensors(manifest, "test")
     train = TensorBatches(
         Xtr, ytr, spec["batch_size"], device, True, spec["augment"], generator=generator
     )
@@ -202,19 +217,33 @@ def load_training_data(manifest: str | Path, spec: dict, device, generator):
     return train, test, int(max(ytr.max(), yte.max()) + 1)
 
 
-def _loader_batches(manifest, spec, generator):
-    """DataLoaders for data sets too large for memory (ImageFolder trees)."""
+def _loader_batches(manifest, spec, device, generator):
+    """DataLoaders of an ImageFolder data set: shuffled, seeded training items
+    (padpos.data.augment.EpochSampler draws each epoch's order and crops from
+    ``generator``) and the test split's centre crops, in order."""
     from torch.utils.data import DataLoader
 
     from padpos import data
+    from padpos.data.augment import EpochSampler, TrainImages
 
-    train_ds, test_ds = data.load_split(manifest, "train"), data.load_split(manifest, "test")
-    kw = dict(num_workers=spec["num_workers"], pin_memory=torch.cuda.is_available())
-    train = DataLoader(
-        train_ds, batch_size=spec["batch_size"], shuffle=True, generator=generator, **kw
+    train_split, test_split = data.load_split(manifest, "train"), data.load_split(manifest, "test")
+    workers = spec["num_workers"]
+    kw = dict(
+        num_workers=workers,
+        persistent_workers=workers > 0,  # no worker start-up (and dataset copy) per epoch
+        pin_memory=torch.device(device).type == "cuda",
+        # the loaders draw their workers' base seeds from this generator, never from the
+        # run's (a resumed run would draw them again) or torch's global one
+        generator=torch.Generator().manual_seed(spec["seed"]),
     )
-    test = DataLoader(test_ds, batch_size=256, **kw)
-    return train, test, train_ds.num_classes
+    train = DataLoader(
+        TrainImages(train_split, spec["augment"]),
+        batch_size=spec["batch_size"],
+        sampler=EpochSampler(len(train_split), generator),
+        **kw,
+    )
+    test = DataLoader(test_split, batch_size=256, **kw)
+    return train, test, train_split.num_classes
 
 
 # ---------------------------------------------------------------- loops
@@ -433,7 +462,7 @@ def train_model(
     )
     total_steps = max(1, spec["epochs"] * len(train_batches))
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=spec["lr"], total_steps=total_steps, pct_start=0.2
+        optimizer, max_lr=spec["lr"], total_steps=total_steps, pct_start=warmup_fraction(total_steps)
     )
     meta = {
         "arch": spec["arch"],
