@@ -115,6 +115,8 @@ if PRETRAINED_MODELS:
         conda:
             ENV
         threads: 1
+        resources:
+            gpu=GPU_JOB,
         params:
             spec=PRETRAINED_SPEC,
         shell:
@@ -137,6 +139,8 @@ if PRETRAINED_MODELS:
         conda:
             ENV
         threads: 1
+        resources:
+            gpu=GPU_JOB,
         params:
             spec=spec_json(
                 {
@@ -166,6 +170,8 @@ if PRETRAINED_MODELS:
         conda:
             ENV
         threads: 1
+        resources:
+            gpu=GPU_JOB,
         params:
             spec=PRETRAINED_SPEC,
         shell:
@@ -188,6 +194,8 @@ if PRETRAINED_MODELS:
         conda:
             ENV
         threads: 1
+        resources:
+            gpu=GPU_JOB,
         params:
             spec=PRETRAINED_SPEC,
         shell:
