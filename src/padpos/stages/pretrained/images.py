@@ -81,9 +81,9 @@ def _pick(files: list[Path], n: int, seed: int, stream: int, key: str) -> list[P
 
 
 def _folder_crops(files: list[Path], side: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
-    from padpos.data import open_rgb, resize_crop
+    from padpos.data import read_rgb, resize_crop
 
-    plus = torch.stack([resize_crop(open_rgb(f), side) for f in files])
+    plus = torch.stack([resize_crop(read_rgb(f), side) for f in files])
     m = (side - size) // 2
     return plus[..., m : m + size, m : m + size].clone(), plus
 
