@@ -102,6 +102,8 @@ def test_failed_and_unconverged_runs_make_a_claim_inconclusive_naming_them():
     unconverged = _verdict(CLAIM, fconv_redgreen=_redgreen(n_unconverged=1, unconverged_seeds="3 7"))
     assert unconverged["verdict"] == "inconclusive"
     assert unconverged["reason"].startswith("undertrained") and "seeds 3 7" in unconverged["reason"]
+    one = _verdict(CLAIM, fconv_redgreen=_redgreen(n_unconverged=1, unconverged_seeds=4.0))  # as read from CSV
+    assert "(seeds 4)" in one["reason"]
 
 
 def test_a_claim_the_study_does_not_measure_is_inconclusive_not_an_error():

@@ -115,7 +115,7 @@ class Tables:
             n=int(row["n"]),
             n_failed=int(row.get("n_failed", 0) or 0),
             n_unconverged=int(row.get("n_unconverged", 0) or 0) if pd.notna(row.get("n_unconverged", 0)) else 0,
-            unconverged_seeds="" if pd.isna(unconverged) else str(unconverged),
+            unconverged_seeds=_seeds_text(unconverged),
         )
 
     def values(self, name: str, column: str, **match) -> list:
@@ -124,6 +124,15 @@ class Tables:
         for key, value in match.items():
             df = df[df[key].astype(str) == str(value)]
         return list(dict.fromkeys(df[column]))
+
+
+def _seeds_text(value) -> str:
+    """The ``unconverged_seeds`` cell as written: a CSV reader turns a lone seed "3" into 3.0."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 # ---------------------------------------------------------------- estimates
