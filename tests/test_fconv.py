@@ -261,6 +261,7 @@ def test_batched_seeds_equal_the_per_seed_loop(variant):
         assert history["val_loss"] == pytest.approx(ref_history["val_loss"], rel=1e-5)
         assert history["val_accuracy"] == ref_history["val_accuracy"]
         assert history["val_accuracy"] == rg.loss_and_accuracy(net, *data["val"])[1]
+        assert history["converged"] == ref_history["converged"]
         for key, value in ref.state_dict().items():
             torch.testing.assert_close(net.state_dict()[key], value, rtol=1e-4, atol=1e-5)
 
@@ -286,7 +287,7 @@ def test_run_variant_batched_gives_the_loop_rows():
     spec = {"variant": "valid", "seeds": [3, 4], "max_epochs": 2, "patience": 1,
             "batch_size": 50, "sizes": {"train": 100, "val": 50, "test": 50}}  # fmt: skip
     a, b = rg.run_variant(spec, batched=True), rg.run_variant(spec, batched=False)
-    same = ["padding", "seed", "test_set", "best_epoch", "epochs_run", "failed"]
+    same = ["padding", "seed", "test_set", "best_epoch", "epochs_run", "failed", "converged"]
     pd.testing.assert_frame_equal(a[same], b[same])
     np.testing.assert_allclose(a[["accuracy", "val_accuracy", "val_loss"]],
                                b[["accuracy", "val_accuracy", "val_loss"]], atol=1e-4)  # fmt: skip
@@ -569,3 +570,14 @@ def test_a_red_green_seed_has_converged_when_it_stopped_early_or_plateaued():
     # the epoch limit ended it on a noisy plateau: the best improved by < 1 % in 3 epochs
     assert rg.has_plateaued([0.6, 0.3, 0.250, 0.251, 0.2499, 0.2498], patience=3)
     assert not rg.has_plateaued([0.6, 0.5], patience=3) and not rg.has_plateaued([], patience=3)
+
+
+def test_a_red_green_seed_whose_decisions_stopped_changing_has_converged():
+    # V-Conv at the paper's scale: 100 % on the validation set for many epochs while the
+    # cross-entropy still falls by > 1 % per epoch (its logits keep growing)
+    losses = [0.5, 0.1, 0.05, 0.02, 0.01, 0.005, 0.003]
+    assert not rg.has_plateaued(losses, patience=3)  # by the loss alone: still learning
+    assert rg.has_plateaued(losses, patience=3, val_accuracies=[80, 99, 100, 100, 100, 100, 100])
+    # still learning: a new best accuracy in the last `patience` epochs
+    assert not rg.has_plateaued(losses, patience=3, val_accuracies=[60, 70, 80, 85, 88, 90, 91])
+    assert not rg.has_plateaued(losses, patience=3, val_accuracies=[60, 70, 80, 80, 80, 80, 80.1])

@@ -228,12 +228,13 @@ def fit(net, data: dict, max_epochs: int, patience: int, batch_size: int, progre
     (Xtr, ytr), (Xval, yval) = data["train"], data["val"]
     best = {"val_loss": float("inf"), "val_accuracy": float("nan"), "epoch": 0,
             "state": copy.deepcopy(net.state_dict())}  # fmt: skip
-    epochs_run, losses = 0, []
+    epochs_run, losses, accuracies = 0, [], []
     for epoch in range(1, max_epochs + 1):
         train_loss = train_epoch(net, optimizer, Xtr, ytr, batch_size)
         val_loss, val_acc = loss_and_accuracy(net, Xval, yval)
         epochs_run = epoch
         losses.append(val_loss)
+        accuracies.append(val_acc)
         if val_loss < best["val_loss"]:
             best = {"val_loss": val_loss, "val_accuracy": val_acc, "epoch": epoch,
                     "state": copy.deepcopy(net.state_dict())}  # fmt: skip
@@ -245,7 +246,7 @@ def fit(net, data: dict, max_epochs: int, patience: int, batch_size: int, progre
     if best["epoch"] == 0:  # no epoch had a finite validation loss: the initial weights' accuracy
         best["val_accuracy"] = loss_and_accuracy(net, Xval, yval)[1]
     return {"best_epoch": best["epoch"], "epochs_run": epochs_run, "val_loss": best["val_loss"],
-            "val_accuracy": best["val_accuracy"], "converged": has_plateaued(losses, patience)}  # fmt: skip
+            "val_accuracy": best["val_accuracy"], "converged": has_plateaued(losses, patience, accuracies)}  # fmt: skip
 
 
 # a seed still improving its best validation loss by more than this share over its last
@@ -253,11 +254,16 @@ def fit(net, data: dict, max_epochs: int, patience: int, batch_size: int, progre
 PLATEAU_TOLERANCE = 0.01
 
 
-def has_plateaued(val_losses, patience: int, tolerance: float = PLATEAU_TOLERANCE) -> bool:
+def has_plateaued(val_losses, patience: int, val_accuracies=None,
+                  tolerance: float = PLATEAU_TOLERANCE) -> bool:  # fmt: skip
     """The convergence rule of a Red-Green seed: early stopping ended its training (its
     validation loss had not improved for ``patience`` epochs), or, stopped by the epoch
     limit, its best validation loss improved by less than ``tolerance`` (relative) over the
-    last ``patience`` epochs (a noisy plateau). A seed still learning has not converged."""
+    last ``patience`` epochs (a noisy plateau), or its validation accuracy (per epoch,
+    ``val_accuracies``) reached no new best in those epochs: its decisions had stopped
+    changing. The last case is a net that separates the classes (V-Conv at 100 %) while
+    the cross-entropy still shrinks because its logits keep growing. A seed whose loss
+    and accuracy still improve has not converged."""
     losses = [float(v) for v in val_losses]
     if not losses:
         return False
@@ -267,7 +273,10 @@ def has_plateaued(val_losses, patience: int, tolerance: float = PLATEAU_TOLERANC
     if len(losses) <= patience:
         return False
     before = min(losses[:-patience])
-    return bool(before > 0 and (before - best) / before < tolerance)
+    if before > 0 and (before - best) / before < tolerance:
+        return True
+    accuracies = [float(v) for v in (val_accuracies if val_accuracies is not None else [])]
+    return len(accuracies) == len(losses) and max(accuracies[-patience:]) <= max(accuracies[:-patience])
 
 
 def run_seed(variant: str, seed: int, data: dict, cfg: dict, progress=None) -> list[dict]:
@@ -311,19 +320,23 @@ def fit_seeds(variant: str, seeds, data: dict, max_epochs: int, patience: int, b
     def snapshot(i):
         return {k: v[i].detach().clone() for k, v in params.items()}
 
-    def val_losses() -> list[float]:
-        """Every seed's mean validation cross-entropy, as loss_and_accuracy() computes it."""
+    def val_losses_and_accuracies() -> tuple[list[float], list[float]]:
+        """Every seed's mean validation cross-entropy and accuracy (%), as
+        loss_and_accuracy() computes them."""
         with torch.no_grad():
             total = torch.zeros(n_seeds, dtype=torch.float64, device=device)
+            correct = torch.zeros(n_seeds, dtype=torch.int64, device=device)
             for i in range(0, len(yval), 500):  # the batches of loss_and_accuracy()
                 out = logits(params, Xval[i : i + 500])
                 y = yval[i : i + 500].expand(n_seeds, -1)
                 total += F.cross_entropy(out.transpose(1, 2), y, reduction="none").sum(1).double()
-        return (total / len(yval)).tolist()
+                correct += (out.argmax(2) == y).sum(1)
+        return (total / len(yval)).tolist(), (100.0 * correct / len(yval)).tolist()
 
     best = [{"val_loss": float("inf"), "epoch": 0, "state": snapshot(i)} for i in range(n_seeds)]
     epochs_run = [0] * n_seeds
     val_history: list[list[float]] = [[] for _ in range(n_seeds)]
+    acc_history: list[list[float]] = [[] for _ in range(n_seeds)]
     active = list(range(n_seeds))
     for epoch in range(1, max_epochs + 1):
         for i in range(0, len(ytr), batch_size):  # fixed order, as train_epoch
@@ -333,10 +346,11 @@ def fit_seeds(variant: str, seeds, data: dict, max_epochs: int, patience: int, b
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-        losses = val_losses()
+        losses, accuracies = val_losses_and_accuracies()
         for s in list(active):
             epochs_run[s] = epoch
             val_history[s].append(losses[s])
+            acc_history[s].append(accuracies[s])
             if losses[s] < best[s]["val_loss"]:
                 best[s] = {"val_loss": losses[s], "epoch": epoch, "state": snapshot(s)}
             if epoch - best[s]["epoch"] >= patience:
@@ -351,7 +365,7 @@ def fit_seeds(variant: str, seeds, data: dict, max_epochs: int, patience: int, b
         # the restored net's own accuracy decides `failed`, as in fit(): the batched
         # model's argmax may differ from it by vmap rounding on a near tie
         history = {"best_epoch": best[s]["epoch"], "epochs_run": epochs_run[s],
-                   "val_loss": best[s]["val_loss"], "converged": has_plateaued(val_history[s], patience),
+                   "val_loss": best[s]["val_loss"], "converged": has_plateaued(val_history[s], patience, acc_history[s]),
                    "val_accuracy": loss_and_accuracy(net, Xval, yval)[1]}  # fmt: skip
         out.append((net, history))
     return out
