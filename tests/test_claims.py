@@ -178,6 +178,11 @@ def test_the_claims_command_writes_the_scorecard_and_its_figure(tmp_path):
     card = pd.read_csv(out)
     assert len(card) == len(CLAIMS) and (tmp_path / "claims.md").exists() and (tmp_path / "claims.tex").exists()
     assert card.set_index("id").loc["KAY20-a.zeros", "verdict"] == "supported"
+    # claims.md is a readable Markdown table: every row has the header's cells (a "|" in a
+    # cell, e.g. a rule written "|x| < 2", would split it)
+    rows = (tmp_path / "claims.md").read_text().splitlines()
+    assert len(rows) == len(CLAIMS) + 2
+    assert {row.count("|") for row in rows} == {len(card.columns) + 1}
     assert main(["plot-claims", "--table", str(out), "--output", str(tmp_path / "claims.png")]) == 0
     assert (tmp_path / "claims.png").stat().st_size > 10_000
 

@@ -219,7 +219,8 @@ class Rule:
     def describe(self) -> str:
         unit = f" {self.unit}" if self.unit else ""
         if self.direction == "within":
-            return f"|x| < {self.threshold:g}{unit}"
+            # no "|x|": a pipe would split the cell of the Markdown table (claims.md)
+            return f"-{self.threshold:g} < x < {self.threshold:g}{unit}"
         return f"x {'>' if self.direction == 'greater' else '<'} {self.threshold:g}{unit}"
 
     def decide(self, low: float, high: float) -> tuple[str, str]:
