@@ -581,3 +581,20 @@ def test_a_red_green_seed_whose_decisions_stopped_changing_has_converged():
     # still learning: a new best accuracy in the last `patience` epochs
     assert not rg.has_plateaued(losses, patience=3, val_accuracies=[60, 70, 80, 85, 88, 90, 91])
     assert not rg.has_plateaued(losses, patience=3, val_accuracies=[60, 70, 80, 80, 80, 80, 80.1])
+
+
+def test_fit_decides_convergence_from_every_epochs_loss_and_accuracy(monkeypatch):
+    seen = []
+    real = rg.has_plateaued
+
+    def spy(losses, patience, val_accuracies=None, **kw):
+        seen.append((list(losses), None if val_accuracies is None else list(val_accuracies)))
+        return real(losses, patience, val_accuracies, **kw)
+
+    monkeypatch.setattr(rg, "has_plateaued", spy)
+    data = _box_tensors(1, train=60, val=40, test=20)
+    torch.manual_seed(0)
+    history = rg.fit(rg.RedGreenNet("zeros"), data, max_epochs=3, patience=1, batch_size=20)
+    (losses, accuracies), = seen
+    assert len(losses) == len(accuracies) == history["epochs_run"]
+    assert all(0 <= a <= 100 for a in accuracies)
