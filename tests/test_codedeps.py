@@ -161,7 +161,7 @@ def test_real_package_training_figures_and_tables_are_separate():
         assert not any(f.endswith("tables.py") for f in _real(compute)), compute
     assert "padding.py" in _real("ppp")  # imported only indirectly (models / features)
     ppp_table = set(_rel(PKG, codedeps.table_files(PKG, "ppp")))
-    assert "stages/ppp/tables.py" in ppp_table and "stages/ppp/pattern.py" not in ppp_table
+    assert "stages/ppp/tables.py" in ppp_table and "probes/pattern.py" not in ppp_table
     assert "stages/posenet/tables.py" not in ppp_table
 
 

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from padpos.data import photos
+from padpos.probes import location
 from padpos.stages.reliability import controls as rel
 from padpos.stages.reliability import tables as rel_tables
 from padpos.stages import build_table
@@ -137,7 +138,7 @@ def test_coordconv_has_position_information_without_padding(photo_set):
 
 def test_corner_canvases_put_each_image_in_both_corners():
     x = torch.arange(2 * 3 * 4 * 4, dtype=torch.float32).view(2, 3, 4, 4) + 1
-    canvas, labels = rel.corner_canvases(x, offset=5)
+    canvas, labels = location.corner_canvases(x, offset=5)
     assert canvas.shape == (4, 3, 9, 9) and labels.tolist() == [0, 0, 1, 1]
     assert torch.equal(canvas[0, :, :4, :4], x[0]) and torch.equal(canvas[2, :, 5:, 5:], x[0])
     assert float(canvas[0, :, 4:, :].abs().sum()) == 0.0  # the rest is the canvas (0)
@@ -149,13 +150,13 @@ def test_location_test_false_positive_comes_from_the_canvas_border(photo_set):
     both classes; in the corners (as [KAY20]) they are not: the image's edge against
     the canvas shows on different sides."""
     net = rel.probe_net(0, 4, photo_set)
-    offset = rel.corner_offset(32)
-    assert offset % rel.CORNER_STEP == 0 and offset >= 64 / 56 * 32
-    framed, _ = rel.corner_canvases(photo_set.test[:8], frame=16)
-    f = rel.pooled_features(net, "block4", framed)
+    offset = location.corner_offset(32)
+    assert offset % location.CORNER_STEP == 0 and offset >= 64 / 56 * 32
+    framed, _ = location.corner_canvases(photo_set.test[:8], frame=16)
+    f = location.pooled_features(net, ["block4"], framed)["block4"]
     assert torch.allclose(f[:8], f[8:], atol=1e-5)
-    corners, _ = rel.corner_canvases(photo_set.test[:8])
-    g = rel.pooled_features(net, "block4", corners)
+    corners, _ = location.corner_canvases(photo_set.test[:8])
+    g = location.pooled_features(net, ["block4"], corners)["block4"]
     assert not torch.allclose(g[:8], g[8:], atol=1e-3)
 
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from padpos.data.pixels import normalise_pixels, to_pixels
-from padpos.stages.posenet import readout as pn
+from padpos.probes import readout as pn
 from padpos.stages import build_table
 
 

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from padpos.features import context_margin, feature_sizes, layer_geometry
-from padpos.stages.ppp.pattern import (
+from padpos.probes.pattern import (
     PatternStats,
     accumulate_ppp,
     ring_index,
@@ -347,7 +347,7 @@ def test_every_epoch_of_a_failed_run_is_flagged_and_counted_in_n_failed(tiny_stu
 
 
 def test_an_epoch0_snapshot_gets_its_batchnorm_statistics_estimated(tiny_study):
-    from padpos.stages.ppp.pattern import prepare_model
+    from padpos.probes.pattern import prepare_model
 
     manifest = tiny_study / "data" / "manifest.json"
     model, meta = prepare_model(tiny_study / "snapshot_e0.pt", manifest, bn_images=32, batch_size=8)
@@ -430,7 +430,7 @@ def test_figures_are_drawn_from_the_tables_and_maps(ppp_outputs, tmp_path):
 def test_a_trained_checkpoint_gets_its_statistics_estimated_the_same_way(tiny_study, tmp_path):
     """One method at every epoch: a checkpoint that records estimated statistics (a trained
     epoch) has them estimated afresh on the same images, as epoch 0 has."""
-    from padpos.stages.ppp.pattern import prepare_model
+    from padpos.probes.pattern import prepare_model
 
     manifest = tiny_study / "data" / "manifest.json"
     ckpt = torch.load(tiny_study / "snapshot_e0.pt", weights_only=False)

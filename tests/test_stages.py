@@ -77,6 +77,54 @@ def test_the_shared_building_blocks_import_no_stage():
     assert not offenders, f"shared building blocks importing a stage: {offenders}"
 
 
+# the stage that measures the others (their speed) may import their science
+MAY_IMPORT_OTHER_STAGES = ("bench",)
+
+
+def _other_stages_imported(path: Path) -> set[str]:
+    """The other stages' modules that ``path`` (a module under ``stages/<stage>/``) imports
+    (the registry ``padpos.stages`` and the manifest types are no stage)."""
+    own = path.relative_to(PACKAGE / "stages").parts[0]
+    bad = set()
+    for name in _imported_modules(path):
+        parts = name.split(".")
+        if parts[:2] == ["padpos", "stages"] and len(parts) > 2 and parts[2] not in (own, "manifest"):
+            if (PACKAGE / "stages" / parts[2]).is_dir():
+                bad.add(".".join(parts[:4]))
+    return bad
+
+
+def test_no_stage_imports_another_stages_science():
+    """A stage imports the shared probes (padpos.probes) and building blocks, never another
+    stage's modules: a reader of one stage reads no other first (the bench stage excepted)."""
+    offenders = {}
+    for path in sorted((PACKAGE / "stages").glob("*/*.py")):
+        if path.parent.name not in MAY_IMPORT_OTHER_STAGES and (bad := _other_stages_imported(path)):
+            offenders[_rel(path)] = sorted(bad)
+    assert not offenders, f"stage modules importing another stage (move the shared part to padpos.probes): {offenders}"
+
+
+def test_the_stage_import_check_sees_a_lazy_import_of_another_stage(tmp_path, monkeypatch):
+    path = PACKAGE / "stages" / "ppp" / "x.py"
+    monkeypatch.setattr(Path, "read_text", lambda self: "def f():\n    from padpos.stages.posenet.figures import g\n")
+    assert _other_stages_imported(path) == {"padpos.stages.posenet.figures"}
+
+
+def test_the_location_test_is_defined_once():
+    """Its canvases, offsets, pooled features, head and constants live in padpos.probes.location
+    only (they were written three times, kept equal by comments)."""
+    names = ("corner_canvases", "corner_offset", "pooled_features", "pooled_taps",
+             "fit_head", "location_test", "feature_scaling", "CORNER_OFFSET", "CORNER_STEP", "HEAD_L2")  # fmt: skip
+    where: dict[str, list[str]] = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.parse(path.read_text(), filename=str(path)).body:
+            defined = [node.name] if isinstance(node, (ast.FunctionDef, ast.ClassDef)) else [
+                getattr(target, "id", None) for target in getattr(node, "targets", [])]  # fmt: skip
+            for name in set(defined) & set(names):
+                where.setdefault(name, []).append(_rel(path))
+    assert {name: files for name, files in where.items() if files != ["probes/location.py"]} == {}
+
+
 def test_manifests_and_stage_packages_compute_nothing():
     """Manifests import only the manifest types; a stage's __init__.py is a docstring (the
     code-dependency scan treats both as dispatch: editing them re-runs no job)."""
@@ -152,7 +200,8 @@ def test_the_code_defaults_of_a_stage_are_the_schemas(stage):
     and no code default the schema does not know."""
     manifest = manifests()[stage]
     module, name = manifest.defaults.split(":")
-    code = getattr(importlib.import_module(f"padpos.stages.{stage}.{module}"), name)
+    module = module if "." in module else f"padpos.stages.{stage}.{module}"  # a probe's or the stage's own
+    code = getattr(importlib.import_module(module), name)
     schema = _schema_defaults(_schema_section(manifest.config_key))
     unknown = sorted(set(code) - set(schema))
     assert not unknown, f"{stage}: code defaults {unknown} are not in the schema's {manifest.config_key}"

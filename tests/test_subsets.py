@@ -54,7 +54,7 @@ def test_random_subset_is_seeded_sorted_and_not_the_first_items():
 
 def test_ppp_images_are_a_random_subset_with_both_classes(sorted_imagefolder):
     from padpos.data import load_split
-    from padpos.stages.ppp import pattern as ppp
+    from padpos.probes import pattern as ppp
 
     for split, seed_split in (("test", "test"), ("train", "train")):
         chosen = ppp.image_subset(sorted_imagefolder, split, 6)
@@ -74,7 +74,7 @@ def test_location_test_sources_are_a_random_subset_with_both_classes(sorted_imag
 
 
 def test_posenet_images_are_a_random_subset_with_both_classes(sorted_imagefolder):
-    from padpos.stages.posenet import readout as pn
+    from padpos.probes import readout as pn
 
     images, mean, std = pn._split_images(sorted_imagefolder, "test", 6)
     assert _both_classes(pn.to_pixels(images, mean, std))

@@ -312,7 +312,7 @@ def check_spec(spec: dict) -> dict:
 
 def run_ppp_checkpoints(checkpoints, manifest, spec: dict, outputs_csv, outputs_npz) -> None:
     """PPP of several checkpoints of one run (its snapshot epochs) in one process: the
-    i-th checkpoint's results go to the i-th CSV / npz, exactly as :func:`run_ppp` would
+    i-th checkpoint's results go to the i-th CSV / npz, exactly as :func:`run_checkpoint` would
     write them; the held-out context crops are rendered once and shared."""
     if not (len(checkpoints) == len(outputs_csv) == len(outputs_npz)) or not checkpoints:
         raise ValueError(
@@ -322,7 +322,7 @@ def run_ppp_checkpoints(checkpoints, manifest, spec: dict, outputs_csv, outputs_
     cache: dict = {}
     flags = run_flags(checkpoints)
     for checkpoint, csv, npz in zip(checkpoints, outputs_csv, outputs_npz):
-        run_ppp(checkpoint, manifest, spec, csv, npz, crops_cache=cache, flags=flags)
+        run_checkpoint(checkpoint, manifest, spec, csv, npz, crops_cache=cache, flags=flags)
 
 
 def run_flags(checkpoints) -> dict[str, bool]:
@@ -338,7 +338,7 @@ def run_flags(checkpoints) -> dict[str, bool]:
     return training_flags(metas, checkpoints)
 
 
-def run_ppp(
+def run_checkpoint(
     checkpoint, manifest, spec: dict, output_csv, output_npz, crops_cache=None, flags=None
 ) -> None:
     """PPP of one checkpoint: writes the long-format rows to ``output_csv``, the heat

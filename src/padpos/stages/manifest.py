@@ -50,7 +50,8 @@ class Command:
 @dataclass(frozen=True)
 class Manifest:
     """A stage: its commands, the tables it builds, the config section it reads and
-    where the code keeps that section's defaults (``"module:NAME"`` inside the stage;
+    where the code keeps that section's defaults (``"module:NAME"``: a module of the stage,
+    or a dotted module path such as ``"padpos.probes.readout:DEFAULTS"``;
     ``tests/test_stages.py`` checks them against the schema's defaults)."""
 
     # where the stage stands in the data flow: commands are listed in this order

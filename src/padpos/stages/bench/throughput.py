@@ -245,7 +245,7 @@ def ppp_throughput(cfg: dict, device: torch.device) -> float:
     """Images/s of the PPP measurement: features of x and of its context crop x+
     (larger by the margin every layer needs), accumulated into PatternStats."""
     from padpos.features import context_margin, feature_sizes, layer_geometry
-    from padpos.stages.ppp.pattern import accumulate_ppp
+    from padpos.probes.pattern import accumulate_ppp
     from padpos.models import feature_layers
 
     model = _eval_model(cfg, device)
@@ -267,7 +267,7 @@ def ppp_throughput(cfg: dict, device: torch.device) -> float:
 def posenet_throughput(cfg: dict, device: torch.device) -> float:
     """Images/s of PosENet evaluation on a frozen backbone: float64 multi-level
     features resized to the grid, the readout's prediction and its SPC / MAE scores."""
-    from padpos.stages.posenet import readout as posenet
+    from padpos.probes import readout as posenet
     from padpos.models import feature_layers
 
     model = _eval_model(cfg, device)

@@ -29,15 +29,14 @@ from torch import nn
 from tqdm import tqdm
 
 from padpos.names import LOCATION_INITS
-from padpos.optim import fit_logistic, two_way_head
 from padpos.padding import convert_padding, set_extra_border
+from padpos.probes.location import corner_canvases, corner_offset, feature_scaling, two_way_linear_head
 from padpos.specs import describe_scale as scale_description
 from padpos.specs import with_defaults
 from padpos.stats import flag_failed_runs
 
-CANVAS = 120
-PATCH = 56
-CORNER = {0: (0, 0), 1: (CANVAS - PATCH, CANVAS - PATCH)}  # class -> (row, col) of the paste
+PATCH = 56  # [KAY20]'s image size; the second placement 64 px down and right
+CANVAS = PATCH + corner_offset(PATCH)  # 120
 INITS = LOCATION_INITS
 
 # the official code's setting (ImageNet val: every 50th image; SGD with Nesterov)
@@ -53,7 +52,6 @@ PAPER = {
 }
 SGD = {"momentum": 0.9, "nesterov": True, "weight_decay": 5e-5}
 BN_BATCH = 64  # canvases per batch when BatchNorm statistics are estimated
-HEAD_L2 = 1e-3  # ridge of the frozen net's linear head: keeps separable fits finite
 # % training accuracy below which a scratch-trained net did not fit its own canvases (chance 50)
 MIN_ACCURACY = 60.0
 # % training accuracy from which a scratch-trained net has learned its canvases (converged)
@@ -100,14 +98,12 @@ def source_images(manifest_path, split: str, n: int, size: int = PATCH) -> torch
 
 
 def paste_on_canvas(patches: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Every patch once at the top-left (class 0) and once at the bottom-right
-    (class 1) of a black canvas: (2N x 3 x 120 x 120, labels)."""
-    n = len(patches)
-    canvas = torch.zeros(2 * n, 3, CANVAS, CANVAS, dtype=patches.dtype)
-    labels = torch.arange(2 * n) // n  # first n: class 0, last n: class 1
-    for label, (r, c) in CORNER.items():
-        canvas[label * n : (label + 1) * n, :, r : r + PATCH, c : c + PATCH] = patches
-    return canvas, labels.to(torch.int64)
+    """Every 56 px patch once at the top-left (class 0) and once at the bottom-right
+    (class 1) of a black canvas: (2N x 3 x 120 x 120, labels), the canvases of
+    :func:`padpos.probes.location.corner_canvases`."""
+    if tuple(patches.shape[-2:]) != (PATCH, PATCH):
+        raise ValueError(f"location canvases take {PATCH} px patches, got {tuple(patches.shape[-2:])}")
+    return corner_canvases(patches, CANVAS - PATCH)
 
 
 def image_digests(images: torch.Tensor) -> set[str]:
@@ -237,17 +233,10 @@ def train_frozen_head(net, X, y, cfg: dict) -> tuple[nn.Module, torch.Tensor]:
     net.fc = nn.Identity()
     recalibrate_batchnorm(net, X, batch_size=BN_BATCH)
     feats = predict(net, X)
-    mean, std = feats.mean(0), feats.std(0).clamp(min=1e-6)
+    mean, std = feature_scaling(feats)
     standardised = (feats - mean) / std
-    head = fit_logistic_head(standardised, y, HEAD_L2)
+    head = two_way_linear_head(standardised, y)
     return FrozenFeatures(net, mean, std, head).eval(), predict(head, standardised)
-
-
-def fit_logistic_head(features: torch.Tensor, y: torch.Tensor, l2: float) -> nn.Linear:
-    """The linear 2-way head minimising cross-entropy + l2 * |W|^2 (bias free), fitted
-    exactly (:func:`padpos.optim.fit_logistic`, Newton's method in float64)."""
-    w, b = fit_logistic(features, y, l2)
-    return two_way_head(w, b, features.dtype)
 
 
 # ---------------------------------------------------------------- one job

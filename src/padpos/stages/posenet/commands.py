@@ -34,7 +34,7 @@ def _outputs(args: argparse.Namespace) -> dict:
 def run_posenet(args: argparse.Namespace) -> None:
     import torch
 
-    from padpos.stages.posenet.readout import run_backbone_readout
+    from padpos.probes.readout import run_backbone_readout
 
     torch.set_num_threads(args.threads)
     run_backbone_readout(args.spec, args.checkpoint, args.data, _outputs(args))
@@ -43,7 +43,7 @@ def run_posenet(args: argparse.Namespace) -> None:
 def run_posenet_alone(args: argparse.Namespace) -> None:
     import torch
 
-    from padpos.stages.posenet.readout import run_alone_readout
+    from padpos.probes.readout import run_alone_readout
 
     torch.set_num_threads(args.threads)
     run_alone_readout(args.spec, args.data, _outputs(args))

@@ -13,7 +13,7 @@ import seaborn as sns
 from padpos.io import load_npz
 from padpos.plotting import apply_style, order_paddings, padding_palette, spread_label
 
-# (no import of padpos.stages.posenet.readout: it pulls in torch, seconds per plotting job;
+# (no import of padpos.probes.readout: it pulls in torch, seconds per plotting job;
 # target and input names come from the table, which lists them in canonical order)
 INPUT_LABELS = {
     "natural": "held-out natural images",

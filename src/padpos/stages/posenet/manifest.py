@@ -12,5 +12,5 @@ MANIFEST = Manifest(
     ),
     tables=("posenet", "posenet_alone"),
     config_key="posenet",
-    defaults="readout:DEFAULTS",
+    defaults="padpos.probes.readout:DEFAULTS",
 )

@@ -24,7 +24,7 @@ def configure_ppp(p: argparse.ArgumentParser) -> None:
 def run_ppp(args: argparse.Namespace) -> None:
     import torch
 
-    from padpos.stages.ppp.pattern import check_spec, run_ppp_checkpoints
+    from padpos.probes.pattern import check_spec, run_ppp_checkpoints
 
     torch.set_num_threads(args.threads)
     try:

@@ -1,20 +1,20 @@
 """Position information of pretrained models on natural images (docs/pretrained.md): the
 three probes of the trained backbones, run on frozen published weights.
 
-- PosENet [ISL20] (:func:`measure_posenet`): the readout of :mod:`padpos.stages.posenet.readout`
+- PosENet [ISL20] (:func:`measure_posenet`): the readout of :mod:`padpos.probes.readout`
   (one 3 x 3 conv without padding + BN + sigmoid, the five targets H, V, G, HS, VS, SPC and
   MAE) on the multi-level features of every tap (``layer = "all"``, [ISL20] Table 1) and,
   with ``posenet_per_layer``, on each tap alone; scored on held-out natural images and on
   black, white and noise images. "PosENet alone" (:func:`measure_alone`) is the same
   readout on the raw RGB pixels (readout padding 0), [ISL20] Table 1's "PosENet" row.
-- PPP [LIN23] (:func:`measure_ppp`): :func:`padpos.stages.ppp.pattern.accumulate_ppp` on
+- PPP [LIN23] (:func:`measure_ppp`): :func:`padpos.probes.pattern.accumulate_ppp` on
   the held-out crops against the same crops with real context (all the context the images
   have, on every tap's stride grid). Where a tap's receptive field needs more context than
   that, its reference is approximate and its rows say so (``exact_reference`` False).
 - the location (quadrant) test [KAY20] (:func:`measure_location`): each image in the
   top-left or the bottom-right of a canvas of the mean colour, a linear head on the
-  global-max-pooled frozen features of each tap (as :func:`padpos.stages.reliability.controls.location_of`),
-  the two placements a multiple of the model's total stride apart.
+  global-max-pooled frozen features of each tap (:mod:`padpos.probes.location`, as the
+  reliability and fconv_location stages), the two placements a multiple of the model's total stride apart.
 
 Every probe sees the model with its own normalisation and, for a what-if padding, with
 that scheme swapped in (weights unchanged). Computed on a CUDA GPU when one is present.
@@ -34,11 +34,8 @@ import torch
 
 from padpos import runtime
 from padpos.stages.pretrained.catalog import ALONE, DEFAULTS, NATIVE, parse_model
+from padpos.probes.location import corner_offset  # noqa: F401  (re-exported)
 from padpos.specs import with_defaults
-
-# the canvas of the location test: [KAY20]'s 56 px images on a 120 px canvas, i.e. the two
-# placements 64 / 56 image sides apart (as padpos.stages.reliability.controls.CORNER_OFFSET)
-CORNER_OFFSET = 64 / 56
 
 
 # ---------------------------------------------------------------- a job's inputs
@@ -46,7 +43,7 @@ def spec_with_defaults(spec: dict) -> dict:
     """A probe job's spec: the ``pretrained`` settings (defaults filled; unknown keys are an
     error naming them) + ``model``, ``padding``, ``study``; ``posenet`` (the study's readout
     settings) is passed through with its defaults."""
-    from padpos.stages.posenet.readout import DEFAULTS as POSENET_DEFAULTS
+    from padpos.probes.readout import DEFAULTS as POSENET_DEFAULTS
 
     out = with_defaults(spec, {k: v for k, v in DEFAULTS.items() if k != "models"}, "pretrained",
                         extra=("study", "model", "padding", "posenet", "models"))  # fmt: skip
@@ -114,11 +111,11 @@ def tap_channels(model, taps: Sequence[str], x: torch.Tensor, what: str) -> dict
 
 
 def featurizer(model, taps: Sequence[str], grid: int, batch_size: int):
-    """``images -> multilevel features`` (:func:`padpos.stages.posenet.readout.multilevel_features`)
+    """``images -> multilevel features`` (:func:`padpos.probes.readout.multilevel_features`)
     in the images' dtype (float32 to train the readout, float64 to evaluate it, as
     ``backbone_featurizer``), ``batch_size`` images per forward pass (a large model's 256
     images at 224 px would not fit a CPU's memory)."""
-    from padpos.stages.posenet.readout import multilevel_features
+    from padpos.probes.readout import multilevel_features
 
     models = {torch.float32: model.float().eval(), torch.float64: copy.deepcopy(model).double().eval()}
     return lambda x: multilevel_features(models[x.dtype], x, taps, grid, batch_size)
@@ -150,7 +147,7 @@ def total_strides(model, taps: Sequence[str], size: int) -> dict[str, int]:
 
 # ---------------------------------------------------------------- PosENet
 def _readout_rows(readout, eval_features: dict, targets, size, seed: int, layer: str, channels=None):
-    from padpos.stages.posenet import readout as pn
+    from padpos.probes import readout as pn
 
     rows, preds = [], {}
     for kind, feats in eval_features.items():
@@ -169,7 +166,7 @@ def readout_sweep(featurize, train_x, eval_inputs: dict, readout_spec: dict, see
     """Train one readout per seed and per feature set of ``layer_slices`` (name -> channel
     slice of the multi-level features; None = all) and score it on every input type.
     Returns (long rows, example predictions of the first seed's first feature set)."""
-    from padpos.stages.posenet import readout as pn
+    from padpos.probes import readout as pn
 
     size = tuple(train_x.shape[-2:])
     targets = pn.position_targets(size[0], size[1], readout_spec["stripe_periods"])
@@ -191,7 +188,7 @@ def readout_sweep(featurize, train_x, eval_inputs: dict, readout_spec: dict, see
 
 
 def _eval_inputs(images, spec: dict) -> dict:
-    from padpos.stages.posenet.readout import evaluation_inputs
+    from padpos.probes.readout import evaluation_inputs
 
     p = spec["posenet"]
     return evaluation_inputs(images.test, images.mean, images.std, p["noise_images"], p["noise_std"], int(spec["seeds"][0]))
@@ -201,7 +198,7 @@ def measure_posenet(loaded, images, spec: dict):
     """PosENet on the frozen model: rows ``layer, seed, input, target, metric, value`` (layer
     ``all`` = the multi-level features of every tap, then each tap alone with
     ``posenet_per_layer``) and the examples of the multi-level readout."""
-    from padpos.stages.posenet.readout import grid_size
+    from padpos.probes.readout import grid_size
 
     p = spec["posenet"]
     grid = grid_size(images.size, p["grid"], p["grid_floor"])
@@ -221,7 +218,7 @@ def measure_alone(images, spec: dict):
     """"PosENet alone": the readout (padding 0) on the raw RGB pixels in [0, 1] resized to
     the grid; the same inputs and targets as the models'."""
     from padpos.data.pixels import uint8_to_pixels
-    from padpos.stages.posenet.readout import INPUTS, grid_size, resize_to_grid, synthetic_images
+    from padpos.probes.readout import INPUTS, grid_size, resize_to_grid, synthetic_images
 
     p = spec["posenet"]
     grid = grid_size(images.size, p["grid"], p["grid_floor"])
@@ -261,7 +258,7 @@ def measure_ppp(loaded, images, spec: dict):
     field needs (``context_needed_px``; empty when the field is wider than the probe of
     :func:`tap_geometry`) and ``exact_reference`` (needed <= used), and the heat maps (npz arrays)."""
     from padpos.features import feature_sizes
-    from padpos.stages.ppp.pattern import accumulate_ppp, layer_metrics
+    from padpos.probes.pattern import accumulate_ppp, layer_metrics
     from padpos.stages.pretrained.images import ImagesError
 
     model, taps = loaded.model, loaded.taps
@@ -292,48 +289,22 @@ def measure_ppp(loaded, images, spec: dict):
 
 
 # ---------------------------------------------------------------- location test
-def corner_offset(size: int, step: int) -> int:
-    """Offset (px) between the two placements: 64 / 56 image sides, rounded up to a multiple
-    of the model's total stride ``step`` (both placements on one sampling grid of every map)."""
-    return step * math.ceil(CORNER_OFFSET * size / step)
-
-
-@torch.no_grad()
-def pooled_taps(model, taps: Sequence[str], x: torch.Tensor, batch_size: int) -> dict[str, torch.Tensor]:
-    """Global max pooling of every tap's map, one forward pass per batch: tap -> N x C (float64, CPU)."""
-    from padpos.features import layer_features
-
-    device = next(model.parameters()).device
-    out = {t: [] for t in taps}
-    for i in range(0, len(x), batch_size):
-        feats = layer_features(model, x[i : i + batch_size].to(device), taps)
-        for t in taps:
-            out[t].append(feats[t].amax(dim=(-2, -1)).double().cpu())
-    return {t: torch.cat(v) for t, v in out.items()}
-
-
 def measure_location(loaded, images, spec: dict):
     """The quadrant test per tap: rows ``layer, metric, value`` (``location_accuracy`` in %,
     chance 50, and ``location_p_value``, one-sided binomial against 50 %), no arrays, and
     the canvas geometry."""
-    from scipy import stats as st
-
-    from padpos.optim import fit_logistic
-    from padpos.stages.reliability.controls import HEAD_L2, corner_canvases
+    from padpos.probes.location import corner_canvases, location_test, pooled_features
 
     model, taps, bs = loaded.model, loaded.taps, int(spec["batch_size"])
     step = math.lcm(*total_strides(model, taps, images.size).values())
     offset = corner_offset(images.size, step)
     xtr, ytr = corner_canvases(images.train, offset)
     xte, yte = corner_canvases(images.test, offset)
-    ftr, fte = pooled_taps(model, taps, xtr, bs), pooled_taps(model, taps, xte, bs)
+    ftr, fte = pooled_features(model, taps, xtr, bs), pooled_features(model, taps, xte, bs)
     rows = []
     for tap in taps:
-        mean, std = ftr[tap].mean(0), ftr[tap].std(0).clamp(min=1e-6)
-        w, b = fit_logistic((ftr[tap] - mean) / std, ytr, HEAD_L2)
-        correct = int(((((fte[tap] - mean) / std) @ w + b) > 0).long().eq(yte).sum())
-        p = float(st.binomtest(correct, len(yte), 0.5, alternative="greater").pvalue)
-        rows += [dict(layer=tap, metric="location_accuracy", value=100.0 * correct / len(yte)),
+        accuracy, p = location_test((ftr[tap], ytr), (fte[tap], yte))
+        rows += [dict(layer=tap, metric="location_accuracy", value=accuracy),
                  dict(layer=tap, metric="location_p_value", value=p)]  # fmt: skip
     return pd.DataFrame(rows), None, {"offset_px": offset, "canvas_px": int(xtr.shape[-1]), "stride": step}
 

@@ -38,16 +38,15 @@ from torch import nn
 
 from padpos.data.pixels import normalise_pixels
 from padpos.names import RELIABILITY_IMAGE_SETS, RELIABILITY_METRICS
-from padpos.optim import fit_logistic
 from padpos.specs import with_defaults
 
 # ---------------------------------------------------------------- constants
-POSENET_TARGETS = ("H", "V", "G")  # the smooth targets (HS / VS need deep features)
+SMOOTH_TARGETS = ("H", "V", "G")  # the PosENet targets read here (HS / VS need deep features)
 METRICS = RELIABILITY_METRICS  # ppp_snr_db, ppp_consistency, posenet_spc_H/V/G, location_accuracy
 # the metric each family of figures shows first, one per method
 HEADLINE: tuple[str, ...] = ("ppp_snr_db", "posenet_spc_V", "location_accuracy")
 NULL_VALUE = {"ppp_snr_db": -math.inf, "ppp_consistency": 0.0, "location_accuracy": 50.0,
-              **{f"posenet_spc_{t}": 0.0 for t in POSENET_TARGETS}}  # fmt: skip
+              **{f"posenet_spc_{t}": 0.0 for t in SMOOTH_TARGETS}}  # fmt: skip
 
 # Detection rules (project choices, docs/reliability.md):
 # PPP: a pattern whose amplitude is above 0.1 % of the image-feature std (-60 dB, far
@@ -58,15 +57,6 @@ NULL_VALUE = {"ppp_snr_db": -math.inf, "ppp_consistency": 0.0, "location_accurac
 PPP_MIN_SNR_DB = -60.0
 PPP_CONSISTENCY_FLOORS = 4.0
 ALPHA = 0.01
-
-# the canvas of the quadrant test, scaled to the image size: [KAY20]'s 56 px images on
-# a 120 px canvas, i.e. an offset of 64 / 56 image sides between the two corners, rounded
-# up to a multiple of CORNER_STEP px (the largest total stride of the small backbones;
-# [KAY20]'s 64 is a multiple of its ResNet's 32), so that the two placements fall on the
-# same sampling grid of every map and no aliasing phase tells them apart
-CORNER_OFFSET = 64 / 56
-CORNER_STEP = 8
-HEAD_L2 = 1e-3  # as padpos.stages.fconv_location.location
 
 
 # ---------------------------------------------------------------- networks
@@ -254,7 +244,7 @@ def ppp_of(model: nn.Module, layers: Sequence[str], images: ImageSet, batch_size
     context as the image set has, at least what the receptive fields need):
     ``{layer: {ppp_snr_db, ppp_consistency, ppp_reach_px}}``, plus ``'_n'``, the images."""
     from padpos.features import context_margin, feature_sizes, layer_geometry
-    from padpos.stages.ppp.pattern import accumulate_ppp, layer_metrics
+    from padpos.probes.pattern import accumulate_ppp, layer_metrics
 
     geometry = layer_geometry(model, layers)
     need = context_margin(geometry, images.size, feature_sizes(model, layers, images.size))
@@ -281,11 +271,11 @@ def ppp_detects(snr_db: float, consistency: float, n: int) -> bool:
 
 def posenet_of(model: nn.Module, layers: Sequence[str], images: ImageSet, spec: dict, seed: int) -> dict:
     """A PosENet readout trained on the frozen network's multilevel features of the
-    training crops, scored on the held-out crops: per target in ``POSENET_TARGETS``
+    training crops, scored on the held-out crops: per target in ``SMOOTH_TARGETS``
     (mean SPC, one-sided t-test p-value of the per-image SPC > 0)."""
     from scipy import stats as st
 
-    from padpos.stages.posenet import readout as pn
+    from padpos.probes import readout as pn
 
     size = images.size
     grid = pn.grid_size(size, spec.get("grid"), spec.get("grid_floor", 8))
@@ -299,7 +289,7 @@ def posenet_of(model: nn.Module, layers: Sequence[str], images: ImageSet, spec: 
     pred = pn.predict(readout, featurize(images.test.double()), (size, size))
     spc = pn.score_maps(pred, targets)["spc"].cpu().numpy()  # N x 5
     out = {}
-    for target in POSENET_TARGETS:
+    for target in SMOOTH_TARGETS:
         values = spc[:, pn.TARGETS.index(target)]
         if np.allclose(values, values[0]):
             p = 0.0 if values[0] > 0 else 1.0
@@ -309,53 +299,17 @@ def posenet_of(model: nn.Module, layers: Sequence[str], images: ImageSet, spec: 
     return out
 
 
-def corner_offset(size: int) -> int:
-    """Offset (px) between the two placements of a ``size`` px image (see CORNER_STEP)."""
-    return CORNER_STEP * math.ceil(CORNER_OFFSET * size / CORNER_STEP)
-
-
-def corner_canvases(images: torch.Tensor, offset: int | None = None, frame: int = 0):
-    """Every image once at the top-left (class 0) and once ``offset`` px down and right
-    (class 1) of a canvas of value 0 (the data set's mean colour for normalised
-    images, as in [KAY20]'s code): (2N x C x (S + offset + 2 frame)^2, labels).
-
-    ``frame`` > 0 surrounds both placements with that much canvas, so that no image
-    touches the canvas border (a diagnostic: with a frame as wide as the receptive
-    field, a padding-free net with global max pooling cannot tell the two apart)."""
-    n, c, s, _ = images.shape
-    offset = corner_offset(s) if offset is None else int(offset)
-    side = s + offset + 2 * frame
-    canvas = images.new_zeros(2 * n, c, side, side)
-    canvas[:n, :, frame : frame + s, frame : frame + s] = images
-    canvas[n:, :, frame + offset : frame + offset + s, frame + offset : frame + offset + s] = images
-    return canvas, (torch.arange(2 * n) // n).long()
-
-
-@torch.no_grad()
-def pooled_features(model: nn.Module, layer: str, x: torch.Tensor, batch_size: int = 64) -> torch.Tensor:
-    """Global max pooling of the layer's map: N x C."""
-    from padpos.features import layer_features
-
-    out = [layer_features(model, x[i : i + batch_size], [layer])[layer].amax(dim=(-2, -1))
-           for i in range(0, len(x), batch_size)]
-    return torch.cat(out).float()
-
-
 def location_of(model: nn.Module, layer: str, images: ImageSet) -> tuple[float, float]:
-    """Quadrant test of the frozen network: a linear head (L2-regularised logistic
-    regression, :func:`padpos.optim.fit_logistic`) on the standardised global-max-pooled ``layer``
-    features of the training crops' canvases; returns the accuracy (%) on the
-    held-out crops' canvases and the one-sided binomial p-value of accuracy > 50 %."""
-    from scipy import stats as st
+    """Quadrant test of the frozen network (:mod:`padpos.probes.location`): the head on the
+    global-max-pooled ``layer`` features of the training crops' canvases (the offset
+    rounded to CORNER_STEP px), scored on the held-out crops' canvases: (accuracy %,
+    one-sided binomial p-value of accuracy > 50 %)."""
+    from padpos.probes.location import corner_canvases, location_test, pooled_features
 
-    xtr, ytr = corner_canvases(images.train)
-    xte, yte = corner_canvases(images.test)
-    ftr, fte = pooled_features(model, layer, xtr), pooled_features(model, layer, xte)
-    mean, std = ftr.mean(0), ftr.std(0).clamp(min=1e-6)
-    w, b = fit_logistic((ftr - mean) / std, ytr, HEAD_L2)
-    correct = int((((((fte - mean) / std).double() @ w + b) > 0).long() == yte).sum())
-    p = float(st.binomtest(correct, len(yte), 0.5, alternative="greater").pvalue)
-    return 100.0 * correct / len(yte), p
+    (xtr, ytr), (xte, yte) = corner_canvases(images.train), corner_canvases(images.test)
+    ftr = pooled_features(model, [layer], xtr, dtype=torch.float32)[layer]
+    fte = pooled_features(model, [layer], xte, dtype=torch.float32)[layer]
+    return location_test((ftr, ytr), (fte, yte))
 
 
 def measure_metrics(model: nn.Module, layers: Sequence[str], images: ImageSet, spec: dict, seed: int) -> list[dict]:
@@ -468,7 +422,7 @@ def run_backbones(checkpoints: Sequence[str], manifest: str, spec: dict, images:
     on the image set: positive controls whose position information comes from padding.
     A snapshot whose BatchNorm statistics were never estimated (epoch 0) first has them
     estimated on the study's training images (as for PPP)."""
-    from padpos.stages.ppp.pattern import prepare_model
+    from padpos.probes.pattern import prepare_model
     from padpos.models import feature_layers
 
     rows = []
@@ -512,7 +466,7 @@ def spec_with_defaults(spec: dict) -> dict:
         raise ValueError(f"reliability.doses must be ascending and >= 0, got {out['doses']}")
     if out["inject_layer"] not in ProbeNet.LAYERS:
         raise ValueError(f"reliability.inject_layer {out['inject_layer']!r}; allowed: {list(ProbeNet.LAYERS)}")
-    from padpos.stages.posenet.readout import DEFAULTS as POSENET_DEFAULTS
+    from padpos.probes.readout import DEFAULTS as POSENET_DEFAULTS
 
     out["posenet"] = {**POSENET_DEFAULTS, **out.get("posenet", {})}
     return out
