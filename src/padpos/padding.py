@@ -20,12 +20,19 @@ Scheme summary (see docs/padding.md for the full table):
   valid conv, so the output size equals the zero-padded one ([ISL21]'s code).
 - ``valid``: no padding, maps shrink by dilation*(k-1) per conv.
 - ``full``: zero padding dilation*(k-1) per side, maps grow (F-Conv, [KAY20]).
+
+What each scheme IS is one row of :data:`SCHEME_TABLE` (a :class:`Scheme`, resolved once
+when a layer is built, as timm's ``get_padding_value`` resolves a padding name): how wide
+the conv's border is, how the conv fills it and how a pooling layer does. The layers
+call that row and never branch on scheme names; the CPU kernels behind the rows are in
+:mod:`padpos.padding_kernels`. Adding a scheme: its name in :mod:`padpos.names` and one
+row here (docs/developing.md).
 """
 
 from __future__ import annotations
 
-import functools
-from typing import Iterator
+from dataclasses import dataclass
+from typing import Callable, Iterator
 
 import torch
 import torch.nn.functional as F
@@ -33,19 +40,17 @@ from torch import nn
 from torch.nn.modules.utils import _pair
 
 from padpos.names import PADDING_SCHEMES, SAME_SIZE_SCHEMES  # noqa: F401  (re-exported)
+from padpos.padding_kernels import Pads, mode_padded_conv, pad_by_mode, resize_by
+from padpos.padding_kernels import (  # noqa: F401  (the kernels' internals, re-exported for tests)
+    _border_indices,
+    _FusedPadConv,
+    _pad_matrix,
+    _pad_values,
+    _resize_matrix,
+)
+from padpos.padding_kernels import resize_by as _resize_by  # noqa: F401  (its former name)
 
 SCHEMES: tuple[str, ...] = PADDING_SCHEMES  # the names live in padpos.names (torch-free)
-
-# schemes whose border is F.pad(x, pads, mode=...) followed by a valid op
-_PAD_MODES = {
-    "reflect": "reflect",
-    "replicate": "replicate",
-    "circular": "circular",
-    "symmetric": "symmetric",
-}
-
-# (left, right, top, bottom), the order F.pad takes for the last two dims
-Pads = tuple[int, int, int, int]
 
 
 def check_scheme(scheme: str) -> str:
@@ -76,167 +81,118 @@ def _pad_from_module(padding, kernel_size, dilation) -> tuple[int, int]:
     return (int(ph), int(pw))
 
 
+# ---------------------------------------------------------------- what each scheme is
+# A conv's border per side (pad_h, pad_w), from its kernel size, dilation and its "same" pad
+def _same_border(kernel_size, dilation, pad_hw) -> tuple[int, int]:
+    return tuple(pad_hw)
+
+
+def _full_border(kernel_size, dilation, pad_hw) -> tuple[int, int]:
+    return tuple(d * (k - 1) for k, d in zip(kernel_size, dilation))
+
+
+def _no_border(kernel_size, dilation, pad_hw) -> tuple[int, int]:
+    return (0, 0)
+
+
+# How a conv fills its border (``side_pads()``) and convolves
+def _zero_padded_forward(conv: "PaddedConv2d", x: torch.Tensor) -> torch.Tensor:
+    return conv.zero_padded_conv(x, conv.bias)
+
+
+def _mode_padded_forward(conv: "PaddedConv2d", x: torch.Tensor) -> torch.Tensor:
+    return mode_padded_conv(x, conv.weight, conv.bias, conv.side_pads(), conv.scheme.mode,
+                            conv.stride, conv.dilation, conv.groups)  # fmt: skip
+
+
+def _resized_forward(conv: "PaddedConv2d", x: torch.Tensor) -> torch.Tensor:
+    return conv.valid_conv(resize_by(x, conv.side_pads()), conv.bias)
+
+
+def _partial_forward(conv: "PaddedConv2d", x: torch.Tensor) -> torch.Tensor:
+    """Zero padding, outputs rescaled by k*k / (real pixels under the kernel), bias after
+    the rescale; an output that sees no real pixel stays 0 (as Liu et al.)."""
+    out = conv.zero_padded_conv(x, None)
+    ratio = conv.partial_ratio(x.shape[-2], x.shape[-1], out.device, out.dtype)
+    out = out * ratio
+    if conv.bias is not None:
+        out = out + conv.bias.to(out.dtype).view(1, -1, 1, 1) * (ratio > 0)
+    return out
+
+
+# What a pooling layer pools, and with which native padding: zeros / full / partial keep
+# PyTorch's own padding, as in a zero-padded torchvision model (-inf for max, which also
+# ignores the padded pixels as partial wants; zeros counted by avg unless avg_counts_pad
+# is off)
+def _native_pool_border(pool: "_PaddedPoolMixin", x: torch.Tensor):
+    return x, pool.pad_hw
+
+
+def _mode_pool_border(pool: "_PaddedPoolMixin", x: torch.Tensor):
+    return pad_by_mode(x, pool.side_pads(), pool.scheme.mode), (0, 0)
+
+
+def _resized_pool_border(pool: "_PaddedPoolMixin", x: torch.Tensor):
+    return resize_by(x, pool.side_pads(), exact=True), (0, 0)  # exact: only a max / mean is taken
+
+
+def _no_pool_border(pool: "_PaddedPoolMixin", x: torch.Tensor):
+    return x, (0, 0)
+
+
+@dataclass(frozen=True)
+class Scheme:
+    """What a padding scheme is: how wide a conv's border is (``conv_border``), how a conv
+    fills it and convolves (``conv``), what a pooling layer pools (``pool_input``: the input
+    and the native padding to pool it with), the border mode of mode schemes (``mode``,
+    for :func:`padpos.padding_kernels.pad_by_mode`) and whether average pooling may count
+    padded pixels (``avg_counts_pad``; the layer's own ``count_include_pad`` still applies)."""
+
+    name: str
+    conv: Callable[["PaddedConv2d", torch.Tensor], torch.Tensor]
+    pool_input: Callable
+    conv_border: Callable = _same_border
+    mode: str | None = None
+    avg_counts_pad: bool = True
+
+
+def _zero_family(name: str, conv_border=_same_border) -> Scheme:
+    return Scheme(name, _zero_padded_forward, _native_pool_border, conv_border)
+
+
+def _mode_family(name: str) -> Scheme:
+    """A border copied from the map by ``F.pad``-like mode ``name``, then a valid op."""
+    return Scheme(name, _mode_padded_forward, _mode_pool_border, mode=name)
+
+
+# one row per scheme of padpos.names.PADDING_SCHEMES (tests/test_padding.py checks both agree)
+SCHEME_TABLE: dict[str, Scheme] = {
+    s.name: s
+    for s in (
+        _zero_family("zeros"),
+        _mode_family("reflect"),
+        _mode_family("replicate"),
+        _mode_family("circular"),
+        Scheme("partial", _partial_forward, _native_pool_border, avg_counts_pad=False),
+        Scheme("none", _resized_forward, _resized_pool_border),
+        _mode_family("symmetric"),
+        Scheme("valid", _zero_padded_forward, _no_pool_border, _no_border),
+        _zero_family("full", _full_border),
+    )
+}
+# schemes whose border is pad_by_mode(x, pads, mode) followed by a valid op
+_PAD_MODES = {name: s.mode for name, s in SCHEME_TABLE.items() if s.mode is not None}
+
+
+def scheme_spec(scheme: str) -> Scheme:
+    """The :class:`Scheme` of a scheme name (a ValueError listing the names if unknown)."""
+    return SCHEME_TABLE[check_scheme(scheme)]
+
+
 def pad_border(x: torch.Tensor, pads: Pads, scheme: str) -> torch.Tensor:
-    """Pad ``x`` by ``pads`` = (left, right, top, bottom) with a mode scheme's border.
-
-    For ``reflect`` / ``circular`` a pad that is not smaller than the map (e.g. a
-    1 x 1 map deep in a ResNet on 32 px inputs) is beyond ``F.pad``; then the
-    reflection / wrap-around is repeated as numpy.pad does (a 1-pixel map reflects
-    to itself). ``symmetric`` (not an ``F.pad`` mode) is ``F.pad(mode="replicate")``
-    for pads of at most 1 (the same values) and gathers by index beyond.
-
-    On the CPU the pad is a :class:`_BorderPad` (same values; its backward copies
-    the interior gradient once and adds the thin border strips back, instead of
-    ``F.pad``'s generic backward, which made these schemes 20-40 % slower than
-    zeros); on other devices it is ``F.pad`` (one native kernel each way)."""
-    mode = _PAD_MODES[scheme]
-    pads = tuple(int(p) for p in pads)
-    if x.device.type != "cpu" or x.dim() != 4 or not x.is_floating_point():
-        return _pad_values(x, pads, mode)
-    height, width = x.shape[-2:]
-    if height * width <= _SMALL_MAP_PIXELS:
-        # small maps: one GEMM with the 0/1 padding matrix beats strided copies of short rows
-        matrix = _pad_matrix(height, width, pads, mode, x.dtype, x.device)
-        return _apply_map_matrix(x, matrix, _padded_size(x, pads))
-    if torch.is_grad_enabled() and x.requires_grad:
-        return _BorderPad.apply(x, pads, mode)
-    return _pad_values(x, pads, mode)
-
-
-# maps with at most this many pixels (8 x 8) are padded / resized by one GEMM
-_SMALL_MAP_PIXELS = 64
-
-
-def _padded_size(x: torch.Tensor, pads: Pads) -> tuple[int, int]:
-    left, right, top, bottom = pads
-    return (x.shape[-2] + top + bottom, x.shape[-1] + left + right)
-
-
-def _apply_map_matrix(x: torch.Tensor, matrix: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """Apply a linear map of the flattened H x W plane, ``matrix`` (H*W, H'*W'), to
-    every (sample, channel) of ``x``: one GEMM forward and one backward. (The zeros of
-    the matrix turn an inf pixel into NaNs across its map; the finite-loss check of
-    training stops such a run either way.)"""
-    height, width = x.shape[-2:]
-    out = x.reshape(-1, height * width) @ matrix
-    return out.view(*x.shape[:-2], *size)
-
-
-@functools.lru_cache(maxsize=256)
-def _pad_matrix(height: int, width: int, pads: Pads, mode: str, dtype, device) -> torch.Tensor:
-    """(H*W, H'*W') 0/1 matrix of padding an H x W map by ``pads`` with ``mode``."""
-    source = _flat_border_indices(height, width, pads, mode, device)
-    with torch.inference_mode(False), torch.no_grad():
-        matrix = torch.zeros(height * width, len(source), dtype=dtype, device=device)
-        matrix[source, torch.arange(len(source), device=device)] = 1
-        return matrix
-
-
-def _too_large(pads: Pads, height: int, width: int) -> bool:
-    left, right, top, bottom = pads
-    return max(top, bottom) >= height or max(left, right) >= width
-
-
-def _pad_values(x: torch.Tensor, pads: Pads, mode: str) -> torch.Tensor:
-    """The padded tensor (differentiable, but callers need no autograd of it: F.pad or gathers)."""
-    left, right, top, bottom = pads
-    height, width = x.shape[-2:]
-    if mode == "symmetric" and max(pads) <= 1:
-        mode = "replicate"  # a 1-pixel symmetric border repeats the edge pixel
-    fits = mode != "symmetric" and not _too_large(pads, height, width)
-    if mode == "replicate" or (fits and (mode == "reflect" or x.device.type != "cpu")):
-        return F.pad(x, pads, mode=mode)
-    if x.device.type == "cpu" and x.dim() >= 2:
-        # one gather of the flattened planes: on the CPU ~40 % faster than F.pad's
-        # circular mode (a chain of slice copies) and than two gathers along H and W
-        index = _flat_border_indices(height, width, pads, mode, x.device)
-        out = x.reshape(-1, height * width).index_select(1, index)
-        return out.view(*x.shape[:-2], height + top + bottom, width + left + right)
-    rows = _border_indices(height, top, bottom, mode, x.device)
-    cols = _border_indices(width, left, right, mode, x.device)
-    return x.index_select(-2, rows).index_select(-1, cols)
-
-
-@functools.lru_cache(maxsize=512)
-def _flat_border_indices(height: int, width: int, pads: Pads, mode: str, device) -> torch.Tensor:
-    """Source index, in the flattened H x W plane, of each position of the padded plane."""
-    left, right, top, bottom = pads
-    rows = _border_indices(height, top, bottom, mode, device)
-    cols = _border_indices(width, left, right, mode, device)
-    with torch.inference_mode(False):  # cached: must also serve autograd outside inference mode
-        return (rows[:, None] * width + cols[None, :]).flatten()
-
-
-@functools.lru_cache(maxsize=512)
-def _border_indices(n: int, before: int, after: int, mode: str, device) -> torch.Tensor:
-    """Source index of each padded position along one axis of length ``n`` (cached per
-    size, pad, mode and device: the same few shapes recur at every step)."""
-    with torch.inference_mode(False):  # cached: must also serve autograd outside inference mode
-        return _border_indices_uncached(n, before, after, mode, device)
-
-
-def _border_indices_uncached(n: int, before: int, after: int, mode: str, device) -> torch.Tensor:
-    i = torch.arange(-before, n + after, device=device)
-    if mode == "replicate":
-        return i.clamp(0, n - 1)
-    if mode == "circular":
-        return i % n
-    if mode == "symmetric":  # reflect repeating the edge: .. 1 0 | 0 1 .. n-1 | n-1 n-2 ..
-        i = i % (2 * n)
-        return torch.where(i < n, i, 2 * n - 1 - i)
-    if n == 1:
-        return torch.zeros_like(i)
-    period = 2 * (n - 1)  # reflect without repeating the edge: 0 1 .. n-1 n-2 .. 1 | 0 ..
-    i = i % period
-    return torch.where(i < n, i, period - i)
-
-
-class _BorderPad(torch.autograd.Function):
-    """``F.pad(x, pads, mode)`` with a lean backward: the gradient of a padded map is
-    its interior plus every border pixel's gradient added to the pixel it was copied
-    from. One copy of the incoming gradient (autograd's, not ours to change), then
-    :func:`_fold_border_in_place` adds the thin strips (slices, or ``index_add_``)."""
-
-    @staticmethod
-    def forward(ctx, x: torch.Tensor, pads: Pads, mode: str) -> torch.Tensor:
-        ctx.pads, ctx.mode, ctx.hw = pads, mode, tuple(x.shape[-2:])
-        return _pad_values(x, pads, mode)
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor):
-        grad = grad.clone(memory_format=torch.contiguous_format)
-        return _fold_border_in_place(grad, ctx.hw, ctx.pads, ctx.mode), None, None
-
-
-def _add_into(out: torch.Tensor, dim: int, source, values: torch.Tensor) -> None:
-    """out[source[j] along dim] += values[j along dim]; ``source`` is (first, step) for
-    a run of consecutive indices (a slice, no gather), else an index tensor."""
-    if isinstance(source, torch.Tensor):
-        out.index_add_(dim, source, values)
-        return
-    first, step = source
-    n = values.shape[dim]
-    if step == 1:
-        out.narrow(dim, first, n).add_(values)
-    else:  # a mirrored run: first, first-1, ..., first-n+1
-        out.narrow(dim, first - n + 1, n).add_(values.flip(dim))
-
-
-@functools.lru_cache(maxsize=512)
-def _strip_sources(n: int, before: int, after: int, mode: str, device) -> tuple:
-    """For the strip before and the strip after the map: the source indices of its
-    positions, as (first, step) when they are a run of distinct consecutive indices
-    (step +1 or -1), else as an index tensor (repeats, wrap-arounds)."""
-    index = _border_indices(n, before, after, mode, device)
-    parts = []
-    for part in (index[:before], index[before + n :]):
-        values = part.tolist()
-        steps = {b - a for a, b in zip(values, values[1:])}
-        if len(values) <= 1 or steps in ({1}, {-1}):
-            parts.append((values[0] if values else 0, -1 if steps == {-1} else 1))
-        else:
-            parts.append(part)
-    return tuple(parts)
+    """Pad ``x`` by ``pads`` = (left, right, top, bottom) with a mode scheme's border
+    (:func:`padpos.padding_kernels.pad_by_mode`)."""
+    return pad_by_mode(x, pads, _PAD_MODES[scheme])
 
 
 def center_pad_to(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -254,7 +210,7 @@ def center_pad_to(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 
 # ---------------------------------------------------------------- convolution
 class PaddedConv2d(nn.Conv2d):
-    """``nn.Conv2d`` whose border is handled by a padding ``scheme``.
+    """``nn.Conv2d`` whose border is handled by a padding ``scheme`` (its :class:`Scheme`).
 
     ``padding`` is the "same" pad the conv would use with zero padding (default:
     dilation*(k-1)//2); it is stored as ``pad_hw`` = (pad_h, pad_w) per side, and
@@ -270,39 +226,21 @@ class PaddedConv2d(nn.Conv2d):
     (never in ``state_dict``), one entry per (H, W, device, dtype).
     """
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size,
-        stride=1,
-        padding=None,
-        dilation=1,
-        groups: int = 1,
-        bias: bool = True,
-        scheme: str = "zeros",
-        extra_border: int = 0,
-        device=None,
-        dtype=None,
-    ) -> None:
-        super().__init__(
-            in_channels,
-            out_channels,
-            kernel_size,
-            stride=stride,
-            padding=0,
-            dilation=dilation,
-            groups=groups,
-            bias=bias,
-            device=device,
-            dtype=dtype,
-        )
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=None,
+                 dilation=1, groups: int = 1, bias: bool = True, scheme: str = "zeros",
+                 extra_border: int = 0, device=None, dtype=None) -> None:  # fmt: skip
+        super().__init__(in_channels, out_channels, kernel_size, stride=stride, padding=0,
+                         dilation=dilation, groups=groups, bias=bias, device=device, dtype=dtype)  # fmt: skip
         if padding is None:
             padding = tuple(same_padding(k, d) for k, d in zip(self.kernel_size, self.dilation))
-        self.padding_scheme = check_scheme(scheme)
+        self.scheme = scheme_spec(scheme)
         self.pad_hw = _pad_from_module(padding, self.kernel_size, self.dilation)
         self.extra_border = _check_border(extra_border)
         self._partial_ratio_cache: dict[tuple, torch.Tensor] = {}
+
+    @property
+    def padding_scheme(self) -> str:
+        return self.scheme.name
 
     @classmethod
     def from_conv(cls, conv: nn.Conv2d, scheme: str) -> "PaddedConv2d":
@@ -311,21 +249,10 @@ class PaddedConv2d(nn.Conv2d):
         if isinstance(conv, PaddedConv2d):
             pad_hw, border = conv.pad_hw, conv.extra_border
         else:
-            pad_hw = _pad_from_module(conv.padding, conv.kernel_size, conv.dilation)
-            border = 0
-        new = cls(
-            conv.in_channels,
-            conv.out_channels,
-            conv.kernel_size,
-            stride=conv.stride,
-            padding=pad_hw,
-            dilation=conv.dilation,
-            groups=conv.groups,
-            bias=conv.bias is not None,
-            scheme=scheme,
-            extra_border=border,
-            device="meta",
-        )
+            pad_hw, border = _pad_from_module(conv.padding, conv.kernel_size, conv.dilation), 0
+        new = cls(conv.in_channels, conv.out_channels, conv.kernel_size, stride=conv.stride, padding=pad_hw,
+                  dilation=conv.dilation, groups=conv.groups, bias=conv.bias is not None, scheme=scheme,
+                  extra_border=border, device="meta")  # fmt: skip
         # share the very Parameter objects: exact copy, optimizer references stay valid
         new.weight = conv.weight
         new.bias = conv.bias
@@ -336,49 +263,20 @@ class PaddedConv2d(nn.Conv2d):
         """(left, right, top, bottom) border this scheme adds, extra_border included
         (for ``none`` the amount the input is enlarged by resizing)."""
         b = self.extra_border
-        if self.padding_scheme == "full":
-            ph, pw = (d * (k - 1) for k, d in zip(self.kernel_size, self.dilation))
-        elif self.padding_scheme == "valid":
-            ph, pw = 0, 0
-        else:
-            ph, pw = self.pad_hw
+        ph, pw = self.scheme.conv_border(self.kernel_size, self.dilation, self.pad_hw)
         return (pw + b, pw + b, ph + b, ph + b)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        scheme = self.padding_scheme
-        if scheme == "partial":
-            return self._partial_forward(x)
-        if scheme == "none":
-            return self._valid_conv(_resize_by(x, self.side_pads()), self.bias)
-        if scheme in _PAD_MODES:
-            pads = self.side_pads()
-            if _use_fused_pad_conv(x):
-                return _FusedPadConv.apply(
-                    x, self.weight, self.bias, pads, _PAD_MODES[scheme],
-                    self.stride, self.dilation, self.groups,
-                )  # fmt: skip
-            return self._valid_conv(pad_border(x, pads, scheme), self.bias)
-        return self._zero_padded_conv(x, self.bias)  # zeros, valid, full
+        return self.scheme.conv(self, x)
 
-    def _valid_conv(self, x: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    def valid_conv(self, x: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
         return F.conv2d(x, self.weight, bias, self.stride, 0, self.dilation, self.groups)
 
-    def _zero_padded_conv(self, x: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    def zero_padded_conv(self, x: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
         left, right, top, bottom = self.side_pads()
         if left == right and top == bottom:  # the conv's own zero padding is the fast path
-            return F.conv2d(
-                x, self.weight, bias, self.stride, (top, left), self.dilation, self.groups
-            )
-        return self._valid_conv(F.pad(x, (left, right, top, bottom)), bias)
-
-    def _partial_forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self._zero_padded_conv(x, None)
-        ratio = self.partial_ratio(x.shape[-2], x.shape[-1], out.device, out.dtype)
-        out = out * ratio
-        if self.bias is not None:
-            # bias after the rescale; an output that sees no real pixel stays 0 (as Liu et al.)
-            out = out + self.bias.to(out.dtype).view(1, -1, 1, 1) * (ratio > 0)
-        return out
+            return F.conv2d(x, self.weight, bias, self.stride, (top, left), self.dilation, self.groups)
+        return self.valid_conv(F.pad(x, (left, right, top, bottom)), bias)
 
     def partial_ratio(self, height: int, width: int, device, dtype) -> torch.Tensor:
         """The 1 x 1 x h_out x w_out map k*k / (real input pixels under the kernel) for an
@@ -387,149 +285,32 @@ class PaddedConv2d(nn.Conv2d):
         key = (int(height), int(width), torch.device(device), dtype)
         ratio = self._partial_ratio_cache.get(key)
         if ratio is None:
-            ratio = self._compute_partial_ratio(height, width, device, dtype)
+            ratio = partial_ratio_map(self, height, width, device, dtype)
             self._partial_ratio_cache[key] = ratio
         return ratio
-
-    def _compute_partial_ratio(self, height: int, width: int, device, dtype) -> torch.Tensor:
-        kh, kw = self.kernel_size
-        # counts are small integers, exact in float32; divide at float64 only if asked for
-        real = F.pad(torch.ones(1, 1, height, width, device=device), self.side_pads())
-        count = F.conv2d(
-            real,
-            torch.ones(1, 1, kh, kw, device=device),
-            stride=self.stride,
-            dilation=self.dilation,
-        )
-        if dtype == torch.float64:
-            count = count.double()
-        ratio = torch.where(count > 0, (kh * kw) / count.clamp(min=1), torch.zeros_like(count))
-        return ratio.to(dtype)
 
     def extra_repr(self) -> str:
         text = f"{super().extra_repr()}, scheme={self.padding_scheme}, pad_hw={self.pad_hw}"
         return text + (f", extra_border={self.extra_border}" if self.extra_border else "")
 
 
-# ------------------------------------------------ mode-padded conv, CPU training
-def _use_fused_pad_conv(x: torch.Tensor) -> bool:
-    """Whether a mode-padded conv takes :class:`_FusedPadConv`: CPU training on a map
-    larger than the small maps that :func:`pad_border` pads by one GEMM."""
-    # x.requires_grad, as the pad's own custom backward before it: a batched (vmap)
-    # input reports False and keeps the plain path; CPU autocast would hand the conv's
-    # backward a bf16 gradient for a float32 map, which oneDNN refuses
-    return (
-        x.device.type == "cpu"
-        and x.dim() == 4
-        and x.is_floating_point()
-        and torch.is_grad_enabled()
-        and x.requires_grad
-        and not torch.is_autocast_enabled("cpu")
-        and x.shape[-2] * x.shape[-1] > _SMALL_MAP_PIXELS
-    )
-
-
-class _FusedPadConv(torch.autograd.Function):
-    """``conv2d(pad(x, pads, mode), weight, bias)`` as one autograd node (the same
-    values and gradients as padding, then a valid conv).
-
-    Why: as two nodes, the conv's backward writes the padded map's gradient and the
-    pad's backward copies its interior into a new tensor before adding the border
-    back: a full extra pass over the activations per conv, ~2 % of a CPU training
-    step. Here the border strips of the padded map's gradient are added into its
-    interior in place, and the interior (a view) is the input's gradient."""
-
-    @staticmethod
-    def forward(ctx, x, weight, bias, pads: Pads, mode: str, stride, dilation, groups):
-        padded = _pad_values(x, pads, mode)
-        ctx.save_for_backward(padded, weight)
-        ctx.pads, ctx.mode, ctx.hw = pads, mode, tuple(x.shape[-2:])
-        ctx.conv = (list(stride), list(dilation), groups, bias is not None)
-        return F.conv2d(padded, weight, bias, stride, 0, dilation, groups)
-
-    @staticmethod
-    @torch.autograd.function.once_differentiable  # the padded map is not linked to x
-    def backward(ctx, grad_out):
-        padded, weight = ctx.saved_tensors
-        stride, dilation, groups, has_bias = ctx.conv
-        need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        need_b = need_b and has_bias
-        grad_padded, grad_w, grad_b = torch.ops.aten.convolution_backward(
-            grad_out.contiguous(), padded, weight, [weight.shape[0]] if need_b else None,
-            stride, [0, 0], dilation, False, [0, 0], groups, [need_x, need_w, need_b],
-        )  # fmt: skip
-        grad_x = _fold_border_in_place(grad_padded, ctx.hw, ctx.pads, ctx.mode) if need_x else None
-        return grad_x, grad_w, grad_b, None, None, None, None, None
-
-
-def _fold_border_in_place(
-    grad: torch.Tensor, hw: tuple[int, int], pads: Pads, mode: str
-) -> torch.Tensor:
-    """Adjoint of padding, in ``grad`` itself: add the gradient of every padded position
-    into the position it was copied from, columns first (every row, so the corners
-    reach the top / bottom strips), then the top / bottom strips; returns the
-    interior view."""
-    height, width = hw
-    left, right, top, bottom = pads
-    col_parts = _strip_sources(width, left, right, mode, grad.device)
-    row_parts = _strip_sources(height, top, bottom, mode, grad.device)
-    inner_cols = grad[..., left : left + width]
-    for (start, stop), source in zip(((0, left), (left + width, grad.shape[-1])), col_parts):
-        if stop > start:
-            _add_into(inner_cols, -1, source, grad[..., start:stop])
-    inner = inner_cols[..., top : top + height, :]
-    for (start, stop), source in zip(((0, top), (top + height, grad.shape[-2])), row_parts):
-        if stop > start:
-            _add_into(inner, -2, source, inner_cols[..., start:stop, :])
-    return inner
+def partial_ratio_map(conv: PaddedConv2d, height: int, width: int, device, dtype) -> torch.Tensor:
+    """k*k / (real input pixels under the kernel) of ``conv`` on an H x W input, 0 where the
+    kernel sees no real pixel: 1 x 1 x h_out x w_out."""
+    kh, kw = conv.kernel_size
+    # counts are small integers, exact in float32; divide at float64 only if asked for
+    real = F.pad(torch.ones(1, 1, height, width, device=device), conv.side_pads())
+    count = F.conv2d(real, torch.ones(1, 1, kh, kw, device=device), stride=conv.stride, dilation=conv.dilation)
+    if dtype == torch.float64:
+        count = count.double()
+    ratio = torch.where(count > 0, (kh * kw) / count.clamp(min=1), torch.zeros_like(count))
+    return ratio.to(dtype)
 
 
 def _check_border(border: int) -> int:
     if int(border) != border or border < 0:
         raise ValueError(f"extra_border must be a non-negative integer, got {border!r}")
     return int(border)
-
-
-def _resize_by(x: torch.Tensor, pads: Pads, exact: bool = False) -> torch.Tensor:
-    """Bilinearly resize ``x`` from H x W to (H + top + bottom) x (W + left + right).
-
-    On the CPU the resize is done as matrix products with cached resize matrices
-    (:func:`_resize_matrix`, the very weights of ``F.interpolate``): PyTorch's CPU
-    bilinear kernel, forward and above all backward, made ``none`` ~40 % slower
-    than zeros. The products agree with ``F.interpolate`` to rounding; ``exact=True``
-    (pooling, where only a max is taken) and other devices use ``F.interpolate``."""
-    left, right, top, bottom = pads
-    if left == right == top == bottom == 0:
-        return x
-    height, width = x.shape[-2:]
-    size = (height + top + bottom, width + left + right)
-    if exact or x.device.type != "cpu" or x.dim() != 4 or not x.is_floating_point():
-        return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
-    if height * width <= _SMALL_MAP_PIXELS:
-        # small maps: one GEMM with the 2-D resize matrix (batched tiny GEMMs are slow)
-        return _apply_map_matrix(x, _resize_kron(height, width, size, x.dtype, x.device), size)
-    rows = _resize_matrix(height, size[0], x.dtype, x.device)  # (H', H)
-    cols_t = _resize_matrix(width, size[1], x.dtype, x.device).t()  # (W, W')
-    return torch.matmul(rows, torch.matmul(x, cols_t))
-
-
-@functools.lru_cache(maxsize=256)
-def _resize_matrix(n_in: int, n_out: int, dtype, device) -> torch.Tensor:
-    """The (n_out, n_in) matrix of 1-D bilinear resizing (align_corners=False), taken
-    from ``F.interpolate`` itself (resizing the identity), so the weights are PyTorch's."""
-    with torch.inference_mode(False), torch.no_grad():  # cached: serves autograd later
-        eye = torch.eye(n_in, dtype=dtype, device=device).view(1, 1, n_in, n_in)
-        resized = F.interpolate(eye, size=(n_out, n_in), mode="bilinear", align_corners=False)
-        return resized[0, 0].contiguous()
-
-
-@functools.lru_cache(maxsize=256)
-def _resize_kron(height: int, width: int, size: tuple[int, int], dtype, device) -> torch.Tensor:
-    """(H*W, H'*W') matrix: a flattened map times it is the flattened resized map."""
-    rows = _resize_matrix(height, size[0], dtype, device)
-    cols = _resize_matrix(width, size[1], dtype, device)
-    with torch.inference_mode(False), torch.no_grad():
-        return torch.kron(rows, cols).t().contiguous()
 
 
 def set_extra_border(module: PaddedConv2d, border: int) -> PaddedConv2d:
@@ -570,34 +351,31 @@ def conv2d(
     )
 
 
+def conv2d(in_ch: int, out_ch: int, kernel_size: int, stride: int = 1, padding: int | None = None,
+           bias: bool = False, scheme: str = "zeros", dilation: int = 1, groups: int = 1) -> PaddedConv2d:
+    """Build a conv with a padding scheme (``padding=None``: "same", dilation*(k-1)//2)."""
+    return PaddedConv2d(in_ch, out_ch, kernel_size, stride=stride, padding=padding, dilation=dilation,
+                        groups=groups, bias=bias, scheme=scheme)  # fmt: skip
+
+
 # ---------------------------------------------------------------- pooling
 class _PaddedPoolMixin:
     """Shared border handling of the padded pooling layers (``pad_hw`` per side)."""
 
-    padding_scheme: str
+    scheme: Scheme
     pad_hw: tuple[int, int]
 
     def _init_scheme(self, scheme: str, padding) -> None:
-        self.padding_scheme = check_scheme(scheme)
+        self.scheme = scheme_spec(scheme)
         self.pad_hw = _pad_from_module(padding, 1, 1)
 
-    def _pads(self) -> Pads:
+    @property
+    def padding_scheme(self) -> str:
+        return self.scheme.name
+
+    def side_pads(self) -> Pads:
         ph, pw = self.pad_hw
         return (pw, pw, ph, ph)
-
-    def _prepare(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
-        """The input to pool and the padding to pool it with."""
-        scheme = self.padding_scheme
-        if scheme in _PAD_MODES:
-            return pad_border(x, self._pads(), scheme), (0, 0)
-        if scheme == "none":
-            return _resize_by(x, self._pads(), exact=True), (0, 0)
-        if scheme == "valid":
-            return x, (0, 0)
-        # zeros / full: PyTorch's own padding, as in a zero-padded torchvision model (-inf
-        # for max, zeros counted by avg with count_include_pad=True); partial: the native
-        # -inf already ignores padded pixels for max, avg drops count_include_pad
-        return x, self.pad_hw
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, scheme={self.padding_scheme}, pad_hw={self.pad_hw}"
@@ -609,9 +387,7 @@ class PaddedMaxPool2d(_PaddedPoolMixin, nn.MaxPool2d):
     circular pad with that mode and pool with padding 0; none resizes the input
     bilinearly by the pad; valid pools with padding 0."""
 
-    def __init__(
-        self, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, scheme="zeros"
-    ) -> None:
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, scheme="zeros") -> None:
         super().__init__(kernel_size, stride, 0, dilation, ceil_mode=ceil_mode)
         self._init_scheme(scheme, padding)
 
@@ -623,10 +399,8 @@ class PaddedMaxPool2d(_PaddedPoolMixin, nn.MaxPool2d):
         return cls(pool.kernel_size, pool.stride, padding, pool.dilation, pool.ceil_mode, scheme)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x, padding = self._prepare(x)
-        return F.max_pool2d(
-            x, self.kernel_size, self.stride, padding, self.dilation, self.ceil_mode
-        )
+        x, padding = self.scheme.pool_input(self, x)
+        return F.max_pool2d(x, self.kernel_size, self.stride, padding, self.dilation, self.ceil_mode)
 
 
 class PaddedAvgPool2d(_PaddedPoolMixin, nn.AvgPool2d):
@@ -635,44 +409,22 @@ class PaddedAvgPool2d(_PaddedPoolMixin, nn.AvgPool2d):
     pixels (count_include_pad=False); reflect / replicate / circular / none / valid
     as for :class:`PaddedMaxPool2d`."""
 
-    def __init__(
-        self,
-        kernel_size,
-        stride=None,
-        padding=0,
-        ceil_mode=False,
-        count_include_pad=True,
-        divisor_override=None,
-        scheme="zeros",
-    ) -> None:
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+                 divisor_override=None, scheme="zeros") -> None:  # fmt: skip
         super().__init__(kernel_size, stride, 0, ceil_mode, count_include_pad, divisor_override)
         self._init_scheme(scheme, padding)
 
     @classmethod
     def from_pool(cls, pool: nn.AvgPool2d, scheme: str) -> "PaddedAvgPool2d":
         padding = pool.pad_hw if isinstance(pool, PaddedAvgPool2d) else pool.padding
-        return cls(
-            pool.kernel_size,
-            pool.stride,
-            padding,
-            pool.ceil_mode,
-            pool.count_include_pad,
-            pool.divisor_override,
-            scheme,
-        )
+        return cls(pool.kernel_size, pool.stride, padding, pool.ceil_mode, pool.count_include_pad,
+                   pool.divisor_override, scheme)  # fmt: skip
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x, padding = self._prepare(x)
-        include_pad = self.count_include_pad and self.padding_scheme != "partial"
-        return F.avg_pool2d(
-            x,
-            self.kernel_size,
-            self.stride,
-            padding,
-            self.ceil_mode,
-            include_pad,
-            self.divisor_override,
-        )
+        x, padding = self.scheme.pool_input(self, x)
+        include_pad = self.count_include_pad and self.scheme.avg_counts_pad
+        return F.avg_pool2d(x, self.kernel_size, self.stride, padding, self.ceil_mode, include_pad,
+                            self.divisor_override)  # fmt: skip
 
 
 # ---------------------------------------------------------------- residual blocks
