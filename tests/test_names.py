@@ -16,12 +16,44 @@ def _schema(repo):
 def test_schema_enums_equal_the_names(repo):
     props = _schema(repo)["properties"]
     fconv = props["fconv"]["properties"]
-    assert props["paddings"]["items"]["enum"] == list(names.PADDING_SCHEMES)
-    assert props["archs"]["items"]["enum"] == list(names.ARCHS)
+    defs = _schema(repo)["$defs"]
+    assert defs["padding_scheme"]["enum"] == list(names.PADDING_SCHEMES)
+    assert defs["arch"]["enum"] == list(names.ARCHS)
+    assert props["paddings"]["items"] == {"$ref": "#/$defs/padding_scheme"}
+    assert props["archs"]["items"] == {"$ref": "#/$defs/arch"}
     # the padding-free arm runs 'valid' convs: only archs without shortcuts
     assert props["padding_free_arch"]["enum"] == [None] + [a for a in names.ARCHS if a not in names.RESIDUAL_ARCHS]
     assert fconv["redgreen"]["properties"]["variants"]["items"]["enum"] == list(names.REDGREEN_VARIANTS)
     assert fconv["location"]["properties"]["paddings"]["items"]["enum"] == list(names.LOCATION_SCHEMES)
+
+
+def _enums(node, path=""):
+    """(path, enum) of every enum in a schema node, recursively."""
+    if isinstance(node, dict):
+        if "enum" in node:
+            yield path, node["enum"]
+        for key, value in node.items():
+            yield from _enums(value, f"{path}/{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _enums(value, f"{path}/{i}")
+
+
+def test_the_schema_writes_the_scheme_and_arch_lists_once(repo):
+    """Every full list of schemes / archs is a $ref to $defs (a subset, such as the
+    location test's schemes, is its own enum, checked above)."""
+    full = {tuple(names.PADDING_SCHEMES), tuple(names.ARCHS)}
+    where = [path for path, enum in _enums(_schema(repo)) if tuple(enum) in full]
+    assert where == ["/$defs/padding_scheme", "/$defs/arch"]
+
+
+def test_a_scheme_outside_the_list_is_refused_by_name(repo):
+    from padpos.workflow.config import validate_config
+
+    import pytest
+
+    with pytest.raises(Exception, match="mirror"):
+        validate_config({"paddings": ["zeros", "mirror"]}, repo / "workflow/schemas/config.schema.yaml")
 
 
 def test_the_default_red_green_test_sweeps_every_variant(repo):
@@ -45,6 +77,7 @@ def test_readers_share_the_names():
     from padpos.workflow import config
 
     assert padding.SCHEMES == names.PADDING_SCHEMES
+    assert tuple(padding.SCHEME_TABLE) == names.PADDING_SCHEMES  # one row per scheme, same order
     assert style.PADDING_ORDER == list(names.PADDING_SCHEMES)
     assert redgreen.VARIANTS == names.REDGREEN_VARIANTS
     assert config.RESIDUAL_ARCHS == names.RESIDUAL_ARCHS
