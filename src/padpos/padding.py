@@ -27,6 +27,8 @@ the conv's border is, how the conv fills it and how a pooling layer does. The la
 call that row and never branch on scheme names; the CPU kernels behind the rows are in
 :mod:`padpos.padding_kernels`. Adding a scheme: its name in :mod:`padpos.names` and one
 row here (docs/developing.md).
+
+Length: the scheme table, the layers that read it and the model conversion are read together.
 """
 
 from __future__ import annotations
@@ -213,18 +215,12 @@ class PaddedConv2d(nn.Conv2d):
     """``nn.Conv2d`` whose border is handled by a padding ``scheme`` (its :class:`Scheme`).
 
     ``padding`` is the "same" pad the conv would use with zero padding (default:
-    dilation*(k-1)//2); it is stored as ``pad_hw`` = (pad_h, pad_w) per side, and
-    the parent's own ``padding`` is set to 0 because ``forward`` pads itself.
-    ``extra_border`` (default 0) is added to the pad on every side; it is filled
-    with the scheme's own border (zeros for ``zeros`` / ``partial`` / ``full`` /
-    ``valid``, the mirror for ``reflect``, a larger resize for ``none``, ...) and
-    grows the output by 2 * extra_border / stride per dimension. It is used by the
-    F-Conv location test, whose border is added by padding the first conv.
-
-    Parameters are those of ``nn.Conv2d``, so ``state_dict`` keys stay
-    ``weight`` / ``bias``. The partial-conv ratio map is cached in a plain dict
-    (never in ``state_dict``), one entry per (H, W, device, dtype).
-    """
+    dilation*(k-1)//2), stored as ``pad_hw`` = (pad_h, pad_w) per side; the parent's own
+    ``padding`` is 0 because ``forward`` pads itself. ``extra_border`` (default 0; the F-Conv
+    location test pads the first conv so) is added on every side, filled with the scheme's
+    own border, and grows the output by 2 * extra_border / stride per dimension.
+    ``state_dict`` keys stay ``weight`` / ``bias``; the partial-conv ratio map is cached in
+    a plain dict (never in ``state_dict``), one entry per (H, W, device, dtype)."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=None,
                  dilation=1, groups: int = 1, bias: bool = True, scheme: str = "zeros",

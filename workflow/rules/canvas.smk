@@ -42,39 +42,17 @@ TABLE_RUNS["canvas_location"] = runs_of(f"{CANVAS}/canvas_location.csv")
 TABLE_RUNS["border_distance"] = runs_of(f"{CANVAS}/border_distance.csv")
 
 
-rule figure_canvas_location:
-    input:
-        runs=TABLE_RUNS["canvas_location"],
-        code=code("plot-canvas-location"),
-    output:
-        **figure_outputs("canvas_location", "Boundary effects"),
-    log:
-        f"{LOGS}/figure_canvas_location.log",
-    benchmark:
-        bench("figure_canvas_location")
-    localrule: True
-    conda:
-        ENV
-    params:
-        command="plot-canvas-location",
-        title=CANVAS_TITLE,
-    shell:
-        "python -m padpos {params.command} --runs {input.runs:q} --title {params.title:q} "
-        "--output {output:q} 2> {log:q}"
-
-
-use rule figure_canvas_location as figure_border_distance with:
-    input:
-        runs=TABLE_RUNS["border_distance"],
-        code=code("plot-border-distance"),
-    output:
-        **figure_outputs("border_distance", "Boundary effects"),
-    log:
-        f"{LOGS}/figure_border_distance.log",
-    benchmark:
-        bench("figure_border_distance")
-    # `use rule` does not carry `localrule` over
-    localrule: True
-    params:
-        command="plot-border-distance",
-        title=STUDY_TITLE,
+add_figure(
+    "canvas_location",
+    "plot-canvas-location",
+    "Boundary effects",
+    {"runs": TABLE_RUNS["canvas_location"]},
+    title=CANVAS_TITLE,
+)
+add_figure(
+    "border_distance",
+    "plot-border-distance",
+    "Boundary effects",
+    {"runs": TABLE_RUNS["border_distance"]},
+    title=STUDY_TITLE,
+)

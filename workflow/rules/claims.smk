@@ -36,21 +36,6 @@ rule claims:
         "--output {output.csv:q} 2> {log:q}"
 
 
-rule figure_claims:
-    input:
-        table=rules.claims.output.csv,
-        code=code("plot-claims"),
-    output:
-        **figure_outputs("claims", "1 Scorecard"),
-    log:
-        f"{LOGS}/figure_claims.log",
-    benchmark:
-        bench("figure_claims")
-    localrule: True
-    conda:
-        ENV
-    params:
-        title=STUDY_TITLE,
-    shell:
-        "python -m padpos plot-claims --table {input.table:q} --title {params.title:q} "
-        "--output {output:q} 2> {log:q}"
+add_figure(
+    "claims", "plot-claims", "1 Scorecard", {"table": [rules.claims.output.csv]}, title=STUDY_TITLE
+)

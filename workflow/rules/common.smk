@@ -1,4 +1,5 @@
 import json
+import shlex
 from pathlib import Path
 
 from padpos.stages import table_registry
@@ -118,6 +119,41 @@ def figure(name, ext="png"):
     return f"{FIGURES}/{name}.{ext}"
 
 
+# figure name -> what report.smk's one `figure` rule needs to draw it (its padpos command, its
+# report category, its inputs (the command's option -> files) and its other options
+# (option -> value, e.g. title, spec)). Each stage's rule file adds its figures with
+# add_figure(); workflow/report/<name>.rst is the figure's report caption
+FIGURES_OF = {}
+
+
+def add_figure(name, command, category, inputs, **options):
+    """Declare figure `name`: `padpos <command> --<option> <files> ... --<option> <value>
+    ... --output <png> <pdf>`, shown in `snakemake --report` under `category`."""
+    FIGURES_OF[name] = {
+        "command": command,
+        "category": category,
+        "inputs": inputs,
+        "options": options,
+    }
+
+
+def figure_inputs(wildcards):
+    """The inputs of figure `wildcards.figure`: its own, by option name, and its code."""
+    fig = FIGURES_OF[wildcards.figure]
+    return {**fig["inputs"], "code": code(fig["command"])}
+
+
+def figure_arguments(wildcards, input):
+    """The command line of figure `wildcards.figure` but its --output, shell-quoted."""
+    fig = FIGURES_OF[wildcards.figure]
+    paths = {
+        opt: [input[opt]] if isinstance(input[opt], str) else input[opt] for opt in fig["inputs"]
+    }
+    files = [f"--{opt} " + " ".join(shlex.quote(str(f)) for f in paths[opt]) for opt in paths]
+    options = [f"--{opt} {shlex.quote(str(value))}" for opt, value in fig["options"].items()]
+    return " ".join([fig["command"], *files, *options])
+
+
 def figure_outputs(name, category):
     """The files of figure `name`, declared as `output: **figure_outputs(name, category)`.
     `png`: shown in `snakemake --report` under `category`, captioned by
@@ -135,9 +171,10 @@ ENVIRONMENT = f"{RUNS}/environment.txt"
 
 def all_targets(wildcards=None):
     """Every table and figure of the configured study: the tables stages declared in
-    TABLE_RUNS, the package list (ENVIRONMENT) and every concrete rule output under
-    figures/<study>/ or the study's tables folder (the scorecard). Called when the DAG is
-    built, after every rule file is read, so the include order does not matter."""
+    TABLE_RUNS, the package list (ENVIRONMENT), the figures of FIGURES_OF and every concrete
+    rule output under figures/<study>/ or the study's tables folder (the scorecard). Called
+    when the DAG is built, after every rule file is read, so the include order does not
+    matter."""
     outputs = sorted(
         {
             str(f)
@@ -145,6 +182,7 @@ def all_targets(wildcards=None):
             for f in r.output
             if str(f).startswith((f"{FIGURES}/", f"{TABLES}/")) and "{" not in str(f)
         }
+        | {f for name in FIGURES_OF for f in (figure(name), figure(name, "pdf"))}
     )
     return [table(name) for name in TABLE_RUNS] + [ENVIRONMENT] + outputs
 

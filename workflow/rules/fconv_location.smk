@@ -42,21 +42,10 @@ TABLE_RUNS["fconv_location"] = expand(
 )
 
 
-rule figure_fconv_location:
-    input:
-        runs=TABLE_RUNS["fconv_location"],
-        code=code("plot-fconv-location"),
-    output:
-        **figure_outputs("fconv_location", "F-Conv tests"),
-    log:
-        f"{LOGS}/figure_fconv_location.log",
-    benchmark:
-        bench("figure_fconv_location")
-    localrule: True
-    conda:
-        ENV
-    params:
-        spec=spec_json(LOCATION),
-    shell:
-        "python -m padpos plot-fconv-location --runs {input.runs:q} --spec {params.spec:q} "
-        "--output {output:q} 2> {log:q}"
+add_figure(
+    "fconv_location",
+    "plot-fconv-location",
+    "F-Conv tests",
+    {"runs": TABLE_RUNS["fconv_location"]},
+    spec=spec_json(LOCATION),
+)

@@ -37,21 +37,10 @@ TABLE_RUNS["fconv_redgreen"] = expand(
 )
 
 
-rule figure_fconv_redgreen:
-    input:
-        runs=TABLE_RUNS["fconv_redgreen"],
-        code=code("plot-fconv-redgreen"),
-    output:
-        **figure_outputs("fconv_redgreen", "F-Conv tests"),
-    log:
-        f"{LOGS}/figure_fconv_redgreen.log",
-    benchmark:
-        bench("figure_fconv_redgreen")
-    localrule: True
-    conda:
-        ENV
-    params:
-        spec=spec_json(REDGREEN),
-    shell:
-        "python -m padpos plot-fconv-redgreen --runs {input.runs:q} --spec {params.spec:q} "
-        "--output {output:q} 2> {log:q}"
+add_figure(
+    "fconv_redgreen",
+    "plot-fconv-redgreen",
+    "F-Conv tests",
+    {"runs": TABLE_RUNS["fconv_redgreen"]},
+    spec=spec_json(REDGREEN),
+)

@@ -90,63 +90,26 @@ TABLE_RUNS["posenet_alone"] = expand(
 )
 
 
-rule figure_posenet:
-    input:
-        table=table("posenet"),
-        code=code("plot-posenet"),
-    output:
-        **figure_outputs("posenet", "PosENet"),
-    log:
-        f"{LOGS}/figure_posenet.log",
-    benchmark:
-        bench("figure_posenet")
-    localrule: True
-    conda:
-        ENV
-    params:
-        title=POSENET_TITLE,
-    shell:
-        "python -m padpos plot-posenet --table {input.table:q} --title {params.title:q} "
-        "--output {output:q} 2> {log:q}"
-
-
-use rule figure_posenet as figure_posenet_alone with:
-    input:
-        table=table("posenet_alone"),
-        code=code("plot-posenet"),
-    output:
-        **figure_outputs("posenet_alone", "PosENet"),
-    log:
-        f"{LOGS}/figure_posenet_alone.log",
-    benchmark:
-        bench("figure_posenet_alone")
-    # `use rule` does not carry `localrule` over
-    localrule: True
-    params:
-        title=POSENET_TITLE + f"; {config['posenet']['alone_input']} RGB input",
-
-
-rule figure_posenet_examples:
-    input:
-        # one backbone per padding scheme: the first arch and the first seed
-        npz=expand(
+add_figure("posenet", "plot-posenet", "PosENet", {"table": [table("posenet")]}, title=POSENET_TITLE)
+add_figure(
+    "posenet_alone",
+    "plot-posenet",
+    "PosENet",
+    {"table": [table("posenet_alone")]},
+    title=POSENET_TITLE + f"; {config['posenet']['alone_input']} RGB input",
+)
+add_figure(
+    "posenet_examples",
+    "plot-posenet-examples",
+    "PosENet",
+    # one backbone per padding scheme: the first arch and the first seed
+    {
+        "predictions": expand(
             f"{POSENET}/predictions.npz",
             arch=config["archs"][0],
             padding=config["paddings"],
             seed=config["seeds"][0],
-        ),
-        code=code("plot-posenet-examples"),
-    output:
-        **figure_outputs("posenet_examples", "PosENet"),
-    log:
-        f"{LOGS}/figure_posenet_examples.log",
-    benchmark:
-        bench("figure_posenet_examples")
-    localrule: True
-    conda:
-        ENV
-    params:
-        title=POSENET_TITLE,
-    shell:
-        "python -m padpos plot-posenet-examples --predictions {input.npz:q} "
-        "--title {params.title:q} --output {output:q} 2> {log:q}"
+        )
+    },
+    title=POSENET_TITLE,
+)

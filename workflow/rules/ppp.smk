@@ -45,61 +45,20 @@ TABLE_RUNS["ppp"] = runs_of(f"{PPP}/epoch{PPP_FINAL_EPOCH}.csv")
 TABLE_RUNS["ppp_formation"] = runs_of(f"{PPP}/epoch{{epoch}}.csv", epoch=PPP_EPOCHS)
 
 
-rule figure_ppp_maps:
-    input:
-        maps=runs_of(f"{PPP}/epoch{PPP_FINAL_EPOCH}.npz"),
-        code=code("plot-ppp-maps"),
-    output:
-        **figure_outputs("ppp_maps", "PPP"),
-    log:
-        f"{LOGS}/figure_ppp_maps.log",
-    benchmark:
-        bench("figure_ppp_maps")
-    localrule: True
-    conda:
-        ENV
-    params:
-        title=PPP_TITLE,
-    shell:
-        "python -m padpos plot-ppp-maps --maps {input.maps:q} --title {params.title:q} "
-        "--output {output:q} 2> {log:q}"
-
-
-rule figure_ppp_by_padding:
-    input:
-        table=table("ppp"),
-        code=code("plot-ppp-by-padding"),
-    output:
-        **figure_outputs("ppp_by_padding", "PPP"),
-    log:
-        f"{LOGS}/figure_ppp_by_padding.log",
-    benchmark:
-        bench("figure_ppp_by_padding")
-    localrule: True
-    conda:
-        ENV
-    params:
-        title=PPP_TITLE,
-    shell:
-        "python -m padpos plot-ppp-by-padding --table {input.table:q} --title {params.title:q} "
-        "--output {output:q} 2> {log:q}"
-
-
-rule figure_ppp_formation:
-    input:
-        table=table("ppp_formation"),
-        code=code("plot-ppp-formation"),
-    output:
-        **figure_outputs("ppp_formation", "PPP"),
-    log:
-        f"{LOGS}/figure_ppp_formation.log",
-    benchmark:
-        bench("figure_ppp_formation")
-    localrule: True
-    conda:
-        ENV
-    params:
-        title=PPP_TITLE,
-    shell:
-        "python -m padpos plot-ppp-formation --table {input.table:q} --title {params.title:q} "
-        "--output {output:q} 2> {log:q}"
+add_figure(
+    "ppp_maps",
+    "plot-ppp-maps",
+    "PPP",
+    {"maps": runs_of(f"{PPP}/epoch{PPP_FINAL_EPOCH}.npz")},
+    title=PPP_TITLE,
+)
+add_figure(
+    "ppp_by_padding", "plot-ppp-by-padding", "PPP", {"table": [table("ppp")]}, title=PPP_TITLE
+)
+add_figure(
+    "ppp_formation",
+    "plot-ppp-formation",
+    "PPP",
+    {"table": [table("ppp_formation")]},
+    title=PPP_TITLE,
+)

@@ -80,42 +80,17 @@ TABLE_RUNS["metric_calibration"] = [rules.reliability_reference.output.csv]
 TABLE_RUNS["metric_reliability_summary"] = RELIABILITY_RUNS
 
 
-rule figure_metric_reliability:
-    input:
-        table=table("metric_reliability"),
-        code=code("plot-metric-reliability"),
-    output:
-        **figure_outputs("metric_reliability", "Metric reliability"),
-    log:
-        f"{LOGS}/figure_metric_reliability.log",
-    benchmark:
-        bench("figure_metric_reliability")
-    localrule: True
-    conda:
-        ENV
-    params:
-        title=RELIABILITY_TITLE,
-    shell:
-        "python -m padpos plot-metric-reliability --table {input.table:q} "
-        "--title {params.title:q} --output {output:q} 2> {log:q}"
-
-
-rule figure_metric_calibration:
-    input:
-        table=table("metric_calibration"),
-        summary=table("metric_reliability_summary"),
-        code=code("plot-metric-calibration"),
-    output:
-        **figure_outputs("metric_calibration", "Metric reliability"),
-    log:
-        f"{LOGS}/figure_metric_calibration.log",
-    benchmark:
-        bench("figure_metric_calibration")
-    localrule: True
-    conda:
-        ENV
-    params:
-        title=RELIABILITY_TITLE,
-    shell:
-        "python -m padpos plot-metric-calibration --table {input.table:q} "
-        "--summary {input.summary:q} --title {params.title:q} --output {output:q} 2> {log:q}"
+add_figure(
+    "metric_reliability",
+    "plot-metric-reliability",
+    "Metric reliability",
+    {"table": [table("metric_reliability")]},
+    title=RELIABILITY_TITLE,
+)
+add_figure(
+    "metric_calibration",
+    "plot-metric-calibration",
+    "Metric reliability",
+    {"table": [table("metric_calibration")], "summary": [table("metric_reliability_summary")]},
+    title=RELIABILITY_TITLE,
+)

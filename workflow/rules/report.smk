@@ -35,6 +35,36 @@ rule table:
         "{params.failed} 2> {log:q}"
 
 
+# every figure a stage declared with add_figure() (FIGURES_OF, common.smk): this file is
+# included after the stages whose figures it draws (stage order, padpos.stages)
+rule figure:
+    input:
+        unpack(figure_inputs),
+        # the figure's report caption (report/figure.rst includes it); ancient: editing a
+        # caption re-runs nothing
+        caption=ancient(f"{workflow.basedir}/workflow/report/{{figure}}.rst"),
+    output:
+        png=report(
+            f"{FIGURES}/{{figure}}.png",
+            caption="../report/figure.rst",
+            category=lambda w: FIGURES_OF[w.figure]["category"],
+        ),
+        pdf=f"{FIGURES}/{{figure}}.pdf",
+    log:
+        f"{LOGS}/figure_{{figure}}.log",
+    benchmark:
+        bench("figure_{figure}")
+    wildcard_constraints:
+        figure="|".join(sorted(FIGURES_OF)),
+    localrule: True
+    conda:
+        ENV
+    params:
+        arguments=figure_arguments,
+    shell:
+        "python -m padpos {params.arguments} --output {output:q} 2> {log:q}"
+
+
 # the cost table: every job's benchmark (job_benchmarks in common.smk, evaluated when the
 # DAG is built, after every stage has declared its rules)
 TABLE_RUNS["cost"] = job_benchmarks
