@@ -13,14 +13,13 @@ CANVAS_TITLE = (
     f"{STUDY_TITLE}; {CANVAS_CFG['epochs']} epochs on "
     + f"{CANVAS_CFG['num_train'] or 'all'} images"
 )
-
-
-def canvas_spec(w):
-    spec = {**CANVAS_CFG, "width": CANVAS_CFG["width"] or config["train"]["width"]}
-    return spec_json(
-        {"study": STUDY, "arch": w.arch, "padding": w.padding, "seed": int(w.seed),
-         "archs": RUN_ARCHS, **spec}
-    )
+# canvas.width null = the backbones' width
+CANVAS_SPEC = {
+    **CANVAS_CFG,
+    "width": CANVAS_CFG["width"] or config["train"]["width"],
+    "study": STUDY,
+    "archs": RUN_ARCHS,
+}
 
 
 rule canvas:
@@ -40,7 +39,9 @@ rule canvas:
     resources:
         gpu=GPU_JOB,
     params:
-        spec=canvas_spec,
+        spec=lambda w: spec_json(
+            {**CANVAS_SPEC, "arch": w.arch, "padding": w.padding, "seed": int(w.seed)}
+        ),
     shell:
         "python -m padpos canvas --spec {params.spec:q} --data {input.data:q} "
         "--canvas-output {output.canvas:q} --provenance {output.provenance:q} "

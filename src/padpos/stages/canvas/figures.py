@@ -38,8 +38,9 @@ def plot_canvas_location(runs: pd.DataFrame, title: str = ""):
     paddings = order_paddings(runs["padding"].unique())
     rows = [(t, c) for t in _ordered(runs["task"], TASKS) for c in _ordered(runs["canvas"], COLOURS)]
     ncols = len(paddings)
-    fig, axes = plt.subplots(len(rows), ncols, figsize=(1.55 * ncols + 1.6, 1.6 * len(rows) + 1.3),
-                             squeeze=False)  # fmt: skip
+    height = 1.6 * len(rows) + 1.3
+    fig, axes = plt.subplots(len(rows), ncols, figsize=(max(6.0, 1.55 * ncols + 1.6), height), squeeze=False)
+    fig.subplots_adjust(top=1 - 0.95 / height)  # room for the four-line title
     means = runs.groupby(["task", "canvas", "padding", "cell"])["accuracy"].mean()
     for i, (task, colour) in enumerate(rows):
         chance = float(runs.loc[runs["task"] == task, "chance"].iloc[0])
@@ -48,7 +49,10 @@ def plot_canvas_location(runs: pd.DataFrame, title: str = ""):
             ax = axes[i][j]
             acc = np.array([means.get((task, colour, padding, c), np.nan) for c in range(k * k)])
             image = ax.imshow(acc.reshape(k, k), vmin=chance, vmax=100, cmap="viridis")
-            if k <= 8:
+            if np.isnan(acc).all():  # this arm ran on the first colour only (canvas.colour_arms)
+                ax.text(0.5, 0.5, "not run", ha="center", va="center", fontsize=7, color="grey",
+                        transform=ax.transAxes)  # fmt: skip
+            elif k <= 8:
                 for c, value in enumerate(acc):
                     r, q = divmod(c, k)
                     ax.text(q, r, f"{value:.0f}", ha="center", va="center", fontsize=5,
@@ -62,11 +66,11 @@ def plot_canvas_location(runs: pd.DataFrame, title: str = ""):
         if image is not None:
             fig.colorbar(image, ax=list(axes[i]), fraction=0.02, pad=0.01, label="%")
     fig.suptitle(
-        f"Location-dependent classification [ISL21]: an image in one of {k} x {k} cells of {cell} px; "
-        f"one net per arm predicts the cell and the class\n({arch}, global average pooling, final "
-        f"epoch) {title} | mean per cell over {spread_label(n_seeds, '{n} seeds')}; "
+        f"Location-dependent classification [ISL21]: an image in one of {k} x {k} cells of {cell} px;\n"
+        f"one net per arm ({arch}, global average pooling) predicts the cell and the class, final epoch\n"
+        f"{title}\nmean per cell over {spread_label(n_seeds, '{n} seeds')}; "
         f"scale: chance (location {100 / k**2:.1f} %) to 100 %",
-        fontsize=9,
+        fontsize=8,
     )
     return fig
 
@@ -102,7 +106,12 @@ def plot_border_distance(runs: pd.DataFrame, title: str = ""):
         ax.set_title(f"{task}, {colour} canvas", fontsize=9)
         ax.set_xlabel("ring: border distance in cells (gap to the canvas border)", fontsize=8)
         ax.set_ylabel(f"{task} accuracy (%)", fontsize=8)
-    axes.flat[0].legend(title="padding", fontsize=6, title_fontsize=7, loc="best")
+    labels = {}  # one legend for every panel's lines (the first panel may show fewer arms)
+    for ax in axes.flat:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            labels.setdefault(label, handle)
+    axes.flat[0].legend(labels.values(), labels.keys(), title="padding", fontsize=6, title_fontsize=7,
+                        loc="best")  # fmt: skip
     fig.suptitle(
         f"Boundary effects [ISL21] on the canvas nets ({k} x {k} cells of {cell} px; every gap was "
         f"seen in training)\n{title} | {spread_label(n_seeds, 'line: mean, band: min..max over {n} seeds')}",
