@@ -88,7 +88,9 @@ def test_resolve_grid_takes_the_largest_field_and_refuses_cells_off_the_stride()
     spec = cv.spec_with_defaults({"archs": ["small_resnet", "small_plain"]})
     k, info = cv.resolve_grid(spec, "small_plain", 16)
     assert k == 8 and info == {"receptive_field_px": {"small_resnet": 49, "small_plain": 19}, "grid_rule": True}
-    assert cv.resolve_grid({**spec, "grid": 3}, "small_plain", 16)[0] == 3
+    assert cv.resolve_grid({**spec, "grid": 3}, "small_plain", 16) == (3, {"receptive_field_px": None, "grid_rule": False})
+    with pytest.raises(ValueError, match="not a multiple of small_resnet"):
+        cv.resolve_grid({**spec, "grid": 3}, "small_resnet", 4)
     with pytest.raises(ValueError, match="canvas.cell_size: 12 px is not a multiple of small_resnet"):
         cv.resolve_grid(spec, "small_resnet", 12)
 

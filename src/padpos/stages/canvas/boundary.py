@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 from padpos.names import CANVAS_COLOURS
 from padpos.specs import with_defaults
-from padpos.stages.canvas.geometry import grid_for, receptive_field
+from padpos.stages.canvas.geometry import grid_for, receptive_field, total_stride
 from padpos.stages.canvas.nets import EPOCH_REPORTED, canvas_experiment
 
 COLOURS = CANVAS_COLOURS
@@ -98,18 +98,19 @@ def spec_with_defaults(spec: dict) -> dict:
 
 
 def resolve_grid(spec: dict, arch: str, cell: int) -> tuple[int, dict]:
-    """k (``spec['grid']`` or the rule on the largest receptive field of ``spec['archs']``,
+    """k (``spec['grid']``, or the rule on the largest receptive field of ``spec['archs']``,
     default ``[arch]``) and what decided it; a cell that is not a multiple of an arch's
-    total stride is an error naming the key."""
+    total stride is an error naming the key. The fields are measured only for the rule."""
     archs = list(dict.fromkeys(spec.get("archs") or [arch]))
-    fields = {a: receptive_field(a) for a in archs}
+    fields = {a: receptive_field(a) if not spec["grid"] else (None, total_stride(a)) for a in archs}
     for a, (_, stride) in fields.items():
         if cell % stride:
             raise ValueError(f"canvas.cell_size: {cell} px is not a multiple of {a}'s total stride "
                              f"{stride} px (circular padding would not be an exact control)")  # fmt: skip
-    rf = max(f for f, _ in fields.values())
-    k = int(spec["grid"]) if spec["grid"] else grid_for(rf, cell)
-    return k, {"receptive_field_px": {a: f for a, (f, _) in fields.items()}, "grid_rule": not spec["grid"]}
+    if spec["grid"]:
+        return int(spec["grid"]), {"receptive_field_px": None, "grid_rule": False}
+    k = grid_for(max(f for f, _ in fields.values()), cell)
+    return k, {"receptive_field_px": {a: f for a, (f, _) in fields.items()}, "grid_rule": True}
 
 
 def run_boundary(spec: dict, manifest_path, out: dict) -> dict:

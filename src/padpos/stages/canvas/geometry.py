@@ -78,42 +78,55 @@ def place_in_cells(images: torch.Tensor, cells: torch.Tensor, k: int, colour: to
 
 
 # ---------------------------------------------------------------- the grid rule
-def receptive_field(arch: str, width: int = 4) -> tuple[int, int]:
-    """(receptive field in px, total stride) of the deepest layer of ``arch`` (the map its
-    global pooling reads): the extent of the input gradient of that map's centre unit,
-    summed over three random inputs (float64, eval mode, so that no ReLU hides a path), on
-    the smallest probe input (:data:`RF_PROBE_PX`) that the field does not fill."""
+def _probe_model(arch: str, width: int) -> torch.nn.Module:
     from padpos.models import build_model
 
     torch.manual_seed(0)
-    model = build_model(arch, "zeros", 2, width=width).double().eval()
+    model = build_model(arch, "zeros", 2, width=width).eval()
     if not hasattr(model, "avgpool"):
         raise ValueError(f"{arch} has no global pooling layer (avgpool) to measure a receptive field at")
-    for side in RF_PROBE_PX:
-        extent, stride = _gradient_extent(model, side)
-        if extent < side:
-            return extent, stride
-    raise ValueError(f"the receptive field of {arch} fills a {RF_PROBE_PX[-1]} px input")
+    return model
 
 
-def _gradient_extent(model: torch.nn.Module, side: int) -> tuple[int, int]:
-    grads = torch.zeros(side, side, dtype=torch.float64)
+def _pooled_map(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The map the global pooling of ``model`` reads, for input ``x``."""
     maps: list[torch.Tensor] = []
     hook = model.avgpool.register_forward_hook(lambda m, inp, out: maps.append(inp[0]))
     try:
-        gen = torch.Generator().manual_seed(0)
-        for _ in range(3):
-            maps.clear()
-            x = torch.randn(1, 3, side, side, generator=gen, dtype=torch.float64).requires_grad_(True)
-            model(x)
-            fmap = maps[0]
-            fmap[0, :, fmap.shape[2] // 2, fmap.shape[3] // 2].sum().backward()
-            grads += x.grad[0].abs().sum(0)
+        model(x)
     finally:
         hook.remove()
-    rows, cols = torch.nonzero(grads.sum(1)).flatten(), torch.nonzero(grads.sum(0)).flatten()
-    extent = int(max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1)
-    return extent, int(round(side / fmap.shape[-1]))
+    return maps[0]
+
+
+def total_stride(arch: str, width: int = 4) -> int:
+    """Total stride of ``arch``'s deepest layer (input side / pooled map side)."""
+    side = RF_PROBE_PX[1]
+    with torch.no_grad():
+        fmap = _pooled_map(_probe_model(arch, width), torch.zeros(1, 3, side, side))
+    return int(round(side / fmap.shape[-1]))
+
+
+def receptive_field(arch: str, width: int = 4) -> tuple[int, int]:
+    """(receptive field in px, total stride) of the deepest layer of ``arch`` (the map its
+    global pooling reads): the extent of the input gradient of that map's centre unit,
+    summed over two random inputs (eval mode; the gradient outside the field is exactly
+    0, inside it no ReLU closes every path for both), on the smallest probe input
+    (:data:`RF_PROBE_PX`) that the field does not fill."""
+    model = _probe_model(arch, width)
+    for side in RF_PROBE_PX:
+        grads = torch.zeros(side, side)
+        gen = torch.Generator().manual_seed(0)
+        for _ in range(2):
+            x = torch.randn(1, 3, side, side, generator=gen).requires_grad_(True)
+            fmap = _pooled_map(model, x)
+            fmap[0, :, fmap.shape[2] // 2, fmap.shape[3] // 2].sum().backward()
+            grads += x.grad[0].abs().sum(0)
+        rows, cols = torch.nonzero(grads.sum(1)).flatten(), torch.nonzero(grads.sum(0)).flatten()
+        extent = int(max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1)
+        if extent < side:
+            return extent, int(round(side / fmap.shape[-1]))
+    raise ValueError(f"the receptive field of {arch} fills a {RF_PROBE_PX[-1]} px input")
 
 
 def grid_for(rf_px: int, cell: int) -> int:
