@@ -1,6 +1,7 @@
-"""Canvas location test and border distance (docs/protocols.md section 5; padpos.canvas)."""
+"""Canvas nets of [ISL21]'s location-dependent classification (docs/protocols.md section 5;
+padpos.stages.canvas) and the ISL21 rows of the scorecard."""
 
-import math
+import json
 
 import numpy as np
 import pandas as pd
@@ -8,17 +9,20 @@ import pytest
 import torch
 
 from padpos.stages.canvas import boundary as cv
+from padpos.stages.canvas import geometry as geo
+from padpos.stages.canvas import nets
 
 
 # ---------------------------------------------------------------- cells, rings, canvases
-def test_rings_of_a_3x3_and_a_5x5_grid():
-    assert [cv.cell_ring(c, 3) for c in range(9)] == [
+def test_rings_and_kinds_of_a_3x3_and_an_8x8_grid():
+    assert [geo.cell_kind(c, 3) for c in range(9)] == [
         "corner", "edge", "corner", "edge", "interior", "edge", "corner", "edge", "corner"]
-    rings5 = [cv.cell_ring(c, 5) for c in range(25)]
-    assert rings5.count("corner") == 4 and rings5.count("edge") == 12 and rings5.count("interior") == 9
-    assert [cv.cell_border_distance(c, 5) for c in (0, 6, 12)] == [0, 1, 2]
+    rings8 = [geo.cell_ring(c, 8) for c in range(64)]
+    assert [rings8.count(r) for r in range(4)] == [28, 20, 12, 4]
+    assert geo.innermost_ring(8) == 3 and geo.innermost_ring(3) == 1
+    assert [geo.cell_ring(c, 5) for c in (0, 6, 12)] == [0, 1, 2]
     with pytest.raises(ValueError, match="outside"):
-        cv.cell_ring(9, 3)
+        geo.cell_ring(9, 3)
 
 
 def test_place_in_cells_puts_each_image_in_its_row_major_cell_on_the_colour():
@@ -26,7 +30,7 @@ def test_place_in_cells_puts_each_image_in_its_row_major_cell_on_the_colour():
     images = torch.rand(9, 3, s, s)
     cells = torch.arange(9).flip(0)
     colour = torch.tensor([0.1, 0.2, 0.3])
-    out = cv.place_in_cells(images, cells, k, colour)
+    out = geo.place_in_cells(images, cells, k, colour)
     assert out.shape == (9, 3, 12, 12)
     for i, cell in enumerate(cells.tolist()):
         r, c = divmod(cell, k)
@@ -38,78 +42,139 @@ def test_place_in_cells_puts_each_image_in_its_row_major_cell_on_the_colour():
 
 def test_canvas_colours_and_the_mean_canvas_is_zero_after_normalisation():
     mean, std = [0.4, 0.5, 0.6], [0.2, 0.2, 0.2]
-    assert torch.equal(cv.canvas_colour("black", mean), torch.zeros(3))
-    assert torch.equal(cv.canvas_colour("white", mean), torch.ones(3))
-    empty = cv.place_in_cells(torch.rand(1, 3, 4, 4), torch.tensor([0]), 3, cv.canvas_colour("mean", mean))
-    assert cv.normalised(empty, mean, std)[0, :, 4:, 4:].abs().max() < 1e-6
+    assert torch.equal(geo.canvas_colour("black", mean), torch.zeros(3))
+    assert torch.equal(geo.canvas_colour("white", mean), torch.ones(3))
+    empty = geo.place_in_cells(torch.rand(1, 3, 4, 4), torch.tensor([0]), 3, geo.canvas_colour("mean", mean))
+    assert nets.normalised(empty, mean, std)[0, :, 4:, 4:].abs().max() < 1e-6
     with pytest.raises(ValueError, match="allowed: black, white, mean"):
-        cv.canvas_colour("grey", mean)
+        geo.canvas_colour("grey", mean)
+
+
+# ---------------------------------------------------------------- the grid rule
+def test_receptive_fields_and_strides_of_the_small_nets():
+    # small_resnet: 3x3 stem + 8 3x3 convs at jumps 1, 1, 1, 2, 2, 4, 4, 8 -> 1 + 2 * 24 = 49
+    assert geo.receptive_field("small_resnet") == (49, 8)
+    # small_plain: five 3x3 convs at jumps 1, 1, 1, 2, 4 -> 1 + 2 * 9 = 19
+    assert geo.receptive_field("small_plain") == (19, 4)
+
+
+def test_grid_rule_puts_the_innermost_ring_beyond_the_receptive_field():
+    assert geo.grid_for(49, 16) == 8 and geo.grid_for(19, 16) == 6 and geo.grid_for(49, 8) == 14
+    for rf, cell in ((49, 16), (19, 16), (49, 8), (78, 16)):
+        k = geo.grid_for(rf, cell)
+        assert k % 2 == 0 and geo.innermost_ring(k) * cell >= rf - 1
+        assert (geo.innermost_ring(k) - 1) * cell < rf - 1  # the smallest such k
+
+
+def test_innermost_cells_are_indistinguishable_so_location_cannot_saturate():
+    """The rule's guarantee, on a zero-padded small_resnet: the four innermost cells of the
+    8 x 8 grid of 16 px cells give the same logits (no unit sees image and border), while
+    a border cell does not."""
+    k, cell = geo.grid_for(49, 16), 16
+    # float64: at initialisation the border moves the pooled logits by only ~1e-5
+    model = nets.canvas_net("small_resnet", "zeros", k, 10, width=2, seed=0).double().eval()
+    images = torch.rand(2, 3, cell, cell, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    colour = geo.canvas_colour("black", [0.5] * 3).double()
+    inner = [c for c in range(k * k) if geo.cell_ring(c, k) == geo.innermost_ring(k)]
+    with torch.no_grad():
+        logits = {c: model(geo.place_in_cells(images, torch.full((2,), c), k, colour)) for c in [0, 9, *inner]}
+    for c in inner[1:]:
+        torch.testing.assert_close(logits[c], logits[inner[0]], rtol=0, atol=1e-12)
+    for c in (0, 9):  # ring 0 and ring 1 (16 px from the border, inside the field)
+        assert (logits[c] - logits[inner[0]]).abs().max() > 1e-10
+
+
+def test_resolve_grid_takes_the_largest_field_and_refuses_cells_off_the_stride():
+    spec = cv.spec_with_defaults({"archs": ["small_resnet", "small_plain"]})
+    k, info = cv.resolve_grid(spec, "small_plain", 16)
+    assert k == 8 and info == {"receptive_field_px": {"small_resnet": 49, "small_plain": 19}, "grid_rule": True}
+    assert cv.resolve_grid({**spec, "grid": 3}, "small_plain", 16) == (3, {"receptive_field_px": None, "grid_rule": False})
+    with pytest.raises(ValueError, match="not a multiple of small_resnet"):
+        cv.resolve_grid({**spec, "grid": 3}, "small_resnet", 4)
+    with pytest.raises(ValueError, match="canvas.cell_size: 12 px is not a multiple of small_resnet"):
+        cv.resolve_grid(spec, "small_resnet", 12)
 
 
 # ---------------------------------------------------------------- optimiser and schedule
 def test_schedule_warms_up_then_decays_to_zero():
-    lrs = [cv.lr_at(s, 100, 1.0) for s in range(100)]
+    lrs = [nets.lr_at(s, 100, 1.0) for s in range(100)]
     assert lrs[0] == pytest.approx(0.05) and max(lrs) == pytest.approx(1.0)
     assert int(np.argmax(lrs)) == 19 and lrs[-1] < 0.02
     assert all(a >= b for a, b in zip(lrs[19:], lrs[20:]))
 
 
-# ---------------------------------------------------------------- the location test
-def _pixels(n, s=8, seed=0):
-    return torch.rand(n, 3, s, s, generator=torch.Generator().manual_seed(seed))
+# ---------------------------------------------------------------- the canvas nets
+def _data(n, s=8, seed=0, classes=3):
+    gen = torch.Generator().manual_seed(seed)
+    return torch.rand(n, 3, s, s, generator=gen), torch.randint(0, classes, (n,), generator=gen)
 
 
 def test_circular_padding_scores_exactly_chance_when_cells_are_stride_multiples():
     """A circular net with global pooling is equivariant to moving the image by a
-    multiple of its stride (8): every cell gets the same prediction -> 1/k^2 overall."""
+    multiple of its stride (8): every cell gets the same prediction -> 1/k^2 overall, and
+    the class head gives the same answer in every cell."""
     k, mean, std = 3, [0.5] * 3, [0.25] * 3
-    model = cv.location_net("small_resnet", "circular", k, width=4, seed=0).eval()
-    colour = cv.canvas_colour("black", mean)
-    per_cell = cv.cell_accuracy(model, _pixels(6, 8), colour, k, mean, std)
-    assert per_cell.mean() == pytest.approx(100.0 / 9)
-    # equivariance itself: the logits do not depend on the cell
-    images = _pixels(2, 8)
-    with torch.no_grad():
-        logits = [model(cv.place_in_cells(images, torch.full((2,), c), k, colour)) for c in range(9)]
-    for other in logits[1:]:
-        torch.testing.assert_close(other, logits[0], rtol=1e-4, atol=1e-5)
+    model = nets.canvas_net("small_resnet", "circular", k, 3, width=4, seed=0).eval()
+    colour = geo.canvas_colour("black", mean)
+    per_cell = nets.cell_accuracy(model, *_data(6), colour, k, mean, std)
+    assert per_cell.shape == (2, 9)
+    assert per_cell[0].mean() == pytest.approx(100.0 / 9)
+    assert np.allclose(per_cell[1], per_cell[1][0])
 
 
 def test_zero_padding_learns_the_cells_and_circular_cannot():
     """The test's two ends, measured: on a black canvas a zero-padded small_resnet finds
-    the cell of 16 px images well above chance; a circular one stays at chance."""
+    the cell of 8 px images well above chance; a circular one stays at chance."""
     k, mean, std = 3, [0.5] * 3, [0.25] * 3
-    train, test = _pixels(96, 8, seed=1), _pixels(12, 8, seed=2)
+    train, test = _data(96, seed=1), _data(12, seed=2)
     acc = {}
     for padding in ("zeros", "circular"):
-        model = cv.location_net("small_resnet", padding, k, width=4, seed=0)
-        colour = cv.canvas_colour("black", mean)
-        cv.train_location(model, train, colour, k, mean, std, epochs=4, batch_size=16, lr=5e-3, seed=0)
-        acc[padding] = cv.cell_accuracy(model, test, colour, k, mean, std).mean()
+        model = nets.canvas_net("small_resnet", padding, k, 3, width=4, seed=0)
+        colour = geo.canvas_colour("black", mean)
+        fit = nets.train_canvas(model, *train, colour, k, mean, std, epochs=4, batch_size=16, lr=5e-3, seed=0)
+        assert set(fit) == {"train_loss", "train_location_acc", "train_class_acc"}
+        acc[padding] = nets.cell_accuracy(model, *test, colour, k, mean, std)[0].mean()
     assert acc["circular"] == pytest.approx(100.0 / 9)
     assert acc["zeros"] > 50.0
 
 
-def test_canvas_location_rows_per_colour_and_cell():
+def test_class_head_learns_the_label_of_the_image():
+    """Images whose class is their colour: the class head learns it wherever they sit."""
+    k, mean, std = 2, [0.5] * 3, [0.25] * 3
+    labels = torch.arange(64) % 2
+    images = torch.zeros(64, 3, 8, 8)
+    images[labels == 1, 0] = 1.0
+    images[labels == 0, 2] = 1.0
+    model = nets.canvas_net("small_resnet", "zeros", k, 2, width=4, seed=0)
+    colour = geo.canvas_colour("mean", mean)
+    fit = nets.train_canvas(model, images, labels, colour, k, mean, std, epochs=3, batch_size=16, lr=5e-3, seed=0)
+    assert fit["train_class_acc"] > 90.0
+    assert nets.cell_accuracy(model, images[:8], labels[:8], colour, k, mean, std)[1].min() == 100.0
+
+
+def test_canvas_rows_per_colour_task_and_cell():
     spec = cv.spec_with_defaults({"colours": ["black", "mean"], "epochs": 1, "batch_size": 8,
-                                  "lr": 1e-3, "width": 2, "grid": 2})
-    df = cv.canvas_location("small_resnet", "zeros", 0, _pixels(8), _pixels(3), [0.5] * 3,
-                            [0.25] * 3, spec)
-    assert len(df) == 2 * 4
-    assert list(df["canvas"].unique()) == ["black", "mean"]
-    assert set(df["ring"]) == {"corner"}  # a 2 x 2 grid is all corners
-    assert (df["epoch_reported"] == "final").all() and (df["n_test"] == 3).all()
-    assert df["accuracy"].between(0, 100).all()
+                                  "lr": 1e-3, "width": 2, "grid": 2, "converged_train_acc": 0.0})  # fmt: skip
+    df = nets.canvas_experiment("small_resnet", "zeros", 0, _data(8), _data(3), 3, [0.5] * 3, [0.25] * 3, spec)
+    assert len(df) == 2 * 2 * 4
+    assert list(df["canvas"].unique()) == ["black", "mean"] and list(df["task"].unique()) == ["location", "class"]
+    assert set(df["ring"]) == {0} and set(df["kind"]) == {"corner"}  # a 2 x 2 grid is all corners
+    assert (df["gap_px"] == 0).all() and (df["epoch_reported"] == "final").all() and (df["n_test"] == 3).all()
+    assert set(df.loc[df.task == "location", "chance"]) == {25.0}
+    assert df.loc[df.task == "class", "chance"].iloc[0] == pytest.approx(100 / 3)
+    assert df["accuracy"].between(0, 100).all() and df["converged"].all()
 
 
 def test_spec_names_unknown_keys_and_colours():
     with pytest.raises(ValueError, match="unknown key"):
         cv.spec_with_defaults({"colour": ["black"]})
+    with pytest.raises(ValueError, match="unknown key"):
+        cv.spec_with_defaults({"border_distance": {}})
     with pytest.raises(ValueError, match="canvas.colours"):
         cv.spec_with_defaults({"colours": ["grey"]})
 
 
-# ---------------------------------------------------------------- border distance
+# ---------------------------------------------------------------- one job
 @pytest.fixture(scope="module")
 def manifest(tmp_path_factory):
     from padpos.data import prepare_data
@@ -120,219 +185,149 @@ def manifest(tmp_path_factory):
     return out / "manifest.json"
 
 
-def test_moved_scenes_put_every_object_at_the_distance_on_its_side():
-    from padpos.data import render_scene_params, scene_params
-
-    params = scene_params(3, "test", range(8))
-    for d in (0, 1, cv.max_scene_distance(32)):
-        moved = cv.moved_scene_params(params, d, 32)
-        np.testing.assert_allclose(cv.object_border_gap(moved, 32), d, atol=1e-9)
-        # only the centre moves: shape, size, colour and background are the same scene
-        for key in params:
-            if key != "center":
-                np.testing.assert_array_equal(moved[key], params[key])
-    # the object sits on the side SIDES[i % 4]: scene 0 near the top (smallest y)
-    moved = cv.moved_scene_params(params, 0, 32)
-    assert moved["center"][0, 1] < 0.5 and moved["center"][1, 0] > 0.5
-    assert moved["center"][2, 1] > 0.5 and moved["center"][3, 0] < 0.5
-    images, labels = render_scene_params(moved, 32)
-    assert images.shape == (8, 3, 32, 32) and torch.equal(labels, torch.from_numpy(params["label"]))
-    with pytest.raises(ValueError, match=f"largest allowed: {cv.max_scene_distance(32)} px"):
-        cv.moved_scene_params(params, 12, 32)
-
-
-def test_a_wider_field_allows_larger_gaps_with_the_object_at_its_trained_size():
-    """margin_px renders the same scene wider: the object keeps its pixel size and sits d px
-    from the field's border, for gaps a 32 px scene alone cannot give."""
-    from padpos.data import render_scene_params, scene_params
-
-    params = scene_params(3, "test", range(4))
-    margin = 12
-    largest = cv.max_scene_distance(32, margin)
-    assert largest == cv.max_scene_distance(32) + margin and cv.default_distances(32, margin)[-1] == largest
-    for d in (0, 8, largest):
-        moved = cv.moved_scene_params(params, d, 32, margin)
-        np.testing.assert_allclose(cv.object_border_gap(moved, 32, margin), d, atol=1e-9)
-    images, _ = render_scene_params(cv.moved_scene_params(params, 0, 32, margin), 32, margin)
-    assert images.shape == (4, 3, 56, 56)
-    # scene 0's object touches the top of the field: its rows differ from the background there
-    plain, _ = render_scene_params({**params, "radius": params["radius"] * 0}, 32, margin)
-    assert (images[0, :, 0, :].float() - plain[0, :, 0, :].float()).abs().amax() > 10
-    with pytest.raises(ValueError, match=f"largest allowed: {largest} px"):
-        cv.moved_scene_params(params, largest + 20, 32, margin)
-
-
-def test_default_distances_fit_the_largest_object():
-    from padpos.data.synthetic import RADIUS_RANGE
-
-    largest = cv.max_scene_distance(32)
-    assert cv.default_distances(32) == list(range(largest + 1)) and largest >= 2
-    assert largest <= (0.5 - RADIUS_RANGE[1]) * 32 < largest + 1
-
-
-def test_paste_at_distance_sets_the_gap_to_the_nearest_canvas_border():
-    images = torch.ones(4, 3, 6, 6)
-    for d in (0, 2, 5):
-        out = cv.paste_at_distance(images, d, 5, torch.zeros(3))
-        assert out.shape == (4, 3, 16, 16)
-        for i in range(4):
-            rows = torch.nonzero(out[i, 0].amax(1)).flatten()
-            cols = torch.nonzero(out[i, 0].amax(0)).flatten()
-            gaps = [int(rows[0]), 15 - int(cols[-1]), 15 - int(rows[-1]), int(cols[0])]
-            assert min(gaps) == d and gaps[i] == d  # side i % 4 = top, right, bottom, left
-
-
-def test_border_distance_rows_for_scenes(manifest):
-    torch.manual_seed(0)
-    from padpos.models import build_model
-
-    model = build_model("small_resnet", "zeros", 10, width=2).eval()
-    df = cv.accuracy_by_border_distance(model, manifest, {"num_images": 12, "distances": [0, 2]})
-    assert list(df["distance_px"]) == [0, 2] and (df["method"] == "scene").all()
-    assert (df["n"] == 12).all() and df["accuracy"].between(0, 100).all() and (df["field_px"] == 32).all()
-    wide = cv.accuracy_by_border_distance(model, manifest, {"num_images": 4, "distances": [0, 12],
-                                                            "margin_px": 10})  # fmt: skip
-    assert list(wide["distance_px"]) == [0, 12] and (wide["field_px"] == 52).all()
-
-
-def test_subsets_are_random_not_the_first_images_and_the_same_for_every_call(manifest):
+def test_sources_are_a_seeded_random_subset_with_labels(manifest):
     a = cv.subset(manifest, "train", 10, "train")
     assert list(a) != list(range(10)) and len(set(a.tolist())) == 10
     assert np.array_equal(a, cv.subset(manifest, "train", 10, "train"))
-    assert not np.array_equal(a, cv.subset(manifest, "train", 10, "border"))
+    assert not np.array_equal(a, cv.subset(manifest, "train", 10, "test"))
+    pixels, labels = cv.source_images(manifest, "train", a, 16)
+    assert pixels.shape == (10, 3, 16, 16) and labels.dtype == torch.int64 and len(labels) == 10
 
 
-def test_run_boundary_writes_both_tables_and_provenance(manifest, tmp_path):
-    from padpos.io import save_torch
-    from padpos.models import build_model, checkpoint_dict
-
-    torch.manual_seed(0)
-    model = build_model("small_resnet", "reflect", 10, width=2)
-    meta = {"arch": "small_resnet", "padding": "reflect", "num_classes": 10, "width": 2, "seed": 1,
-            "epoch": 1, "image_size": 32, "failed": True}
-    save_torch(tmp_path / "model.pt", checkpoint_dict(model, meta))
-    out = {k: tmp_path / f"{k}.{ext}" for k, ext in
-           (("canvas", "csv"), ("border", "csv"), ("provenance", "json"))}  # fmt: skip
-    spec = {"study": "t", "colours": ["black", "white"], "cell_size": 8, "num_train": 16,
-            "num_test": 4, "epochs": 1, "batch_size": 8, "lr": 1e-3,
-            "border_distance": {"num_images": 8, "distances": [0, 2]}}
-    prov = cv.run_boundary(spec, tmp_path / "model.pt", manifest, out)
-    assert prov["wall_time_s"] >= prov["border_wall_time_s"] and prov["versions"]["torch"]
-    assert prov["device"] == "cpu"
-    loc, border = pd.read_csv(out["canvas"]), pd.read_csv(out["border"])
-    assert list(loc.columns[:5]) == ["study", "arch", "padding", "seed", "cell_size"]
-    assert len(loc) == 2 * 9 and (loc["padding"] == "reflect").all() and (loc["seed"] == 1).all()
-    assert list(border.columns[:5]) == ["study", "arch", "padding", "seed", "failed"]
-    # training flagged the backbone failed (in the model's meta): every border row says so
-    assert list(border["distance_px"]) == [0, 2] and border["failed"].all() and prov["backbone_failed"]
-    assert prov["spec"]["width"] == 2 and prov["canvas_side"] == 24
+def _job_spec(**extra):
+    return {"study": "t", "arch": "small_resnet", "padding": "reflect", "seed": 1, "colours": ["black"],
+            "cell_size": 8, "grid": 3, "num_train": 16, "num_test": 4, "epochs": 1, "batch_size": 8,
+            "lr": 1e-3, "width": 2, **extra}  # fmt: skip
 
 
-# ---------------------------------------------------------------- tables
-def _location_runs():
-    rows = []
-    for padding, base in (("zeros", 90.0), ("circular", 11.0)):
-        for seed in (0, 1):
-            for colour in ("black", "mean"):
-                for cell in range(9):
-                    ring = cv.cell_ring(cell, 3)
-                    acc = base + seed + (5.0 if ring == "interior" else 0.0)
-                    rows.append({"study": "t", "arch": "small_resnet", "padding": padding,
-                                 "seed": seed, "canvas": colour, "cell": cell, "ring": ring,
-                                 "accuracy": acc})  # fmt: skip
-    return pd.DataFrame(rows)
-
-
-def test_canvas_table_averages_cells_per_ring_then_seeds():
-    from padpos.stages import build_table
-
-    out = build_table("canvas_location", _location_runs())
-    assert list(out.columns) == ["padding", "canvas", "ring", "mean", "std", "n", "ci95", "n_failed"]
-    row = out[(out.padding == "zeros") & (out.canvas == "black") & (out.ring == "interior")].iloc[0]
-    assert row["mean"] == pytest.approx(95.5) and row["n"] == 2
-    row = out[(out.padding == "zeros") & (out.canvas == "black") & (out.ring == "all")].iloc[0]
-    assert row["mean"] == pytest.approx(90.5 + 5.0 / 9)
-    assert list(out["ring"][:4]) == ["corner", "edge", "interior", "all"]
-    assert list(dict.fromkeys(out["padding"])) == ["zeros", "circular"]
-
-
-def test_border_table_per_padding_and_distance():
-    runs = pd.DataFrame([
-        {"study": "t", "arch": "a", "padding": p, "seed": s, "failed": False, "method": "scene",
-         "distance_px": d, "accuracy": 50.0 + d + s, "n": 10}
-        for p in ("zeros", "none") for s in (0, 1) for d in (0, 3)])  # fmt: skip
-    from padpos.stages import build_table
-
-    runs.loc[(runs.padding == "none") & (runs.seed == 1), "failed"] = True
-    out = build_table("border_distance", runs)
-    assert list(out.columns[:3]) == ["padding", "method", "distance_px"]
-    assert list(out["distance_px"]) == [0, 3, 0, 3]
-    assert out["mean"].tolist() == pytest.approx([50.5, 53.5, 50.0, 53.0])
-    assert math.isfinite(out["std"].iloc[0]) and out["ci95"].iloc[0] > 0
-    # the failed backbone's runs are counted, not averaged in; one seed left: no spread
-    none = out[out.padding == "none"]
-    assert (none["n"] == 1).all() and (none["n_failed"] == 1).all() and none["std"].isna().all()
-
-
-def test_too_large_distances_name_the_config_key(manifest):
-    from padpos.models import build_model
-
-    model = build_model("small_resnet", "zeros", 10, width=2).eval()
-    with pytest.raises(ValueError, match="canvas.border_distance.distances"):
-        cv.accuracy_by_border_distance(model, manifest, {"num_images": 4, "distances": [0, 9]})
-
-
-# ---------------------------------------------------------------- figures
-def test_figures_draw_several_seeds_one_seed_and_failed_runs():
-    from padpos.stages.canvas.figures import plot_border_distance, plot_canvas_location
-
-    runs = _location_runs()
-    runs["grid"], runs["epoch_reported"] = 3, "final"
-    fig = plot_canvas_location(runs, "t")
-    assert "final epoch" in fig._suptitle.get_text() and "over 2 seeds" in fig._suptitle.get_text()
-    fig = plot_canvas_location(runs[runs.seed == 0], "t")
-    assert "1 seed" in fig._suptitle.get_text()
-    border = pd.DataFrame([
-        {"arch": "a", "padding": p, "seed": s, "failed": p == "none" and s == 1,
-         "method": "scene", "distance_px": d, "accuracy": 50.0 + d, "n": 10}
-        for p in ("zeros", "none") for s in (0, 1) for d in (0, 3)])  # fmt: skip
-    fig = plot_border_distance(border, "t")
-    labels = fig.axes[0].get_legend_handles_labels()[1]
-    assert "none (failed run)" in labels and "zeros" in labels
+def test_run_boundary_writes_rows_and_provenance(manifest, tmp_path):
+    out = {"canvas": tmp_path / "c.csv", "provenance": tmp_path / "p.json"}
+    prov = cv.run_boundary(_job_spec(archs=["small_resnet"]), manifest, out)
+    assert prov["device"] == "cpu" and prov["versions"]["torch"]
+    assert prov["grid"] == 3 and prov["canvas_side"] == 24 and prov["grid_rule"] is False
+    rows = pd.read_csv(out["canvas"])
+    assert list(rows.columns[:5]) == ["study", "arch", "padding", "seed", "cell_size"]
+    assert len(rows) == 2 * 9 and (rows["padding"] == "reflect").all() and (rows["seed"] == 1).all()
+    with pytest.raises(ValueError, match="lacks"):
+        cv.run_boundary({k: v for k, v in _job_spec().items() if k != "padding"}, manifest, out)
 
 
 def test_command_asks_for_cuda_and_records_the_cpu_without_one(manifest, tmp_path, monkeypatch):
-    import json
-
     from padpos.cli import main
-    from padpos.io import save_torch
-    from padpos.models import build_model, checkpoint_dict
 
     asked = []
     monkeypatch.setattr(torch.cuda, "is_available", lambda: asked.append(True) or False)
-    torch.manual_seed(0)
-    meta = {"arch": "small_resnet", "padding": "zeros", "num_classes": 10, "width": 2, "seed": 0,
-            "epoch": 1, "image_size": 32}  # fmt: skip
-    save_torch(tmp_path / "model.pt", checkpoint_dict(build_model("small_resnet", "zeros", 10, width=2), meta))
-    spec = {"study": "t", "seed": 0, "colours": ["mean"], "cell_size": 8, "num_train": 8, "num_test": 2,
-            "epochs": 1, "batch_size": 4, "border_distance": {"num_images": 4, "distances": [0]}}
-    code = main(["canvas", "--spec", json.dumps(spec), "--checkpoint", str(tmp_path / "model.pt"),
-                 "--data", str(manifest), "--canvas-output", str(tmp_path / "c.csv"),
-                 "--border-output", str(tmp_path / "b.csv"), "--provenance", str(tmp_path / "p.json")])
+    code = main(["canvas", "--spec", json.dumps(_job_spec(colours=["mean"], grid=2)), "--data", str(manifest),
+                 "--canvas-output", str(tmp_path / "c.csv"), "--provenance", str(tmp_path / "p.json")])
     assert code == 0 and asked
     assert json.loads((tmp_path / "p.json").read_text())["device"] == "cpu"
-    assert len(pd.read_csv(tmp_path / "c.csv")) == 9 and len(pd.read_csv(tmp_path / "b.csv")) == 1
+    assert len(pd.read_csv(tmp_path / "c.csv")) == 2 * 4
 
 
-def test_border_distance_band_spans_the_seeds_and_stays_within_them():
-    # two seeds near 100 %: a +-std band ran past 100 %; min..max stays within the seeds
-    from padpos.stages.canvas.figures import plot_border_distance
+# ---------------------------------------------------------------- tables
+def _runs(k=4, seeds=(0, 1, 2), arms=(("small_resnet", "zeros", 60.0), ("small_resnet", "circular", 6.25),
+                                      ("small_plain", "valid", 30.0)), canvases=("black", "mean")):  # fmt: skip
+    """Per-run rows: location accuracy ``base`` minus 10 points per ring, class accuracy
+    80 + 5 per ring (+ seed)."""
+    rows = []
+    for arch, padding, base in arms:
+        for seed in seeds:
+            for colour in canvases:
+                for task in ("location", "class"):
+                    for cell in range(k * k):
+                        ring = geo.cell_ring(cell, k)
+                        acc = base - 10 * ring if task == "location" else 80.0 + 5 * ring + seed
+                        rows.append({"study": "t", "arch": arch, "padding": padding, "seed": seed,
+                                     "cell_size": 16, "canvas": colour, "grid": k, "task": task,
+                                     "cell": cell, "row": cell // k, "col": cell % k, "ring": ring,
+                                     "gap_px": 16 * ring, "accuracy": acc + 0.1 * seed,
+                                     "chance": 100 / k**2 if task == "location" else 10.0,
+                                     "n_test": 16, "converged": True})  # fmt: skip
+    return pd.DataFrame(rows)
 
-    border = pd.DataFrame([
-        {"arch": "a", "padding": "zeros", "seed": s, "failed": False, "method": "scene",
-         "distance_px": d, "accuracy": acc, "n": 10}
-        for s, accs in ((0, (97.0, 100.0)), (1, (100.0, 100.0))) for d, acc in zip((0, 3), accs)])  # fmt: skip
-    fig = plot_border_distance(border, "t")
+
+def test_ring_table_averages_cells_per_ring_then_seeds():
+    from padpos.stages import build_table
+
+    out = build_table("canvas_location", _runs())
+    zeros = out[(out.padding == "zeros") & (out.canvas == "mean") & (out.task == "location")]
+    assert list(zeros["ring"]) == ["0", "1", "all"]
+    assert zeros["mean"].tolist() == pytest.approx([60.1, 50.1, 60.1 - 10 * 4 / 16])
+    assert (zeros["n"] == 3).all() and list(zeros["gap_px"][:2]) == [0, 16]
+    assert list(dict.fromkeys(out["task"])) == ["location", "class"]
+    assert set(out["arch"]) == {"small_resnet", "small_plain"}
+
+
+def test_cell_table_keeps_every_cell():
+    from padpos.stages import build_table
+
+    out = build_table("canvas_cells", _runs())
+    assert len(out) == 3 * 2 * 2 * 16
+    assert {"cell", "row", "col", "ring", "mean", "n"} <= set(out.columns)
+
+
+# ---------------------------------------------------------------- figures
+def test_figures_draw_heat_maps_and_rings_for_several_seeds_and_one():
+    from padpos.stages.canvas.figures import plot_border_distance, plot_canvas_location
+
+    runs = _runs()
+    fig = plot_canvas_location(runs, "t")
+    text = fig._suptitle.get_text()
+    assert "4 x 4 cells of 16 px" in text and "3 seeds" in text and "valid = padding-free small_plain" in text
+    assert "1 seed" in plot_canvas_location(runs[runs.seed == 0], "t")._suptitle.get_text()
+    fig = plot_border_distance(runs, "t")
+    assert len(fig.axes) == 4 and "min..max over 3 seeds" in fig._suptitle.get_text()
+    # the band spans the seeds' ring means and stays within them
     band = fig.axes[0].collections[0].get_paths()[0].vertices[:, 1]
-    assert band.min() == pytest.approx(97.0) and band.max() == pytest.approx(100.0)
-    assert "min..max over 2 seeds" in fig._suptitle.get_text()
+    assert band.min() == pytest.approx(50.0) and band.max() == pytest.approx(60.2)
+
+
+# ---------------------------------------------------------------- the ISL21 rows
+def _scorecard(runs):
+    from padpos.stages import build_table
+    from padpos.stages.claims.definitions import ISL21
+    from padpos.stages.claims.scorecard import Tables, scorecard
+    from padpos.stats import recording_runs
+
+    with recording_runs() as recorded:
+        table = build_table("canvas_location", runs)
+    tables = Tables({"canvas_location": table}, "small_resnet", "small_plain",
+                    runs={"canvas_location": pd.concat(recorded, ignore_index=True)})
+    return scorecard(ISL21, tables).set_index("id")
+
+
+def test_isl21_rows_pair_over_seeds_and_read_the_rings():
+    card = _scorecard(_runs(arms=(("small_resnet", "zeros", 60.0), ("small_resnet", "none", 40.0),
+                                  ("small_resnet", "circular", 6.25), ("small_plain", "valid", 30.0))))
+    rings = card.loc["ISL21-a.rings.zeros"]
+    assert rings["value"] == pytest.approx(10.0) and rings["verdict"] in ("supported", "inconclusive")
+    assert "paired" in rings["method"]
+    assert card.loc["ISL21-a.zeros_none", "value"] == pytest.approx(20.0)
+    assert card.loc["ISL21-a.zeros_none", "verdict"] == "supported"
+    # class accuracy rises inward by 5 points a ring: the border deficit of a 4 x 4 grid is 5
+    assert card.loc["ISL21-b.zeros", "value"] == pytest.approx(5.0)
+    assert card.loc["ISL21-b.zeros.vs_padding_free", "value"] == pytest.approx(0.0)
+    assert card.loc["ISL21-a.circular", "verdict"] == "by construction"
+    assert card.loc["ISL21-a.rings.reflect", "verdict"] == "inconclusive"  # not in the study
+
+
+def test_isl21_rows_guard_saturation_and_distribution():
+    runs = _runs(arms=(("small_resnet", "zeros", 100.0), ("small_resnet", "none", 100.0),
+                       ("small_plain", "valid", 30.0)))  # fmt: skip
+    runs.loc[runs.task == "location", "accuracy"] = 100.0
+    # the class head of zeros far off its held-out accuracy at the mid gap (ring 1 of 0..1 -> 0)
+    runs.loc[(runs.padding == "zeros") & (runs.task == "class") & (runs.ring == 0), "accuracy"] = 20.0
+    card = _scorecard(runs)
+    assert card.loc["ISL21-a.zeros_none", "reason"].startswith("saturated")
+    assert card.loc["ISL21-b.zeros", "reason"].startswith("inconclusive (out of distribution)")
+    assert card.loc["ISL21-b.none", "verdict"] != "inconclusive" or "distribution" not in card.loc["ISL21-b.none", "reason"]
+
+
+def test_colour_arms_run_the_other_colours_only_for_their_paddings():
+    spec = cv.spec_with_defaults({"colours": ["mean", "black"], "colour_arms": ["zeros"], "epochs": 1,
+                                  "batch_size": 8, "width": 2, "grid": 2})  # fmt: skip
+    args = (0, _data(8), _data(2), 3, [0.5] * 3, [0.25] * 3, spec)
+    assert list(nets.canvas_experiment("small_resnet", "zeros", *args)["canvas"].unique()) == ["mean", "black"]
+    assert list(nets.canvas_experiment("small_resnet", "reflect", *args)["canvas"].unique()) == ["mean"]
+    with pytest.raises(ValueError, match="canvas.colour_arms"):
+        cv.spec_with_defaults({"colour_arms": "zeros"})

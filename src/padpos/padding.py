@@ -17,7 +17,9 @@ Scheme summary (see docs/padding.md for the full table):
 - ``partial``: zero padding, outputs rescaled by k*k / (real pixels under the
   kernel), bias added after the rescale (Liu et al. 2018, arXiv 1811.11718).
 - ``none``: no padding; the input is bilinearly resized by the pad amount, then a
-  valid conv, so the output size equals the zero-padded one ([ISL21]'s code).
+  valid conv, so the output size equals the zero-padded one (after ``Conv2d_NoPadding``
+  in islamamirul/PermuteNet, the code of the same group's ICCV 2021 paper; [ISL21]
+  reports a no-padding arm, its implementation not verified here).
 - ``valid``: no padding, maps shrink by dilation*(k-1) per conv.
 - ``full``: zero padding dilation*(k-1) per side, maps grow (F-Conv, [KAY20]).
 

@@ -1,3 +1,3 @@
-"""The boundary-effect stage (Islam et al. 2021): the canvas location test of a fresh net
-per trained run, and the trained backbone's accuracy versus the object's distance to
-the border; their tables and figures."""
+"""The canvas stage (Islam et al. 2021): location-dependent classification on a k x k
+canvas, fresh nets per arch x padding x seed predicting an image's cell and class; their
+tables (per ring, per cell) and figures."""

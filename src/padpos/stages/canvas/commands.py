@@ -1,4 +1,4 @@
-"""Commands of the boundary-effect stage: ``canvas`` (one trained run) and its two figures."""
+"""Commands of the canvas stage: ``canvas`` (one arch x padding x seed) and its two figures."""
 
 from __future__ import annotations
 
@@ -10,11 +10,10 @@ from padpos.cli import add_figure_arguments, json_arg
 
 def configure_canvas(p: argparse.ArgumentParser) -> None:
     p.add_argument("--spec", type=json_arg, required=True,
-                   help="JSON: study, seed + the canvas settings (config section canvas)")  # fmt: skip
-    p.add_argument("--checkpoint", required=True, help="the trained backbone's model.pt (its meta's 'failed' flag marks the rows)")
+                   help="JSON: study, arch, padding, seed, archs (the study's, whose largest receptive "
+                        "field sets the grid) + the canvas settings (config section canvas)")  # fmt: skip
     p.add_argument("--data", required=True, help="data manifest.json of the study")
-    p.add_argument("--canvas-output", required=True, help="per-run CSV: accuracy per canvas colour x cell")
-    p.add_argument("--border-output", required=True, help="per-run CSV: accuracy per border distance")
+    p.add_argument("--canvas-output", required=True, help="per-run CSV: accuracy per canvas colour x task x cell")
     p.add_argument("--provenance", required=True, help="provenance JSON")
     p.add_argument("--threads", type=int, default=1)
 
@@ -25,11 +24,10 @@ def run_canvas(args: argparse.Namespace) -> None:
     from padpos.stages.canvas.boundary import run_boundary
 
     torch.set_num_threads(max(1, args.threads))
-    out = {"canvas": args.canvas_output, "border": args.border_output, "provenance": args.provenance}
-    prov = run_boundary(args.spec, args.checkpoint, args.data, out)
-    print(f"canvas test + border distance in {prov['wall_time_s']:.1f}s "
-          f"(canvas {prov['canvas_wall_time_s']:.1f}s, border {prov['border_wall_time_s']:.1f}s)",
-          file=sys.stderr)  # fmt: skip
+    out = {"canvas": args.canvas_output, "provenance": args.provenance}
+    prov = run_boundary(args.spec, args.data, out)
+    print(f"canvas nets ({prov['grid']} x {prov['grid']} cells of {prov['cell_size']} px) in "
+          f"{prov['wall_time_s']:.1f}s", file=sys.stderr)  # fmt: skip
 
 
 def configure_plot_canvas_location(p: argparse.ArgumentParser) -> None:

@@ -1,4 +1,4 @@
-"""Manifest of the boundary-effect stage (torch-free)."""
+"""Manifest of the canvas stage (torch-free)."""
 
 from padpos.stages.manifest import Command, Manifest
 
@@ -7,13 +7,13 @@ MANIFEST = Manifest(
     commands=(
         Command(
             "canvas",
-            "canvas location test and border distance of one trained run (Islam et al. 2021)",
+            "canvas nets of one arch x padding x seed: cell and class of an image on a k x k canvas (Islam et al. 2021)",
             computes=True,
         ),
-        Command("plot-canvas-location", "canvas location test: per-cell heat maps and accuracy per ring"),
-        Command("plot-border-distance", "classification accuracy versus the object's distance to the border"),
+        Command("plot-canvas-location", "canvas nets: per-cell heat maps of location and class accuracy"),
+        Command("plot-border-distance", "canvas nets: location and class accuracy per ring (border distance in cells)"),
     ),
-    tables=("canvas_location", "border_distance"),
+    tables=("canvas_location", "canvas_cells"),
     config_key="canvas",
     defaults="boundary:DEFAULTS",
 )
