@@ -37,7 +37,7 @@ rule scheme_equivalence:
         width=config["train"]["width"],
     shell:
         "python -m padpos scheme-equivalence --archs {params.archs:q} --schemes {params.schemes:q} "
-        "--image-size {params.image_size} --width {params.width} --output {output[0]:q} 2> {log:q}"
+        "--image-size {params.image_size} --width {params.width} --output {output.csv:q} 2> {log:q}"
 
 
 def claims_runs():
@@ -57,7 +57,7 @@ rule claims:
         # the DAG is built)
         tables=lambda w: [table(name) for name in TABLE_RUNS if name != "cost"],
         runs=lambda w: [item.partition(":")[2] for item in claims_runs()],
-        equivalence=rules.scheme_equivalence.output[0],
+        equivalence=rules.scheme_equivalence.output.csv,
         code=code("claims"),
     output:
         report(
