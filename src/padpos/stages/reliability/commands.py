@@ -1,7 +1,8 @@
 """Commands of the metric-reliability stage: ``reliability-reference`` (the padding-free
 control, its dose-response calibration and the CoordConv net: one job),
 ``reliability-backbones`` (the study's backbones of one arch at initialisation and
-trained: one job), and the two figures."""
+trained: one job), ``reliability-behaviour`` (one regime's box nets, trained and
+measured: one job; docs/protocols.md section 6c), and the two figures."""
 
 from __future__ import annotations
 
@@ -26,6 +27,15 @@ def configure_reliability_backbones(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoints", nargs="+", required=True,
                    help="snapshot_e0.pt (initialisation) and model.pt (trained) files")  # fmt: skip
     _configure_common(p)
+
+
+def configure_reliability_behaviour(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--regime", required=True,
+                   help="uses, ignores, content_only or boundary_only (docs/protocols.md section 6c)")  # fmt: skip
+    p.add_argument("--spec", required=True, type=json_arg,
+                   help="JSON: the study's reliability settings (behaviour: the nets) + 'study' + 'posenet'")  # fmt: skip
+    p.add_argument("--output", required=True, help="per-run CSV (provenance JSON beside it)")
+    p.add_argument("--threads", type=int, default=1)
 
 
 def _spec(args):
@@ -53,6 +63,20 @@ def run_reliability_backbones(args: argparse.Namespace) -> None:
 
     torch.set_num_threads(args.threads)
     run_backbones_job(args.checkpoints, args.data, _spec(args), args.output)
+
+
+def run_reliability_behaviour(args: argparse.Namespace) -> None:
+    import torch
+
+    from padpos.stages.reliability.behaviour import run_regime_job
+    from padpos.stages.reliability.boxnets import check_regime
+
+    torch.set_num_threads(args.threads)
+    try:
+        regime = check_regime(args.regime)
+    except ValueError as err:
+        raise SystemExit(str(err)) from err
+    run_regime_job(regime, _spec(args), args.output)
 
 
 def configure_plot_metric_reliability(p: argparse.ArgumentParser) -> None:

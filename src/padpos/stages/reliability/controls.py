@@ -505,7 +505,7 @@ DEFAULTS = {
 def spec_with_defaults(spec: dict) -> dict:
     """The ``reliability`` settings with defaults filled; an unknown key is an error naming it.
     ``posenet`` (the study's PosENet readout settings) is passed through."""
-    out = with_defaults(spec, DEFAULTS, "reliability", extra=("posenet", "study"))
+    out = with_defaults(spec, DEFAULTS, "reliability", extra=("posenet", "study", "behaviour"))
     if 0 not in [float(d) for d in out["doses"]]:
         raise ValueError("reliability.doses must include 0 (the null: the position-free control)")
     if list(out["doses"]) != sorted(out["doses"]) or min(out["doses"]) < 0:
@@ -514,7 +514,10 @@ def spec_with_defaults(spec: dict) -> dict:
         raise ValueError(f"reliability.inject_layer {out['inject_layer']!r}; allowed: {list(ProbeNet.LAYERS)}")
     from padpos.stages.posenet.readout import DEFAULTS as POSENET_DEFAULTS
 
+    from padpos.stages.reliability.behaviour import behaviour_spec
+
     out["posenet"] = {**POSENET_DEFAULTS, **out.get("posenet", {})}
+    out["behaviour"] = behaviour_spec(out.get("behaviour", {}))
     return out
 
 
