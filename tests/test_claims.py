@@ -212,3 +212,147 @@ def test_the_pretrained_claims_read_the_listed_torchvision_model():
     assert _verdict(by_id["ISL20-d.vgg16_padding"], pretrained_posenet=table)["verdict"] == "supported"
     missing = _verdict(by_id["ISL20-d.resnet152"], pretrained_posenet=table)
     assert missing["verdict"] == "inconclusive" and "resnet152" in missing["reason"]
+
+
+# ---------------------------------------------------------------- guards (issue 25): each turns a verdict
+# into `inconclusive`, and a paired design resolves what an unpaired one cannot; every test
+# here fails on the scorecard before the guards (no per-run values, no binomial term, no
+# saturation, Welch on summary rows)
+def _runs_table(rows):
+    """Per-run rows (keys..., seed, value[, n_test]) as recording_runs() gives them."""
+    return pd.DataFrame([{**keys, "seed": seed, "value": value, "prefix": "", "failed": False,
+                          "converged": True, "n_test": n_test}
+                         for keys, seed, value, n_test in rows])  # fmt: skip
+
+
+def _study(arms: dict, name="border_distance", n_test=math.nan):
+    """A summary table and its runs from {keys-tuple: [per-seed values]} (seeds 1, 2, 3...)."""
+    summary, runs = [], []
+    for keys, values in arms.items():
+        keys = dict(keys)
+        summary.append((keys, float(np.mean(values)), float(np.std(values, ddof=1)), len(values)))
+        runs += [(keys, seed, v, n_test) for seed, v in enumerate(values, start=1)]
+    return {name: _summary(summary)}, {name: _runs_table(runs)}
+
+
+BORDER = Claim("T-border", "ISL21", "near the border is worse", ("border_distance",), "far minus near",
+               Rule("greater", 1.0, "points"),
+               lambda t: difference(t.group("border_distance", padding="zeros", distance_px=16),
+                                    t.group("border_distance", padding="zeros", distance_px=0)))  # fmt: skip
+# zeros' 16 px minus 0 px in the issue: +7.0, +14.5, +10.2 points on seeds whose levels differ
+PAIRED_ARMS = {(("padding", "zeros"), ("distance_px", 16)): [80.0, 90.0, 70.0],
+               (("padding", "zeros"), ("distance_px", 0)): [73.0, 75.5, 59.8]}  # fmt: skip
+
+
+def test_a_paired_design_resolves_what_welch_on_summary_rows_cannot():
+    summary, runs = _study(PAIRED_ARMS)
+    unpaired = decide(BORDER, Tables(summary))  # the summary rows alone: Welch
+    paired = decide(BORDER, Tables(summary, runs=runs))
+    assert unpaired["verdict"] == "inconclusive" and unpaired["method"] == "Welch t"
+    assert paired["verdict"] == "supported" and paired["method"] == "paired t"
+    d = np.array([7.0, 14.5, 10.2])
+    from scipy import stats
+
+    half = stats.t.ppf(0.975, 2) * d.std(ddof=1) / math.sqrt(3)
+    assert (paired["ci_low"], paired["ci_high"]) == pytest.approx((d.mean() - half, d.mean() + half))
+    assert "80, 90, 70" in paired["inputs"]  # the runs behind the row are named
+
+
+def test_seeds_that_do_not_match_are_not_paired():
+    a = Group.from_runs("a", [1.0, 2.0, 3.0], seeds=[1, 2, 3])
+    b = Group.from_runs("b", [1.0, 2.0, 3.0], seeds=[4, 5, 6])
+    assert sc.shared_seeds([a, b]) is None and difference(a, b).method == "Welch t"
+    with pytest.raises(sc.NotPaired):
+        difference(a, b, paired=True)
+
+
+def test_a_group_carries_its_runs_only_when_they_are_exactly_the_rows_runs():
+    summary, runs = _study(PAIRED_ARMS)
+    t = Tables(summary, runs=runs)
+    g = t.group("border_distance", padding="zeros", distance_px=16)
+    assert g.by_seed() == {1: 80.0, 2: 90.0, 3: 70.0}
+    # a failed run is left out, as in the mean; a count that differs from the row's n drops them
+    runs["border_distance"].loc[0, "failed"] = True
+    assert Tables(summary, runs=runs).group("border_distance", padding="zeros", distance_px=16).values == ()
+
+
+def test_test_set_noise_widens_a_ceiling_accuracy():
+    perfect = Group.from_runs("cell", [100.0, 100.0, 100.0], n_test=64)
+    est = mean_of(perfect)
+    assert est.high == 100.0 and 93.5 < est.low < 95.0  # Wilson's lower end for 64 / 64 is 94.3
+    assert mean_of(Group.from_runs("cell", [100.0, 100.0, 100.0])).low == 100.0  # no test size: none
+    # a difference of two 100 % arms on 64 images: not [0, 0]
+    d = difference(perfect, Group.from_runs("other", [100.0, 100.0, 100.0], n_test=64))
+    assert d.low < -5 and d.high > 5 and "binomial" in d.method
+
+
+def test_test_set_noise_turns_a_threshold_verdict_inconclusive():
+    learns = Claim("T-learns", "KAY20", "learns", ("fconv_location",), "accuracy", Rule("greater", 90.0, "%"),
+                   lambda t: mean_of(t.group("fconv_location", padding="zeros", border=0)))  # fmt: skip
+    arms = {(("padding", "zeros"), ("border", 0)): [94.0, 94.0, 94.0]}
+    summary, runs = _study(arms, "fconv_location", n_test=40)
+    assert decide(learns, Tables(summary))["verdict"] == "supported"  # std 0: [94, 94]
+    row = decide(learns, Tables(summary, runs=runs))
+    assert row["verdict"] == "inconclusive" and row["ci_low"] < 90.0
+
+
+def test_the_saturation_guard_names_the_arms_at_the_ceiling_and_at_chance():
+    guarded = Claim(**{**BORDER.__dict__, "saturation": sc.Saturation(chance=50.0)})
+    ceiling = {(("padding", "zeros"), ("distance_px", 16)): [100.0, 100.0, 99.8],
+               (("padding", "zeros"), ("distance_px", 0)): [98.2, 98.5, 98.0]}  # fmt: skip
+    summary, runs = _study(ceiling)
+    assert decide(BORDER, Tables(summary, runs=runs))["verdict"] == "supported"  # unguarded
+    row = decide(guarded, Tables(summary, runs=runs))
+    assert row["verdict"] == "inconclusive" and row["reason"].startswith("saturated")
+    assert "distance_px" not in row["reason"] and "16" in row["reason"] and ">= 98 %" in row["reason"]
+    floor = {(("padding", "zeros"), ("distance_px", 16)): [51.9, 51.5, 51.8],
+             (("padding", "zeros"), ("distance_px", 0)): [48.5, 48.2, 48.4]}  # fmt: skip
+    summary, runs = _study(floor)
+    assert decide(BORDER, Tables(summary, runs=runs))["verdict"] == "supported"
+    row = decide(guarded, Tables(summary, runs=runs))
+    assert row["verdict"] == "inconclusive" and "of chance (50 %)" in row["reason"]
+    # one arm at the ceiling and the other not is a contrast, not saturation
+    open_ = {(("padding", "zeros"), ("distance_px", 16)): [99.0, 99.5, 99.2],
+             (("padding", "zeros"), ("distance_px", 0)): [80.0, 85.0, 83.0]}  # fmt: skip
+    summary, runs = _study(open_)
+    assert decide(guarded, Tables(summary, runs=runs))["verdict"] == "supported"
+
+
+def test_per_seed_and_ratio_statistics():
+    init = Group.from_runs("init", [1.0, 2.0, 4.0])
+    trained = Group.from_runs("trained", [3.0, 6.2, 11.8])
+    est = sc.ratio(init, trained)
+    assert est.method == "paired t on log ratios" and est.value == pytest.approx(np.exp(np.log([3, 3.1, 2.95]).mean()))
+    assert 2.0 < est.low < est.value < est.high < 4.0
+    # unpaired: the ratio of means, bootstrap
+    assert sc.ratio(init, trained, paired=False).method == "parametric bootstrap"
+    spread = sc.per_seed(lambda a, b, c: np.std([a, b, c], axis=0, ddof=1),
+                         [init, trained, Group.from_runs("x", [0.0, 0.0, 0.0])])  # fmt: skip
+    assert spread.n == 3 and spread.low < spread.value < spread.high
+
+
+def test_agreement_with_the_published_value_is_its_own_column():
+    p = sc.Published(73.7, "KAY20 README", sd=1.0, floor=0.5)
+    assert p.tolerance() == 1.0
+    assert p.agreement(64.6, 63.0, 66.2)[0] == "differs"
+    assert p.agreement(72.0, 71.0, 73.0)[0] == "agrees"  # 73.7 within [71, 73] + 1
+    assert sc.Published(.742, "ISL20", comparable="VGG-16 on PASCAL-S").agreement(.9, .8, 1.0)[0] == "not comparable"
+    claim = Claim(**{**BORDER.__dict__, "published": p})
+    summary, runs = _study(PAIRED_ARMS)
+    row = decide(claim, Tables(summary, runs=runs))
+    assert (row["paper_value"], row["paper_sd"], row["paper_agreement"]) == (73.7, 1.0, "differs")
+    assert decide(BORDER, Tables(summary))["paper_agreement"] == "no published value"
+
+
+def test_schemes_that_compute_the_same_function_are_one_row():
+    eq = pd.DataFrame({"arch": ["small_resnet"] * 3, "scheme": ["zeros", "replicate", "symmetric"],
+                       "same_as": ["zeros", "replicate", "replicate"], "max_abs_diff": [0.0, 0.0, 0.0]})  # fmt: skip
+    claims = [Claim(f"T.{s}", "LIN23", s, ("x",), s, Rule("greater", 0.0), lambda t: mean_of(Group("g", 1, 0.1, 3)),
+                    scheme=s) for s in ("zeros", "replicate", "symmetric")]  # fmt: skip
+    card = sc.scorecard(claims, Tables({"scheme_equivalence": eq}, arch="small_resnet"))
+    assert list(card["id"]) == ["T.zeros", "T.replicate"]
+    assert "symmetric = replicate" in card.set_index("id").loc["T.replicate", "note"]
+    t = Tables({"scheme_equivalence": eq}, arch="small_resnet")
+    assert t.scheme_arms(["zeros", "replicate", "symmetric"])[0] == ["zeros", "replicate"]
+    # without the table every scheme is its own arm
+    assert len(sc.scorecard(claims, Tables({}))) == 3

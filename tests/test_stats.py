@@ -222,3 +222,35 @@ def test_every_rule_writes_a_benchmark_file():
             if not head or head.group(1) == "all":  # `all` only names the target: no job
                 continue
             assert "    benchmark:" in block, f"rule {head.group(1)} in {path.name} has no benchmark"
+
+
+# ---------------------------------------------------------------- the runs behind a summary row
+def test_recording_runs_keeps_the_runs_behind_every_summary_row():
+    runs = pd.DataFrame({"padding": ["zeros"] * 3 + ["none"] * 3, "seed": [1, 2, 3] * 2,
+                         "accuracy": [90.0, 80.0, 70.0, 60.0, 65.0, 62.0], "num_test_images": 64,
+                         "failed": [False, False, True, False, False, False]})  # fmt: skip
+    assert tables.summarize(runs, ["padding"], "accuracy").shape[0] == 2  # nothing recorded outside the block
+    with tables.recording_runs() as frames:
+        tables.summarize(runs, ["padding"], "accuracy", prefix="accuracy")
+    (rec,) = frames
+    assert list(rec["value"]) == list(runs["accuracy"]) and list(rec["seed"]) == [1, 2, 3] * 2
+    assert list(rec["failed"]) == list(runs["failed"]) and (rec["n_test"] == 64).all()
+    assert (rec["prefix"] == "accuracy").all() and rec["converged"].all()
+    with tables.recording_runs() as frames:  # a value that is not an accuracy has no test-set size
+        tables.summarize(runs.rename(columns={"accuracy": "value"}), ["padding"])
+    assert frames[0]["n_test"].isna().all()
+
+
+def test_claims_reads_the_runs_behind_a_registered_table(tmp_path):
+    from padpos.stages.claims.build import parse_runs, run_values
+
+    path = tmp_path / "rg.csv"
+    pd.DataFrame({"padding": ["zeros"] * 4, "conv_type": "S-Conv", "seed": [1, 1, 2, 2],
+                  "test_set": ["similar", "dissimilar"] * 2, "accuracy": [99.0, 9.0, 98.0, 7.0],
+                  "val_accuracy": 99.0, "val_loss": 0.1, "best_epoch": 3, "epochs_run": 5,
+                  "train_seconds": 1.0, "failed": False, "converged": True}).to_csv(path, index=False)  # fmt: skip
+    assert parse_runs([f"fconv_redgreen:{path}"]) == {"fconv_redgreen": [str(path)]}
+    with pytest.raises(ValueError, match="TABLE:PATH"):
+        parse_runs([str(path)])
+    rec = run_values({"fconv_redgreen": [path]})["fconv_redgreen"]
+    assert set(rec.columns) >= {"padding", "test_set", "seed", "value", "failed"} and len(rec) == 4

@@ -19,6 +19,12 @@ import pandas as pd
 
 # whether summarize() leaves failed runs out of mean / std / ci95 (set per table build)
 _EXCLUDE_FAILED = contextvars.ContextVar("exclude_failed", default=True)
+# where summarize() records the runs behind each summary row (None: not recording)
+_RECORDED = contextvars.ContextVar("recorded_runs", default=None)
+
+# per-run columns that name how many test images one run's accuracy was measured on (the
+# first present is kept, as ``n_test``): the binomial noise of that accuracy
+TEST_SIZE_COLUMNS = ("n_test", "num_test_images", "n")
 
 
 class FailedRunWarning(UserWarning):
@@ -33,6 +39,41 @@ def failed_runs_excluded(exclude: bool) -> Iterator[None]:
         yield
     finally:
         _EXCLUDE_FAILED.reset(token)
+
+
+@contextlib.contextmanager
+def recording_runs() -> Iterator[list]:
+    """Within the block, every :func:`summarize` call appends the runs behind its rows to
+    the yielded list, as one long DataFrame: its ``by`` columns, ``value`` (the summarised
+    column), ``prefix`` (the summary's column prefix, "" for none), and, where the runs
+    have them, ``seed``, ``failed``, ``converged`` and ``n_test`` (the test images behind
+    one run's accuracy: the first of :data:`TEST_SIZE_COLUMNS` present, for a summarised
+    column named ``accuracy``, in %; NaN otherwise). Failed runs are
+    kept with ``failed`` true. The claims stage rebuilds each table inside this block to
+    read the per-run values of its rows (paired statistics, binomial noise)."""
+    frames: list = []
+    token = _RECORDED.set(frames)
+    try:
+        yield frames
+    finally:
+        _RECORDED.reset(token)
+
+
+def _record(df: pd.DataFrame, by: list, values: str, prefix: str | None, failed: pd.Series) -> None:
+    frames = _RECORDED.get()
+    if frames is None:
+        return
+    out = df[by].copy()
+    out["value"] = df[values].astype(float)
+    out["prefix"] = prefix or ""
+    if "seed" in df.columns and "seed" not in by:
+        out["seed"] = df["seed"]
+    out["failed"] = failed.to_numpy()
+    out["converged"] = ~unconverged_mask(df).to_numpy()
+    # only an accuracy (in %) is a proportion of test images
+    size = values == "accuracy" and next((c for c in TEST_SIZE_COLUMNS if c in df.columns and c not in by), None)
+    out["n_test"] = pd.to_numeric(df[size], errors="coerce") if size else float("nan")
+    frames.append(out.reset_index(drop=True))
 
 
 def t_quantile(p: float, dof: int) -> float:
@@ -103,6 +144,7 @@ def summarize(
     if exclude_failed is None:
         exclude_failed = _EXCLUDE_FAILED.get()
     failed = failed_mask(df)
+    _record(df, by, values, prefix, failed)
     work = df[by].copy()
     work["_value"] = df[values].where(~failed) if exclude_failed else df[values]
     work["_failed"] = failed.astype(int)
@@ -196,6 +238,7 @@ __all__ = [
     "flag_failed_runs",
     "order_rows",
     "passed_means",
+    "recording_runs",
     "spearman_rho",
     "summarize",
     "t_quantile",

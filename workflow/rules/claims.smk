@@ -1,5 +1,7 @@
 # The replication scorecard (docs/protocols.md section 8): every paper claim decided from
-# the study's summary tables by a rule fixed in code -> claims.csv|md|tex and claims.png.
+# the study's summary tables and the runs behind them (paired statistics, binomial noise)
+# by a rule fixed in code -> claims.csv|md|tex and claims.png.
+from padpos.stages.claims.definitions import CLAIMS
 
 CLAIMS_SPEC = spec_json(
     {
@@ -10,11 +12,23 @@ CLAIMS_SPEC = spec_json(
 )
 
 
+def claims_runs():
+    """TABLE:PATH for every per-run file behind each table a claim reads (the claims
+    stage rebuilds those tables from their runs to read the per-run values)."""
+    names = dict.fromkeys(name for claim in CLAIMS for name in claim.tables if name in TABLE_RUNS)
+    out = []
+    for name in names:
+        runs = TABLE_RUNS[name]
+        out += [f"{name}:{path}" for path in (runs() if callable(runs) else runs)]
+    return out
+
+
 rule claims:
     input:
         # every summary table of the study but the cost table (TABLE_RUNS is complete when
         # the DAG is built)
         tables=lambda w: [table(name) for name in TABLE_RUNS if name != "cost"],
+        runs=lambda w: [item.partition(":")[2] for item in claims_runs()],
         code=code("claims"),
     output:
         report(
@@ -31,9 +45,10 @@ rule claims:
         ENV
     params:
         spec=CLAIMS_SPEC,
+        runs=lambda w: claims_runs(),
     shell:
-        "python -m padpos claims --tables {input.tables:q} --spec {params.spec:q} "
-        "--output {output.csv:q} 2> {log:q}"
+        "python -m padpos claims --tables {input.tables:q} --runs {params.runs:q} "
+        "--spec {params.spec:q} --output {output.csv:q} 2> {log:q}"
 
 
 rule figure_claims:

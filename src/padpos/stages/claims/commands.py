@@ -10,6 +10,8 @@ from padpos.cli import add_figure_arguments, json_arg
 def configure_claims(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tables", nargs="+", required=True,
                    help="the study's summary tables (results/<study>/tables/<name>.csv); the name is the file's stem")  # fmt: skip
+    p.add_argument("--runs", nargs="*", default=[], metavar="TABLE:PATH",
+                   help="the per-run files behind the tables, each as TABLE:PATH (paired statistics, binomial noise)")  # fmt: skip
     p.add_argument("--spec", type=json_arg, default={},
                    help='JSON: {"arch": main arch, "padding_free_arch": ..., "canvas_grid": k}')  # fmt: skip
     p.add_argument("--output", required=True, help="claims.csv (.md and .tex written beside it)")
@@ -19,9 +21,9 @@ def run_claims(args: argparse.Namespace) -> None:
     import sys
 
     from padpos.io import write_table
-    from padpos.stages.claims.build import build_scorecard
+    from padpos.stages.claims.build import build_scorecard, parse_runs
 
-    card = build_scorecard(args.tables, args.spec)
+    card = build_scorecard(args.tables, args.spec, parse_runs(args.runs))
     write_table(card, args.output)
     counts = card["verdict"].value_counts().to_dict()
     print(f"claims: {len(card)} claims, " + ", ".join(f"{v} {k}" for k, v in counts.items()), file=sys.stderr)
