@@ -31,40 +31,46 @@ NOTES = {
 }
 
 
-def auc(positive: np.ndarray, negative: np.ndarray) -> float:
-    """P(a positive's value > a negative's), ties counted half (Mann-Whitney U / n1 n2);
-    -inf is a value like any other. NaN when either side is empty."""
+def auc(positive: np.ndarray, negative: np.ndarray) -> np.ndarray:
+    """P(a positive's value > a negative's), ties counted half (Mann-Whitney U / n1 n2),
+    along the second-last axis (``(..., n, k)`` -> ``(..., k)``); -inf is a value like
+    any other. NaN when either side is empty."""
     positive, negative = np.asarray(positive, float), np.asarray(negative, float)
-    if len(positive) == 0 or len(negative) == 0:
-        return float("nan")
-    ranks = stats.rankdata(np.concatenate([positive, negative]))
-    n1, n2 = len(positive), len(negative)
-    return float((ranks[:n1].sum() - n1 * (n1 + 1) / 2) / (n1 * n2))
+    if positive.shape[-2] == 0 or negative.shape[-2] == 0:
+        return np.full(np.broadcast_shapes(positive.shape[:-2], negative.shape[:-2]) + positive.shape[-1:], np.nan)
+    p, n = positive[..., :, None, :], negative[..., None, :, :]
+    return (p > n).mean(axis=(-3, -2)) + 0.5 * (p == n).mean(axis=(-3, -2))
 
 
-def spearman(values: np.ndarray, gap: np.ndarray) -> float:
-    """Spearman's rho; NaN where either side is constant (no ranking to agree with).
+def spearman(values: np.ndarray, gap: np.ndarray) -> np.ndarray:
+    """Spearman's rho of every column of ``values`` (``(..., n, k)``) with ``gap``
+    (``(..., n)``): NaN where either side is constant (no ranking to agree with) or n < 3;
     -inf ranks lowest."""
     values, gap = np.asarray(values, float), np.asarray(gap, float)
-    if len(values) < 3 or np.all(values == values[0]) or np.all(gap == gap[0]):
-        return float("nan")
-    return float(stats.spearmanr(stats.rankdata(values), gap).statistic)
+    if values.shape[-2] < 3:
+        return np.full(values.shape[:-2] + values.shape[-1:], np.nan)
+    rv = stats.rankdata(values, axis=-2)
+    rg = stats.rankdata(gap, axis=-1)[..., :, None]
+    rv, rg = rv - rv.mean(axis=-2, keepdims=True), rg - rg.mean(axis=-2, keepdims=True)
+    denom = np.sqrt((rv**2).sum(axis=-2) * (rg**2).sum(axis=-2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denom > 0, (rv * rg).sum(axis=-2) / np.where(denom > 0, denom, 1.0), np.nan)
 
 
-# statistic -> (regimes it reads, function of {regime: net-by-metric frame} -> metric -> value, higher is better)
-def _separation(nets: dict[str, pd.DataFrame], metric: str) -> float:
-    return auc(nets["uses"][metric].to_numpy(), nets["ignores"][metric].to_numpy())
+# each statistic: the regimes it reads and a function of {regime: (..., nets, columns)}
+# arrays -> (..., metrics); ``higher``: whether a larger value is the better metric
+def _separation(nets: dict, cols: "_Columns") -> np.ndarray:
+    return auc(nets["uses"][..., cols.values], nets["ignores"][..., cols.values])
 
 
-def _gap_rho(nets: dict[str, pd.DataFrame], metric: str) -> float:
-    padded = pd.concat([nets["uses"], nets["ignores"]])
-    return spearman(padded[metric].to_numpy(), padded["gap"].to_numpy())
+def _gap_rho(nets: dict, cols: "_Columns") -> np.ndarray:
+    padded = np.concatenate([nets["uses"], nets["ignores"]], axis=-2)
+    return spearman(padded[..., cols.values], padded[..., cols.gap])
 
 
-def _rate(regime: str) -> Callable[[dict, str], float]:
-    def rate(nets: dict[str, pd.DataFrame], metric: str) -> float:
-        flags = nets[regime][f"{metric}__detects"].to_numpy(float)
-        return float(flags.mean()) if len(flags) else float("nan")
+def _rate(regime: str) -> Callable:
+    def rate(nets: dict, cols: "_Columns") -> np.ndarray:
+        return nets[regime][..., cols.flags].mean(axis=-2)
 
     return rate
 
@@ -75,6 +81,15 @@ STATISTICS: dict[str, tuple[tuple[str, ...], Callable, bool]] = {
     "fpr_content_only": (("content_only",), _rate("content_only"), False),
     "fpr_boundary_only": (("boundary_only",), _rate("boundary_only"), False),
 }
+
+
+class _Columns:
+    """Where the metrics' values, their flags and the gap sit in a net-by-column array."""
+
+    def __init__(self, metrics: list[str]):
+        self.metrics = metrics
+        k = len(metrics)
+        self.values, self.flags, self.gap = list(range(k)), list(range(k, 2 * k)), 2 * k
 
 
 def net_table(runs: pd.DataFrame) -> pd.DataFrame:
@@ -89,49 +104,62 @@ def net_table(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([values, flags.astype(float), facts], axis=1).reset_index()
 
 
-def _ppp_minus_best(nets: dict, fn: Callable, higher: bool, metrics) -> tuple[float, str]:
-    others = {m: fn(nets, m) for m in OTHERS if m in metrics}
-    others = {m: v for m, v in others.items() if np.isfinite(v)}
-    if not others:
-        return float("nan"), ""
-    best = (max if higher else min)(others, key=others.get)
-    return fn(nets, PPP) - others[best], best
+def ppp_minus_best(stat: np.ndarray, metrics: list[str], higher: bool) -> tuple[np.ndarray, np.ndarray]:
+    """PPP's statistic minus the best other metric's (``stat``: ``(..., metrics)``), the
+    best chosen separately in every row; and the best's index (-1 where none is finite)."""
+    others = [metrics.index(m) for m in OTHERS if m in metrics]
+    block = stat[..., others]
+    fill = -np.inf if higher else np.inf
+    block = np.where(np.isfinite(block), block, fill)
+    pick = block.argmax(axis=-1) if higher else block.argmin(axis=-1)
+    best = np.take_along_axis(block, pick[..., None], axis=-1)[..., 0]
+    best = np.where(np.isfinite(best), best, np.nan)
+    return stat[..., metrics.index(PPP)] - best, np.where(np.isfinite(best), np.asarray(others)[pick], -1)
 
 
-def _resample(nets: dict[str, pd.DataFrame], rng: np.random.Generator) -> dict[str, pd.DataFrame]:
-    return {r: df.iloc[rng.integers(0, len(df), len(df))] for r, df in nets.items()}
+def _interval(draws: np.ndarray, n_samples: int) -> tuple[float, float]:
+    """The 2.5 / 97.5 % percentiles of the finite draws (NaN when fewer than half are)."""
+    draws = draws[np.isfinite(draws)]
+    if n_samples == 0 or len(draws) < n_samples // 2 or len(draws) == 0:
+        return float("nan"), float("nan")
+    low, high = np.percentile(draws, [2.5, 97.5])
+    return float(low), float(high)
 
 
 def compare(nets: pd.DataFrame, draws: int = BOOTSTRAP_DRAWS, seed: int = BOOTSTRAP_SEED) -> list[dict]:
     """The rows of one probe image set (``nets``: :func:`net_table`'s rows of that set):
     every statistic per metric and as PPP minus the best other, with its bootstrap interval."""
     metrics = [m for m in RELIABILITY_METRICS if m in nets.columns]
+    cols = _Columns(metrics)
+    columns = [*metrics, *(f"{m}__detects" for m in metrics), "gap"]
     rows = []
     for statistic, (regimes, fn, higher) in STATISTICS.items():
         present = {r: nets[nets["regime"] == r] for r in regimes}
-        n_failed = int(sum(df["failed"].sum() for df in present.values()))
-        kept = {r: df[~df["failed"].astype(bool)] for r, df in present.items()}
-        n = min(len(df) for df in kept.values())
+        n_failed = int(sum(df["failed"].astype(bool).sum() for df in present.values()))
+        kept = {r: df.loc[~df["failed"].astype(bool), columns].to_numpy(float) for r, df in present.items()}
+        n = min(len(a) for a in kept.values())
         if n == 0:
             continue
         rng = np.random.default_rng(seed)
-        samples = [_resample(kept, rng) for _ in range(draws)] if n >= 2 else []
-        for metric in [*metrics, "ppp_minus_best"]:
-            if metric == "ppp_minus_best":
-                if PPP not in metrics:
-                    continue
-                value, best = _ppp_minus_best(kept, fn, higher, metrics)
-                draw = [_ppp_minus_best(s, fn, higher, metrics)[0] for s in samples]
-            else:
-                value, best = fn(kept, metric), ""
-                draw = [fn(s, metric) for s in samples]
-            draw = np.asarray(draw, float)
-            draw = draw[np.isfinite(draw)]
-            low, high = np.percentile(draw, [2.5, 97.5]) if len(draw) >= max(1, len(samples) // 2) else (np.nan,) * 2
-            rows.append(dict(statistic=statistic, metric=metric, best_other=best, value=value,
-                             ci_low=float(low), ci_high=float(high), n=n, n_failed=n_failed,
-                             regimes=" vs ".join(regimes), note=NOTES.get(statistic, {}).get(metric, "")))  # fmt: skip
+        n_samples = draws if n >= 2 else 0
+        samples = {r: a[rng.integers(0, len(a), (n_samples, len(a)))] for r, a in kept.items()}
+        observed, resampled = fn(kept, cols), fn(samples, cols)
+        for i, metric in enumerate(metrics):
+            rows.append(_row(statistic, metric, "", observed[i], _interval(resampled[:, i], n_samples)))
+        if PPP in metrics:
+            value, best = ppp_minus_best(observed, metrics, higher)
+            diff, _ = ppp_minus_best(resampled, metrics, higher)
+            rows.append(_row(statistic, "ppp_minus_best", metrics[int(best)] if best >= 0 else "", value,
+                             _interval(diff, n_samples)))  # fmt: skip
+        for row in rows[-(len(metrics) + (PPP in metrics)) :]:
+            row.update(n=n, n_failed=n_failed, regimes=" vs ".join(regimes),
+                       note=NOTES.get(statistic, {}).get(row["metric"], ""))  # fmt: skip
     return rows
+
+
+def _row(statistic: str, metric: str, best: str, value, interval: tuple[float, float]) -> dict:
+    return dict(statistic=statistic, metric=metric, best_other=best, value=float(value),
+                ci_low=interval[0], ci_high=interval[1])  # fmt: skip
 
 
 def comparison_table(runs: pd.DataFrame) -> pd.DataFrame:
