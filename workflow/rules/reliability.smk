@@ -110,9 +110,7 @@ rule reliability_behaviour:
         "--output {output.csv:q} --threads {threads} 2> {log:q}"
 
 
-BEHAVIOUR_RUNS = expand(
-    f"{RELIABILITY}/behaviour_{{regime}}.csv", regime=BEHAVIOUR["regimes"]
-)
+BEHAVIOUR_RUNS = expand(f"{RELIABILITY}/behaviour_{{regime}}.csv", regime=BEHAVIOUR["regimes"])
 TABLE_RUNS["metric_comparison"] = BEHAVIOUR_RUNS
 TABLE_RUNS["metric_behaviour"] = BEHAVIOUR_RUNS
 

@@ -12,7 +12,8 @@ import pandas as pd
 
 from padpos.specs import with_defaults
 from padpos.stages.reliability import boxes, boxnets
-from padpos.stages.reliability.controls import ImageSet, make_image_set, measure_metrics
+from padpos.stages.reliability.controls import measure_metrics
+from padpos.stages.reliability.images import ImageSet, make_image_set
 
 # the probe image sets: the box scenes (the nets' own domain, position-free) or section 6's
 IMAGE_SETS = ("boxes", "photos", "biased")

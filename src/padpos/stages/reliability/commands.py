@@ -39,7 +39,7 @@ def configure_reliability_behaviour(p: argparse.ArgumentParser) -> None:
 
 
 def _spec(args):
-    from padpos.stages.reliability.controls import spec_with_defaults
+    from padpos.stages.reliability.runs import spec_with_defaults
 
     try:
         return spec_with_defaults(args.spec)
@@ -50,7 +50,7 @@ def _spec(args):
 def run_reliability_reference(args: argparse.Namespace) -> None:
     import torch
 
-    from padpos.stages.reliability.controls import run_reference_job
+    from padpos.stages.reliability.runs import run_reference_job
 
     torch.set_num_threads(args.threads)
     run_reference_job(_spec(args), args.data, args.output)
@@ -59,7 +59,7 @@ def run_reliability_reference(args: argparse.Namespace) -> None:
 def run_reliability_backbones(args: argparse.Namespace) -> None:
     import torch
 
-    from padpos.stages.reliability.controls import run_backbones_job
+    from padpos.stages.reliability.runs import run_backbones_job
 
     torch.set_num_threads(args.threads)
     run_backbones_job(args.checkpoints, args.data, _spec(args), args.output)

@@ -28,5 +28,5 @@ MANIFEST = Manifest(
         "metric_comparison", "metric_behaviour",
     ),  # fmt: skip
     config_key="reliability",
-    defaults="controls:DEFAULTS",
+    defaults="runs:DEFAULTS",
 )
