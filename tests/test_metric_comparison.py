@@ -188,3 +188,17 @@ def test_the_behaviour_table_reports_what_each_regime_does_and_what_each_metric_
     assert table.loc[("uses", "ppp_snr_db"), "gap"] == pytest.approx(92.5)
     assert table.loc[("boundary_only", "location_accuracy"), "detected"] == 1.0
     assert table.loc[("content_only", "location_accuracy"), "detected"] == 0.0
+
+
+def test_the_comparison_figure_and_tables_come_from_the_commands(tmp_path):
+    from padpos.cli import main
+
+    runs = _runs(_knows("posenet_spc_V"), lambda r, s, m: m == "location_accuracy" and r == "boundary_only")
+    path = tmp_path / "behaviour.csv"
+    runs.to_csv(path, index=False)
+    main(["table", "metric_comparison", "--runs", str(path), "--output", str(tmp_path / "metric_comparison.csv")])
+    main(["plot-metric-comparison", "--table", str(tmp_path / "metric_comparison.csv"),
+          "--output", str(tmp_path / "c.png")])  # fmt: skip
+    assert (tmp_path / "c.png").stat().st_size > 0
+    table = pd.read_csv(tmp_path / "metric_comparison.csv")
+    assert set(table["statistic"]) == set(cmp.STATISTICS)

@@ -161,3 +161,23 @@ rule figure_metric_calibration:
     shell:
         "python -m padpos plot-metric-calibration --table {input.table:q} "
         "--summary {input.summary:q} --title {params.title:q} --output {output:q} 2> {log:q}"
+
+
+rule figure_metric_comparison:
+    input:
+        table=table("metric_comparison"),
+        code=code("plot-metric-comparison"),
+    output:
+        **figure_outputs("metric_comparison", "Metric reliability"),
+    log:
+        f"{LOGS}/figure_metric_comparison.log",
+    benchmark:
+        bench("figure_metric_comparison")
+    localrule: True
+    conda:
+        ENV
+    params:
+        title=f"{STUDY_TITLE}; {len(BEHAVIOUR['seeds'])} box nets per regime",
+    shell:
+        "python -m padpos plot-metric-comparison --table {input.table:q} "
+        "--title {params.title:q} --output {output:q} 2> {log:q}"

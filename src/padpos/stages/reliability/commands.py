@@ -105,3 +105,16 @@ def run_plot_metric_calibration(args: argparse.Namespace) -> None:
 
     summary = pd.read_csv(args.summary) if args.summary else None
     save_figure(plot_calibration(pd.read_csv(args.table), summary, args.title), args.output)
+
+
+def configure_plot_metric_comparison(p: argparse.ArgumentParser) -> None:
+    add_figure_arguments(p, "--table", "metric_comparison.csv", many=False)
+
+
+def run_plot_metric_comparison(args: argparse.Namespace) -> None:
+    import pandas as pd
+
+    from padpos.io import save_figure
+    from padpos.stages.reliability.figures import plot_comparison
+
+    save_figure(plot_comparison(pd.read_csv(args.table), args.title), args.output)

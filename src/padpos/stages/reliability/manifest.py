@@ -21,6 +21,7 @@ MANIFEST = Manifest(
             computes=True,
         ),
         Command("plot-metric-reliability", "PPP, PosENet and location test side by side per network, truth marked"),
+        Command("plot-metric-comparison", "each metric's separation, gap correlation and false positives on the box nets"),
         Command("plot-metric-calibration", "each reliability metric versus the injected position dose"),
     ),
     tables=(
