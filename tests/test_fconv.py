@@ -583,13 +583,31 @@ def test_a_red_green_seed_whose_decisions_stopped_changing_has_converged():
     assert not rg.has_plateaued(losses, patience=3, val_accuracies=[60, 70, 80, 80, 80, 80, 80.1])
 
 
+def test_a_nan_loss_in_the_first_epoch_is_never_the_best():
+    nan = float("nan")
+    # diverged first epoch, then still learning at the limit: not converged (a NaN best
+    # at epoch 1 read as "no improvement for 4 epochs" before)
+    assert not rg.has_plateaued([nan, 0.6, 0.5, 0.4, 0.3], patience=3)
+    assert rg.has_plateaued([nan, 0.6, 0.4, 0.41, 0.42, 0.43], patience=3)  # early stopping after it
+    assert not rg.has_plateaued([nan, nan, nan, nan], patience=3)  # never a finite loss
+    # a NaN accuracy in the early epochs is no best either
+    losses = [nan, 0.1, 0.05, 0.02, 0.01, 0.005, 0.003]
+    assert rg.has_plateaued(losses, patience=3, val_accuracies=[nan, 99, 100, 100, 100, 100, 100])
+    assert not rg.has_plateaued(losses, patience=3, val_accuracies=[nan, 70, 80, 85, 88, 90, 91])
+
+
+def test_the_convergence_rule_takes_its_accuracies_by_keyword():
+    with pytest.raises(TypeError):
+        rg.has_plateaued([0.5, 0.1, 0.05, 0.02, 0.01], 3, [80, 99, 100, 100, 100])
+
+
 def test_fit_decides_convergence_from_every_epochs_loss_and_accuracy(monkeypatch):
     seen = []
     real = rg.has_plateaued
 
-    def spy(losses, patience, val_accuracies=None, **kw):
+    def spy(losses, patience, *, val_accuracies=None, **kw):
         seen.append((list(losses), None if val_accuracies is None else list(val_accuracies)))
-        return real(losses, patience, val_accuracies, **kw)
+        return real(losses, patience, val_accuracies=val_accuracies, **kw)
 
     monkeypatch.setattr(rg, "has_plateaued", spy)
     data = _box_tensors(1, train=60, val=40, test=20)

@@ -254,3 +254,12 @@ def test_claims_reads_the_runs_behind_a_registered_table(tmp_path):
         parse_runs([str(path)])
     rec = run_values({"fconv_redgreen": [path]})["fconv_redgreen"]
     assert set(rec.columns) >= {"padding", "test_set", "seed", "value", "failed"} and len(rec) == 4
+
+
+def test_write_table_escapes_a_pipe_in_markdown_cells(tmp_path):
+    df = pd.DataFrame({"rule": ["|x| < 2", "x > 1"], "value": [1.5, math.nan], "a|b": ["c", "d"]})
+    write_table(df, tmp_path / "t.csv")
+    lines = (tmp_path / "t.md").read_text().splitlines()
+    unescaped = [line.replace("\\|", "") for line in lines]
+    assert {line.count("|") for line in unescaped} == {len(df.columns) + 1}
+    assert "\\|x\\| < 2" in lines[2] and pd.read_csv(tmp_path / "t.csv")["rule"][0] == "|x| < 2"

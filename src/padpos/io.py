@@ -180,13 +180,18 @@ def read_runs(paths) -> "pd.DataFrame":  # noqa: F821
 
 def write_table(df, csv_path: str | os.PathLike, float_format: str = "%.4g") -> None:
     """Write ``df`` as CSV at ``csv_path`` and as Markdown / LaTeX siblings (.md, .tex);
-    NaN (no spread for one run) is an empty cell in every format."""
+    NaN (no spread for one run) is an empty cell in every format; a ``|`` in a Markdown
+    cell is escaped (``\\|``), so it cannot split the cell."""
     csv_path = Path(csv_path)
     write_csv(csv_path, df)
+    # a "|" inside a cell would end the cell in Markdown: escaped as "\|" (text cells and
+    # column names only; numbers keep their type for floatfmt)
+    md = df.astype(object).where(df.notna(), None)
+    md = md.apply(lambda col: col.map(lambda v: v.replace("|", "\\|") if isinstance(v, str) else v))
+    md.columns = [str(c).replace("|", "\\|") for c in md.columns]
     write_text(
         csv_path.with_suffix(".md"),
-        df.astype(object).where(df.notna(), None).to_markdown(index=False, floatfmt=".4g", missingval="")
-        + "\n",
+        md.to_markdown(index=False, floatfmt=".4g", missingval="") + "\n",
     )
     write_text(
         csv_path.with_suffix(".tex"),

@@ -1,6 +1,7 @@
 # The replication scorecard (docs/protocols.md section 8): every paper claim decided from
 # the study's summary tables and the runs behind them (paired statistics, binomial noise)
 # by a rule fixed in code -> claims.csv|md|tex and claims.png.
+from padpos.names import SAME_SIZE_SCHEMES
 from padpos.stages.claims.definitions import CLAIMS
 
 CLAIMS_SPEC = spec_json(
@@ -8,8 +9,35 @@ CLAIMS_SPEC = spec_json(
         "arch": config["archs"][0],
         "padding_free_arch": config["padding_free_arch"],
         "canvas_grid": config["canvas"]["grid"],
+        # the test images behind one Red-Green accuracy (binomial noise)
+        "redgreen_test_images": config["fconv"]["redgreen"]["sizes"]["test"],
+        "dataset": config["data"]["dataset"],
     }
 )
+
+
+# which same-size schemes compute the same function on the study's archs (one arm each in
+# the scorecard and its figure)
+rule scheme_equivalence:
+    input:
+        code=code("scheme-equivalence"),
+    output:
+        multiext(f"{TABLES}/scheme_equivalence", csv=".csv", md=".md", tex=".tex"),
+    log:
+        f"{LOGS}/scheme_equivalence.log",
+    benchmark:
+        bench("scheme_equivalence")
+    localrule: True
+    conda:
+        ENV
+    params:
+        archs=config["archs"],
+        schemes=[p for p in config["paddings"] if p in SAME_SIZE_SCHEMES],
+        image_size=config["data"]["image_size"],
+        width=config["train"]["width"],
+    shell:
+        "python -m padpos scheme-equivalence --archs {params.archs:q} --schemes {params.schemes:q} "
+        "--image-size {params.image_size} --width {params.width} --output {output[0]:q} 2> {log:q}"
 
 
 def claims_runs():
@@ -29,6 +57,7 @@ rule claims:
         # the DAG is built)
         tables=lambda w: [table(name) for name in TABLE_RUNS if name != "cost"],
         runs=lambda w: [item.partition(":")[2] for item in claims_runs()],
+        equivalence=rules.scheme_equivalence.output[0],
         code=code("claims"),
     output:
         report(
@@ -47,7 +76,7 @@ rule claims:
         spec=CLAIMS_SPEC,
         runs=lambda w: claims_runs(),
     shell:
-        "python -m padpos claims --tables {input.tables:q} --runs {params.runs:q} "
+        "python -m padpos claims --tables {input.tables:q} {input.equivalence:q} --runs {params.runs:q} "
         "--spec {params.spec:q} --output {output.csv:q} 2> {log:q}"
 
 

@@ -7,6 +7,27 @@ import argparse
 from padpos.cli import add_figure_arguments, json_arg
 
 
+def configure_scheme_equivalence(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--archs", nargs="+", required=True, help="architectures (the study's archs)")
+    p.add_argument("--schemes", nargs="+", required=True, help="same-size padding schemes, in the study's order")
+    p.add_argument("--image-size", type=int, required=True, help="input size in pixels (the study's images)")
+    p.add_argument("--width", type=int, required=True, help="the small nets' width (train.width)")
+    p.add_argument("--output", required=True, help="scheme_equivalence.csv (.md and .tex written beside it)")
+
+
+def run_scheme_equivalence(args: argparse.Namespace) -> None:
+    import sys
+
+    from padpos.io import write_table
+    from padpos.stages.claims.equivalence import equivalence_table
+
+    table = equivalence_table(args.archs, args.schemes, args.image_size, args.width)
+    write_table(table, args.output)
+    merged = table[table["scheme"] != table["same_as"]]
+    print("scheme-equivalence: " + ("; ".join(f"{r.arch}: {r.scheme} = {r.same_as}" for r in merged.itertuples())
+                                    or "every scheme computes its own function"), file=sys.stderr)  # fmt: skip
+
+
 def configure_claims(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tables", nargs="+", required=True,
                    help="the study's summary tables (results/<study>/tables/<name>.csv); the name is the file's stem")  # fmt: skip
@@ -27,6 +48,25 @@ def run_claims(args: argparse.Namespace) -> None:
     write_table(card, args.output)
     counts = card["verdict"].value_counts().to_dict()
     print(f"claims: {len(card)} claims, " + ", ".join(f"{v} {k}" for k, v in counts.items()), file=sys.stderr)
+
+
+def configure_claims_rules(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--update", metavar="FILE",
+                   help="rewrite the generated block of FILE (docs/protocols.md) instead of printing the table")  # fmt: skip
+
+
+def run_claims_rules(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from padpos.io import write_text
+    from padpos.stages.claims.definitions import CLAIMS
+    from padpos.stages.claims.scorecard import replace_rules_block, rules_markdown
+
+    table = rules_markdown(CLAIMS)
+    if args.update:
+        write_text(args.update, replace_rules_block(Path(args.update).read_text(), table))
+    else:
+        print(table, end="")
 
 
 def configure_plot_claims(p: argparse.ArgumentParser) -> None:

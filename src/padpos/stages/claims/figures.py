@@ -1,5 +1,6 @@
 """figures/<study>/claims.png: the scorecard, one panel per claim: the statistic and its
-95 % interval against the rule's threshold, coloured by the verdict."""
+95 % interval against the rule's threshold, coloured by the verdict, with the paper's
+published value beside it (a black diamond and its tolerance) and the agreement."""
 
 from __future__ import annotations
 
@@ -22,11 +23,27 @@ def _finite(*values) -> list[float]:
     return [float(v) for v in values if v is not None and pd.notna(v) and math.isfinite(float(v))]
 
 
+def _paper(row) -> tuple[float, float] | None:
+    """(published value, tolerance) of a row that has one, else None."""
+    value = row.get("paper_value")
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    if not math.isfinite(value):
+        return None
+    tol = row.get("paper_tolerance")
+    tol = float(tol) if tol is not None and pd.notna(tol) else 0.0
+    return value, tol
+
+
 def _panel(ax, row) -> None:
     colour = VERDICT_COLOURS.get(row["verdict"], "black")
     t = float(row["threshold"])
     thresholds = [-t, t] if row["direction"] == "within" else [t]
-    points = _finite(row["value"], row["ci_low"], row["ci_high"], *thresholds)
+    paper = _paper(row)
+    points = _finite(row["value"], row["ci_low"], row["ci_high"], *thresholds,
+                     *((paper[0] - paper[1], paper[0] + paper[1]) if paper else ()))  # fmt: skip
     lo, hi = (min(points), max(points)) if points else (-1.0, 1.0)
     pad = 0.15 * (hi - lo) or 0.5 * max(1.0, abs(hi))
     lo, hi = lo - pad, hi + pad
@@ -48,6 +65,9 @@ def _panel(ax, row) -> None:
         edge = lo if float(value) < 0 else hi
         ax.annotate("", (edge, 0), (edge + (0.1 if float(value) < 0 else -0.1) * (hi - lo), 0),
                     arrowprops={"arrowstyle": "->", "color": colour, "lw": 2})  # fmt: skip
+    if paper is not None:  # the paper's value beside the study's, its tolerance as a thin bar
+        ax.plot([paper[0] - paper[1], paper[0] + paper[1]], [-0.45, -0.45], color="black", lw=1)
+        ax.plot([paper[0]], [-0.45], "D", color="black", ms=4, mfc="white")
     ax.set_xlim(lo, hi)
     ax.set_ylim(-1, 1)
     ax.set_yticks([])
@@ -55,9 +75,12 @@ def _panel(ax, row) -> None:
     for side in ("left", "right", "top"):
         ax.spines[side].set_visible(False)
     n = int(row["n"]) if pd.notna(row["n"]) else 0
-    ax.set_title(f"{row['id']}: {row['verdict']}  (n={n}, rule {row['rule']})", loc="left",
+    agreement = row.get("paper_agreement", "")
+    agreement = f"; paper: {agreement}" if isinstance(agreement, str) and agreement else ""
+    ax.set_title(f"{row['id']}: {row['verdict']}  (n={n}, rule {row['rule']}{agreement})", loc="left",
                  fontsize=8, color=colour, fontweight="bold")  # fmt: skip
-    reason = str(row["reason"])
+    note = row.get("note", "")
+    reason = str(row["reason"]) + (f" [{note}]" if isinstance(note, str) and note else "")
     ax.text(1.0, 0.55, reason if len(reason) < 110 else reason[:107] + "...", transform=ax.transAxes,
             ha="right", va="bottom", fontsize=6, color="#444444")  # fmt: skip
 
@@ -65,7 +88,9 @@ def _panel(ax, row) -> None:
 def plot_claims(card: pd.DataFrame, title: str = ""):
     """One thin panel per claim, in the scorecard's order: the dot is the statistic, the bar
     its 95 % interval, the dashed line the rule's threshold (shaded: the claimed side);
-    the panel's colour is the verdict."""
+    the panel's colour is the verdict; the black diamond below is the paper's published
+    value with its tolerance (the title says whether they agree), and a note (e.g.
+    schemes merged into one arm) follows the reason."""
     apply_style()
     n = len(card)
     fig, axes = plt.subplots(n, 1, figsize=(9, 0.62 * n + 1.4), squeeze=False)
@@ -73,9 +98,15 @@ def plot_claims(card: pd.DataFrame, title: str = ""):
         _panel(ax, row)
     counts = card["verdict"].value_counts()
     summary = ", ".join(f"{counts.get(v, 0)} {v}" for v in VERDICT_COLOURS)
+    if "paper_agreement" in card.columns:
+        agree = card["paper_agreement"].value_counts()
+        summary += "\npublished values: " + ", ".join(f"{agree[a]} {a}" for a in
+                                                      ("agrees", "differs", "not comparable") if a in agree)  # fmt: skip
     fig.suptitle(f"Replication scorecard: {summary}\n{title}", fontsize=10)
     handles = [plt.Line2D([], [], color=c, lw=3, label=v) for v, c in VERDICT_COLOURS.items()]
-    fig.legend(handles=handles, loc="lower center", ncol=4, frameon=False, fontsize=8)
+    handles.append(plt.Line2D([], [], color="black", lw=1, marker="D", mfc="white", ms=4,
+                              label="paper's value (tolerance)"))  # fmt: skip
+    fig.legend(handles=handles, loc="lower center", ncol=5, frameon=False, fontsize=8)
     fig.tight_layout(rect=(0, 0.03, 1, 0.97), h_pad=0.6)
     return fig
 

@@ -17,6 +17,7 @@ tested) and :func:`run_variant`, one job: every seed of one conv type.
 from __future__ import annotations
 
 import copy
+import math
 import sys
 import time
 from dataclasses import dataclass
@@ -246,7 +247,7 @@ def fit(net, data: dict, max_epochs: int, patience: int, batch_size: int, progre
     if best["epoch"] == 0:  # no epoch had a finite validation loss: the initial weights' accuracy
         best["val_accuracy"] = loss_and_accuracy(net, Xval, yval)[1]
     return {"best_epoch": best["epoch"], "epochs_run": epochs_run, "val_loss": best["val_loss"],
-            "val_accuracy": best["val_accuracy"], "converged": has_plateaued(losses, patience, accuracies)}  # fmt: skip
+            "val_accuracy": best["val_accuracy"], "converged": has_plateaued(losses, patience, val_accuracies=accuracies)}  # fmt: skip
 
 
 # a seed still improving its best validation loss by more than this share over its last
@@ -254,18 +255,22 @@ def fit(net, data: dict, max_epochs: int, patience: int, batch_size: int, progre
 PLATEAU_TOLERANCE = 0.01
 
 
-def has_plateaued(val_losses, patience: int, val_accuracies=None,
+def has_plateaued(val_losses, patience: int, *, val_accuracies=None,
                   tolerance: float = PLATEAU_TOLERANCE) -> bool:  # fmt: skip
     """The convergence rule of a Red-Green seed: early stopping ended its training (its
     validation loss had not improved for ``patience`` epochs), or, stopped by the epoch
     limit, its best validation loss improved by less than ``tolerance`` (relative) over the
     last ``patience`` epochs (a noisy plateau), or its validation accuracy (per epoch,
-    ``val_accuracies``) reached no new best in those epochs: its decisions had stopped
-    changing. The last case is a net that separates the classes (V-Conv at 100 %) while
-    the cross-entropy still shrinks because its logits keep growing. A seed whose loss
-    and accuracy still improve has not converged."""
-    losses = [float(v) for v in val_losses]
-    if not losses:
+    ``val_accuracies``, by keyword) reached no new best in those epochs: its decisions had
+    stopped changing. The last case is a net that separates the classes (V-Conv at 100 %)
+    while the cross-entropy still shrinks because its logits keep growing. A seed whose
+    loss and accuracy still improve has not converged.
+
+    A non-finite loss (a NaN from a diverged first epoch) is never a best (it counts as
+    +inf, as in :func:`fit`, which keeps the best finite epoch), a NaN accuracy never a new
+    best; a seed with no finite loss at all has not converged."""
+    losses = [float(v) if math.isfinite(float(v)) else math.inf for v in val_losses]
+    if not losses or not any(math.isfinite(v) for v in losses):
         return False
     best = min(losses)
     if len(losses) - 1 - losses.index(best) >= patience:
@@ -273,10 +278,13 @@ def has_plateaued(val_losses, patience: int, val_accuracies=None,
     if len(losses) <= patience:
         return False
     before = min(losses[:-patience])
-    if before > 0 and (before - best) / before < tolerance:
+    if math.isfinite(before) and before > 0 and (before - best) / before < tolerance:
         return True
-    accuracies = [float(v) for v in (val_accuracies if val_accuracies is not None else [])]
-    return len(accuracies) == len(losses) and max(accuracies[-patience:]) <= max(accuracies[:-patience])
+    accuracies = [float(v) if math.isfinite(float(v)) else -math.inf
+                  for v in (val_accuracies if val_accuracies is not None else [])]  # fmt: skip
+    if len(accuracies) != len(losses):
+        return False
+    return max(accuracies[-patience:]) <= max(accuracies[:-patience]) and math.isfinite(max(accuracies))
 
 
 def run_seed(variant: str, seed: int, data: dict, cfg: dict, progress=None) -> list[dict]:
@@ -365,7 +373,7 @@ def fit_seeds(variant: str, seeds, data: dict, max_epochs: int, patience: int, b
         # the restored net's own accuracy decides `failed`, as in fit(): the batched
         # model's argmax may differ from it by vmap rounding on a near tie
         history = {"best_epoch": best[s]["epoch"], "epochs_run": epochs_run[s],
-                   "val_loss": best[s]["val_loss"], "converged": has_plateaued(val_history[s], patience, acc_history[s]),
+                   "val_loss": best[s]["val_loss"], "converged": has_plateaued(val_history[s], patience, val_accuracies=acc_history[s]),
                    "val_accuracy": loss_and_accuracy(net, Xval, yval)[1]}  # fmt: skip
         out.append((net, history))
     return out
