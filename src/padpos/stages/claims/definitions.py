@@ -586,8 +586,8 @@ def _lin23_comparison() -> list[Claim]:
             f"LIN23-c.{name}", "LIN23",
             f"PPP measures position from padding more reliably than PosENet and the location test: it {what}",
             ("metric_comparison",),
-            f"{measured}, PPP SNR minus the best of PosENet (H, V, G) and the location test "
-            f"({COMPARISON_IMAGES} probe scenes)",
+            f"{measured}, PPP SNR minus the {'highest' if direction == 'greater' else 'lowest'} of "
+            f"PosENet (H, V, G) and the location test ({COMPARISON_IMAGES} probe scenes)",
             Rule(direction, 0.0),
             _comparison(statistic[name]),
             paper_value=f'[LIN23]: "{LIN23_RELIABLY}"',
