@@ -69,7 +69,7 @@ def test_the_cpu_allocator_is_tuned_once_for_every_computing_command_and_only_fo
     probes a network is marked ``computes`` (canvas and reliability included), and tables
     and figures are not (they need no torch import for it)."""
     computing = {"train", "ppp", "posenet", "posenet-alone", "fconv-redgreen", "fconv-location",
-                 "canvas", "reliability-reference", "reliability-backbones", "bench", "pretrained-posenet",
+                 "canvas", "reliability-reference", "reliability-backbones", "reliability-behaviour", "bench", "pretrained-posenet",
                  "pretrained-posenet-alone", "pretrained-ppp", "pretrained-location"}  # fmt: skip
     marked = {name for name in command_registry() if load(name).computes}
     assert marked == computing

@@ -11,23 +11,26 @@ import torch
 from padpos.data import photos
 from padpos.probes import location
 from padpos.stages.reliability import controls as rel
+from padpos.stages.reliability import images as imgs
+from padpos.stages.reliability import networks as nets
+from padpos.stages.reliability import runs as runs_mod
 from padpos.stages.reliability import tables as rel_tables
 from padpos.stages import build_table
 
 MEAN, STD = [0.5, 0.5, 0.5], [0.25, 0.25, 0.25]
-LAYERS = list(rel.ProbeNet.LAYERS)
+LAYERS = list(nets.ProbeNet.LAYERS)
 SPEC = {"posenet": {"epochs": 10, "batch_size": 16}}
 
 
 @pytest.fixture(scope="module")
 def photo_set():
     torch.manual_seed(0)
-    return rel.make_image_set("photos", 32, 32, 32, 16, MEAN, STD, seed=0)
+    return imgs.make_image_set("photos", 32, 32, 32, 16, MEAN, STD, seed=0)
 
 
 @pytest.fixture(scope="module")
 def biased_set():
-    return rel.make_image_set("biased", 32, 32, 32, 16, MEAN, STD, seed=0)
+    return imgs.make_image_set("biased", 32, 32, 32, 16, MEAN, STD, seed=0)
 
 
 # ---------------------------------------------------------------- images
@@ -61,15 +64,15 @@ def test_biased_scenes_have_a_bright_smooth_top_and_exact_context():
 def test_image_set_rejects_crops_that_are_not_centred():
     x, xp = photos.biased_scenes(2, 8, 4)
     with pytest.raises(ValueError, match="not the centres"):
-        rel.ImageSet("bad", x, x, torch.roll(xp, 1, -1), 4)
-    s = rel.ImageSet("ok", x, x, xp, 4)
+        imgs.ImageSet("bad", x, x, torch.roll(xp, 1, -1), 4)
+    s = imgs.ImageSet("ok", x, x, xp, 4)
     with pytest.raises(ValueError, match="reliability.context_px"):
         s.context(8)
 
 
 # ---------------------------------------------------------------- the control
 def test_position_free_control_has_no_ppp_but_a_padded_net_has(photo_set):
-    net = rel.probe_net(0, 4, photo_set)
+    net = nets.probe_net(0, 4, photo_set)
     ppp = rel.ppp_of(net, LAYERS, photo_set)
     for layer in LAYERS:
         snr = ppp[layer]["ppp_snr_db"]
@@ -77,7 +80,7 @@ def test_position_free_control_has_no_ppp_but_a_padded_net_has(photo_set):
         assert not rel.ppp_detects(snr, ppp[layer]["ppp_consistency"], ppp["_n"])
     # the same net WITH zero padding sees a border: the test can fail
     torch.manual_seed(0)
-    padded = rel.ProbeNet(4, padding=1)
+    padded = nets.ProbeNet(4, padding=1)
     from padpos.runtime import recalibrate_batchnorm
 
     padded = recalibrate_batchnorm(padded, photo_set.train)
@@ -88,40 +91,40 @@ def test_position_free_control_has_no_ppp_but_a_padded_net_has(photo_set):
 
 def test_posenet_reads_position_from_biased_content_on_the_control(biased_set):
     """The false positive docs/protocols.md section 6 predicts: no padding, yet V is read."""
-    net = rel.probe_net(0, 4, biased_set)
+    net = nets.probe_net(0, 4, biased_set)
     spc = rel.posenet_of(net, LAYERS, biased_set, SPEC["posenet"], seed=0)
     assert spc["V"][0] > 0.5 and spc["V"][1] < rel.ALPHA
 
 
 # ---------------------------------------------------------------- calibration
 def test_injection_unit_dose_one_is_0_db_at_the_injected_layer(photo_set):
-    net = rel.probe_net(0, 4, photo_set)
-    unit, size = rel.feature_unit(net, "block1", photo_set.test)
-    rel.inject_position(net, "block1", 1.0, unit, size)
+    net = nets.probe_net(0, 4, photo_set)
+    unit, size = nets.feature_unit(net, "block1", photo_set.test)
+    nets.inject_position(net, "block1", 1.0, unit, size)
     assert rel.ppp_of(net, LAYERS, photo_set)["block1"]["ppp_snr_db"] == pytest.approx(0.0, abs=0.2)
-    rel.set_dose(net, 0.1)
+    nets.set_dose(net, 0.1)
     assert rel.ppp_of(net, LAYERS, photo_set)["block1"]["ppp_snr_db"] == pytest.approx(-20.0, abs=0.2)
 
 
 def test_dose_zero_is_exactly_the_control(photo_set):
-    control = rel.measure_metrics(rel.probe_net(1, 4, photo_set), LAYERS, photo_set, SPEC, seed=1)
-    net = rel.probe_net(1, 4, photo_set)
-    unit, size = rel.feature_unit(net, "block1", photo_set.test)
-    rel.inject_position(net, "block1", 0.0, unit, size)
+    control = rel.measure_metrics(nets.probe_net(1, 4, photo_set), LAYERS, photo_set, SPEC, seed=1)
+    net = nets.probe_net(1, 4, photo_set)
+    unit, size = nets.feature_unit(net, "block1", photo_set.test)
+    nets.inject_position(net, "block1", 0.0, unit, size)
     dosed = rel.measure_metrics(net, LAYERS, photo_set, SPEC, seed=1)
     assert [(r["metric"], r["value"]) for r in dosed] == [(r["metric"], r["value"]) for r in control]
-    rel.set_dose(net, 0.5)
+    nets.set_dose(net, 0.5)
     changed = rel.measure_metrics(net, LAYERS, photo_set, SPEC, seed=1)
     assert [r["value"] for r in changed] != [r["value"] for r in control]
 
 
 def test_metrics_rise_with_the_dose_on_a_toy_case(photo_set):
-    net = rel.probe_net(0, 4, photo_set)
-    unit, size = rel.feature_unit(net, "block1", photo_set.test)
-    rel.inject_position(net, "block1", 0.0, unit, size)
+    net = nets.probe_net(0, 4, photo_set)
+    unit, size = nets.feature_unit(net, "block1", photo_set.test)
+    nets.inject_position(net, "block1", 0.0, unit, size)
     values = {}
     for dose in (0.0, 0.1, 0.3, 1.0, 3.0):
-        rel.set_dose(net, dose)
+        nets.set_dose(net, dose)
         values[dose] = {r["metric"]: r["value"] for r in rel.measure_metrics(net, LAYERS, photo_set, SPEC, 0)}
     snr = [values[d]["ppp_snr_db"] for d in values]
     assert snr[0] == -math.inf and all(b > a for a, b in zip(snr, snr[1:]))  # strictly monotone
@@ -130,7 +133,7 @@ def test_metrics_rise_with_the_dose_on_a_toy_case(photo_set):
 
 
 def test_coordconv_has_position_information_without_padding(photo_set):
-    net = rel.probe_net(0, 4, photo_set, coords=True)
+    net = nets.probe_net(0, 4, photo_set, coords=True)
     ppp = rel.ppp_of(net, LAYERS, photo_set)
     assert ppp[LAYERS[-1]]["ppp_snr_db"] > rel.PPP_MIN_SNR_DB
     assert rel.posenet_of(net, LAYERS, photo_set, SPEC["posenet"], 0)["V"][0] > 0.5
@@ -149,7 +152,7 @@ def test_location_test_false_positive_comes_from_the_canvas_border(photo_set):
     same stride grid, the padding-free control's pooled features are the same for
     both classes; in the corners (as [KAY20]) they are not: the image's edge against
     the canvas shows on different sides."""
-    net = rel.probe_net(0, 4, photo_set)
+    net = nets.probe_net(0, 4, photo_set)
     offset = location.corner_offset(32)
     assert offset % location.CORNER_STEP == 0 and offset >= 64 / 56 * 32
     framed, _ = location.corner_canvases(photo_set.test[:8], frame=16)
@@ -161,7 +164,7 @@ def test_location_test_false_positive_comes_from_the_canvas_border(photo_set):
 
 
 def test_position_map_decays_from_each_side():
-    d = rel.side_distance_maps(3, 4)
+    d = nets.side_distance_maps(3, 4)
     assert d[:, 0, 0].tolist() == [0, 3, 0, 2] and d[:, 2, 3].tolist() == [3, 0, 2, 0]
 
 
@@ -246,16 +249,16 @@ def test_schema_enums_equal_the_names(repo):
     rel_props = props["reliability"]["properties"]
     assert tuple(rel_props["image_sets"]["items"]["enum"]) == names.RELIABILITY_IMAGE_SETS
     assert tuple(rel_props["photos"]["items"]["enum"]) == names.PHOTOS
-    assert tuple(rel_props["inject_layer"]["enum"]) == rel.ProbeNet.LAYERS
+    assert tuple(rel_props["inject_layer"]["enum"]) == nets.ProbeNet.LAYERS
 
 
 def test_spec_defaults_and_errors():
-    spec = rel.spec_with_defaults({"seeds": [0, 1]})
+    spec = runs_mod.spec_with_defaults({"seeds": [0, 1]})
     assert spec["doses"][0] == 0.0 and spec["posenet"]["epochs"] == 15
     with pytest.raises(ValueError, match="unknown key"):
-        rel.spec_with_defaults({"dosez": [0, 1]})
+        runs_mod.spec_with_defaults({"dosez": [0, 1]})
     with pytest.raises(ValueError, match="must include 0"):
-        rel.spec_with_defaults({"doses": [0.1, 1.0]})
+        runs_mod.spec_with_defaults({"doses": [0.1, 1.0]})
 
 
 @pytest.fixture(scope="module")
@@ -291,7 +294,7 @@ def test_reliability_commands_write_runs_with_provenance(reliability_outputs):
     import json
 
     reference, backbones = (pd.read_csv(p) for p in reliability_outputs)
-    assert list(reference.columns) == list(rel.RUN_COLUMNS) == list(backbones.columns)
+    assert list(reference.columns) == list(runs_mod.RUN_COLUMNS) == list(backbones.columns)
     assert set(reference["family"]) == {"control", "calibration", "coordconv"}
     assert set(reference.loc[reference["family"] == "control", "images"]) == {"photos", "biased"}
     # dose 0 of the calibration is the control on the same images, seed by seed

@@ -6,15 +6,31 @@ RELIABILITY = f"{RUNS}/reliability"
 RELIABILITY_CHECKPOINTS = (
     ["snapshot_e0.pt"] if 0 in config["train"]["snapshot_epochs"] else []
 ) + ["model.pt"]
+RELIABILITY_POSENET = {
+    k: config["posenet"][k]
+    for k in ("epochs", "batch_size", "lr", "momentum", "weight_decay", "grid")
+    + ("grid_floor", "stripe_periods")
+}
+# the reference and backbone jobs: every reliability setting but the behavioural comparison's
 RELIABILITY_SPEC = spec_json(
     {
         "study": STUDY,
-        **config["reliability"],
-        "posenet": {
-            k: config["posenet"][k]
-            for k in ("epochs", "batch_size", "lr", "momentum", "weight_decay", "grid")
-            + ("grid_floor", "stripe_periods")
+        **{k: v for k, v in config["reliability"].items() if k != "behaviour"},
+        "posenet": RELIABILITY_POSENET,
+    }
+)
+# the behavioural comparison (docs/protocols.md section 6c): its nets, the probe images'
+# settings and the readout; not the list of regimes (adding one re-runs only that one)
+BEHAVIOUR = config["reliability"]["behaviour"]
+BEHAVIOUR_SPEC = spec_json(
+    {
+        "study": STUDY,
+        **{
+            k: config["reliability"][k]
+            for k in ("num_train", "num_test", "context_px", "image_seed", "photos")
         },
+        "behaviour": {k: v for k, v in BEHAVIOUR.items() if k != "regimes"},
+        "posenet": RELIABILITY_POSENET,
     }
 )
 RELIABILITY_TITLE = (
@@ -72,6 +88,32 @@ rule reliability_backbones:
         "--threads {threads} 2> {log:q}"
 
 
+rule reliability_behaviour:
+    input:
+        code=code("reliability-behaviour"),
+    output:
+        csv=f"{RELIABILITY}/behaviour_{{regime}}.csv",
+        provenance=f"{RELIABILITY}/behaviour_{{regime}}.provenance.json",
+    log:
+        f"{LOGS}/reliability/behaviour_{{regime}}.log",
+    benchmark:
+        bench("reliability_behaviour", "{regime}")
+    wildcard_constraints:
+        regime="[a-z_]+",
+    conda:
+        ENV
+    threads: 1
+    params:
+        spec=BEHAVIOUR_SPEC,
+    shell:
+        "python -m padpos reliability-behaviour --regime {wildcards.regime} --spec {params.spec:q} "
+        "--output {output.csv:q} --threads {threads} 2> {log:q}"
+
+
+BEHAVIOUR_RUNS = expand(f"{RELIABILITY}/behaviour_{{regime}}.csv", regime=BEHAVIOUR["regimes"])
+TABLE_RUNS["metric_comparison"] = BEHAVIOUR_RUNS
+TABLE_RUNS["metric_behaviour"] = BEHAVIOUR_RUNS
+
 RELIABILITY_RUNS = [rules.reliability_reference.output.csv] + expand(
     f"{RELIABILITY}/backbones_{{arch}}.csv", arch=config["archs"]
 )
@@ -93,4 +135,11 @@ add_figure(
     "Metric reliability",
     {"table": [table("metric_calibration")], "summary": [table("metric_reliability_summary")]},
     title=RELIABILITY_TITLE,
+)
+add_figure(
+    "metric_comparison",
+    "plot-metric-comparison",
+    "Metric reliability",
+    {"table": [table("metric_comparison")]},
+    title=f"{STUDY_TITLE}; {len(BEHAVIOUR['seeds'])} box nets per regime",
 )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Callable
 
 import numpy as np
 
@@ -18,6 +19,7 @@ from padpos.names import SAME_SIZE_SCHEMES
 from padpos.stages.claims.scorecard import (
     Claim,
     Estimate,
+    Group,
     NotMeasured,
     Published,
     Rule,
@@ -643,6 +645,62 @@ def newcombe(k1: int, n1: int, k2: int, n2: int) -> Estimate:
     return Estimate(d, low, high, min(n1, n2), "Newcombe (Wilson)", [])
 
 
+# ---------------------------------------------------------------- [LIN23] by behaviour (protocols 6c)
+COMPARISON_IMAGES = "boxes"  # the probe images the scorecard reads (the box nets' own domain)
+LIN23_RELIABLY = "measure PPP more reliably than the existing metrics based on PosENet and a test in F-Conv"
+
+
+def _comparison(statistic: str) -> Callable[[Tables], Estimate]:
+    """PPP SNR minus the best other metric on ``statistic`` (table ``metric_comparison``,
+    the box probe scenes), with the table's paired bootstrap interval over nets."""
+
+    def estimate(t: Tables) -> Estimate:
+        df = t.table("metric_comparison")
+        rows = df[(df["statistic"] == statistic) & (df["metric"] == "ppp_minus_best")
+                  & (df["images"].astype(str) == COMPARISON_IMAGES)]  # fmt: skip
+        if rows.empty:
+            raise NotMeasured(f"metric_comparison has no {statistic} row on {COMPARISON_IMAGES}")
+        row = rows.iloc[0]
+        group = Group(f"metric_comparison[{statistic}, PPP SNR minus {row['best_other']}, {row['regimes']}]",
+                      float(row["value"]), math.nan, int(row["n"]), n_failed=int(row["n_failed"]))  # fmt: skip
+        return Estimate(float(row["value"]), float(row["ci_low"]), float(row["ci_high"]), int(row["n"]),
+                        "paired bootstrap over nets (the best other chosen in every resample)", [group])  # fmt: skip
+
+    return estimate
+
+
+def _lin23_comparison() -> list[Claim]:
+    rows = (
+        ("separation", "ranks the padded nets that use position (their task rewards it) above the "
+         "padded nets that do not", "AUC between the `uses` and `ignores` box nets", "greater", ""),
+        ("gap", "orders the padded nets by how much they use position", "Spearman rho with the "
+         "behavioural gap (similar minus dissimilar accuracy) over the padded box nets", "greater", ""),
+        ("fp_content", "flags fewer nets that cannot read absolute position (circular)", "nominal "
+         "false-positive rate on the `content_only` (circular) box nets", "less", ""),
+        ("fp_boundary", "flags fewer nets that read only the map boundary (valid, no padding)",
+         "nominal false-positive rate on the `boundary_only` (valid) box nets", "less",
+         "PPP of a padding-free net with real context is exactly 0, so PPP cannot flag a "
+         "boundary-only net: the difference is <= 0 whatever the data (the others' rates are in "
+         "metric_comparison)"),
+    )  # fmt: skip
+    statistic = {"separation": "separation", "gap": "gap_rho", "fp_content": "fpr_content_only",
+                 "fp_boundary": "fpr_boundary_only"}  # fmt: skip
+    return [
+        Claim(
+            f"LIN23-c.{name}", "LIN23",
+            f"PPP measures position from padding more reliably than PosENet and the location test: it {what}",
+            ("metric_comparison",),
+            f"{measured}, PPP SNR minus the {'highest' if direction == 'greater' else 'lowest'} of "
+            f"PosENet (H, V, G) and the location test ({COMPARISON_IMAGES} probe scenes)",
+            Rule(direction, 0.0),
+            _comparison(statistic[name]),
+            paper_value=f'[LIN23]: "{LIN23_RELIABLY}"',
+            by_construction=by_construction,
+        )
+        for name, what, measured, direction, by_construction in rows
+    ]
+
+
 def _lin23_a() -> list[Claim]:
     return [
         Claim(
@@ -698,6 +756,9 @@ LIN23 = [
         "Spearman correlation of PPP SNR with the injected dose (mean over seeds)",
         Rule("greater", 0.9),
         _dose_tracking,
+        by_construction="the injected map is the same for every image and PPP averages the feature "
+        "difference against real context over images, so the map passes into PPP in proportion to "
+        "the dose by design",
     ),
     Claim(
         "LIN23-c.detection", "LIN23",
@@ -708,7 +769,11 @@ LIN23 = [
         "metric thresholded at its own null (the padding-free control's seeds)",
         Rule("greater", 0.0),
         _detection_advantage,
+        by_construction="PPP's null on the padding-free control is exactly -inf dB on every seed, so "
+        "its threshold is -inf and it detects every padded net: the difference is >= 0 whatever the "
+        "data (the behavioural rows LIN23-c.separation, .gap and .fp_* decide the claim)",
     ),
+    *_lin23_comparison(),
 ]
 
 CLAIMS: tuple[Claim, ...] = (*ISL20, *ISL21, *KAY20, *LIN23)

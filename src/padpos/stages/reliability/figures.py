@@ -5,7 +5,9 @@
   known truth, each method's null value marked (a reliable metric sits on it for the
   position-free control);
 - ``plot_calibration``: each metric versus the injected dose, one line per seed,
-  with the Spearman correlation per seed in the panel title.
+  with the Spearman correlation per seed in the panel title;
+- ``plot_comparison``: the comparison decided by behaviour (section 6c), every metric's
+  separation, gap correlation and false-positive rates with their intervals.
 """
 
 from __future__ import annotations
@@ -119,5 +121,43 @@ def plot_calibration(calibration: pd.DataFrame, summary: pd.DataFrame | None = N
     fig.suptitle((title + "\n" if title else "")
                  + "Dose-response calibration: a * P added to a padding-free net "
                  "(dose 0 = the position-free control)", fontsize=10)  # fmt: skip
+    fig.tight_layout()
+    return fig
+
+
+COMPARISON_PANELS = {  # statistic -> (axis label, the value of a metric that knows nothing)
+    "separation": ("AUC: nets that use position vs padded nets that do not", 0.5),
+    "gap_rho": ("Spearman rho with the behavioural gap (padded nets)", 0.0),
+    "fpr_content_only": ("flagged share of content-only nets (circular)", 0.0),
+    "fpr_boundary_only": ("flagged share of boundary-only nets (valid)", 0.0),
+}
+
+
+def plot_comparison(table: pd.DataFrame, title: str = ""):
+    """The behavioural comparison (docs/protocols.md section 6c) on the first probe image
+    set: per statistic (panels) every metric and PPP minus the best other, with its 95 %
+    bootstrap interval; the dashed line is what a metric that knows nothing reads."""
+    apply_style()
+    if table.empty:
+        raise ValueError("the metric_comparison table is empty")
+    images = table["images"].iloc[0]
+    table = table[table["images"] == images]
+    fig, axes = plt.subplots(1, len(COMPARISON_PANELS), figsize=(4.0 * len(COMPARISON_PANELS), 3.6),
+                             sharey=True)  # fmt: skip
+    for ax, (statistic, (xlabel, null)) in zip(axes, COMPARISON_PANELS.items()):
+        sub = table[table["statistic"] == statistic].iloc[::-1]
+        y = np.arange(len(sub))
+        value = sub["value"].astype(float).to_numpy()
+        low = np.nan_to_num(value - sub["ci_low"].astype(float).to_numpy(), nan=0.0).clip(min=0)
+        high = np.nan_to_num(sub["ci_high"].astype(float).to_numpy() - value, nan=0.0).clip(min=0)
+        colours = ["#c0392b" if m == "ppp_minus_best" else "#2c7fb8" for m in sub["metric"]]
+        ax.barh(y, np.nan_to_num(value), xerr=[low, high], color=colours, capsize=2)
+        ax.axvline(0.0 if null == 0.0 else null, color="0.3", ls="--", lw=0.8)
+        ax.set_yticks(y, [f"PPP - {b}" if m == "ppp_minus_best" else m
+                          for m, b in zip(sub["metric"], sub["best_other"].fillna(""))])  # fmt: skip
+        n = int(sub["n"].min()) if len(sub) else 0
+        ax.set_title(f"{statistic} (n = {n} nets per regime)", fontsize=9)
+        ax.set_xlabel(xlabel, fontsize=8)
+    fig.suptitle(f"{title}; probe images: {images}" if title else f"probe images: {images}", fontsize=10)
     fig.tight_layout()
     return fig

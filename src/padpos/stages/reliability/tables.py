@@ -149,3 +149,19 @@ def table_metric_reliability_summary(runs: pd.DataFrame) -> pd.DataFrame:
         })  # fmt: skip
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def table_metric_comparison(runs: pd.DataFrame) -> pd.DataFrame:
+    """The behavioural comparison (docs/protocols.md section 6c):
+    :func:`padpos.stages.reliability.comparison.comparison_table`."""
+    from padpos.stages.reliability.comparison import comparison_table
+
+    return comparison_table(runs)
+
+
+def table_metric_behaviour(runs: pd.DataFrame) -> pd.DataFrame:
+    """What the box nets do and what each metric reads on them, per regime:
+    :func:`padpos.stages.reliability.comparison.behaviour_table`."""
+    from padpos.stages.reliability.comparison import behaviour_table
+
+    return behaviour_table(runs)
