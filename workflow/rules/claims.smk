@@ -17,12 +17,12 @@ CLAIMS_SPEC = spec_json(
 
 
 # which same-size schemes compute the same function on the study's archs (one arm each in
-# the scorecard and its figure)
+# the scorecard and its figure); beside the runs, not in tables/: it is no summary over seeds
 rule scheme_equivalence:
     input:
         code=code("scheme-equivalence"),
     output:
-        multiext(f"{TABLES}/scheme_equivalence", csv=".csv", md=".md", tex=".tex"),
+        multiext(f"{RUNS}/claims/scheme_equivalence", csv=".csv", md=".md", tex=".tex"),
     log:
         f"{LOGS}/scheme_equivalence.log",
     benchmark:
