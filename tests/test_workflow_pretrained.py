@@ -80,3 +80,10 @@ def test_the_chain_builds_every_table_and_figure_from_the_cache(chain):
 def test_nothing_to_do_after_the_chain(chain):
     proc = snakemake(chain, "-n", "pretrained_all", "--configfile", "config/ptci.yaml")
     assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_a_wrong_python_entry_stops_the_workflow_before_any_job(tmp_path):
+    work = copy_workflow(tmp_path)
+    (work / "config/bad.yaml").write_text("pretrained:\n  models: ['python:padpos.stages.pretrained.zoo:nope']\n")
+    proc = snakemake(work, "-n", "figures/all", "--configfile", "config/bad.yaml", check=False)
+    assert proc.returncode != 0 and "has no 'nope'" in proc.stdout + proc.stderr
