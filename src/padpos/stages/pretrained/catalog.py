@@ -226,12 +226,23 @@ def probe_spec(settings: Mapping, model: str, padding: str, study: str, readout:
     }
 
 
+def figure_args(inputs: Mapping) -> str:
+    """A figure command's options from a rule's named inputs: each (but ``code``) is
+    ``--<name> <files>``, shell-quoted (the figure rules name their inputs as the options)."""
+    import shlex
+
+    items = inputs.items()
+    return " ".join(f"--{name} " + " ".join(shlex.quote(str(f)) for f in ([files] if isinstance(files, str) else files))
+                    for name, files in items if name != "code")  # fmt: skip
+
+
 __all__ = [
     "ALONE",
     "DEFAULTS",
     "LIBRARIES",
     "build_python_model",
     "check_python_model",
+    "figure_args",
     "ModelSpec",
     "NATIVE",
     "layer_override",
