@@ -84,7 +84,7 @@ def write_check(model: str, record_path, output) -> None:
     from padpos.stages.pretrained.weights import load_model
 
     started = time.time()
-    loaded = load_model(model, read_record(record_path))
+    loaded = load_model(model, read_record(record_path), taps=False)
     table = check_photos(loaded)
     table.insert(0, "model", model)
     runtime.write_result(table, output, {"model": model}, started, "cpu", **loaded.facts,

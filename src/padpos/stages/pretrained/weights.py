@@ -389,10 +389,12 @@ def _load_python(spec: ModelSpec, path: Path, record: dict | None = None) -> Loa
 LOADERS = {"torchvision": _load_torchvision, "timm": _load_timm, "file": _load_file, "python": _load_python}
 
 
-def load_model(text: str, record: dict | None = None, layers: list[str] | None = None) -> LoadedModel:
+def load_model(text: str, record: dict | None = None, layers: list[str] | None = None,
+               taps: bool = True) -> LoadedModel:  # fmt: skip
     """Model ``text`` built from its cached weights (never downloaded; see
     :func:`cached_file`), eval mode, gradients off, with its feature taps resolved:
-    ``layers`` (config key ``pretrained.layers``) or the library's default."""
+    ``layers`` (config key ``pretrained.layers``) or the library's default (not resolved
+    with ``taps=False``: the photo check classifies, it taps nothing)."""
     from padpos.padding_tf_same import adopt_tf_same, native_padding
 
     spec = parse_model(text)
@@ -404,6 +406,10 @@ def load_model(text: str, record: dict | None = None, layers: list[str] | None =
     model = loaded.model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
+    if not taps:
+        loaded.taps = []
+        loaded.facts.update(file=str(path), library=spec.library, mean=list(loaded.mean), std=list(loaded.std))
+        return loaded
     if layers is not None:
         loaded.taps = list(layers)
     else:
