@@ -447,7 +447,7 @@ def with_padding(loaded: LoadedModel, padding: str, text: str, size: int | None 
     except (ValueError, TypeError) as err:
         raise ModelError(f"{what}: {err}") from None
     if size is not None:
-        failed = failing_module(loaded.model, size)
+        failed = failing_module(loaded.model, size, loaded.taps[-1] if loaded.taps else None)
         if failed is not None:
             raise ModelError(f"{what}: with it the forward pass of a {size} px image fails in module {failed[0]!r} "
                              f"({failed[1]}); a block that adds its input to maps the scheme shrinks or grows "
@@ -456,12 +456,21 @@ def with_padding(loaded: LoadedModel, padding: str, text: str, size: int | None 
     return loaded
 
 
-def failing_module(model, size: int):
+class _Reached(Exception):
+    """The trial forward reached the last tap: what comes after it is never probed."""
+
+
+def failing_module(model, size: int, until: str | None = None):
     """(name, error) of the innermost module whose forward fails on a ``size`` px image of
-    zeros, or None when the forward passes."""
+    zeros (up to module ``until``, the deepest tap), or None when it passes."""
     import torch
 
+    def stop(*_):
+        raise _Reached
+
     running, handles = [], []
+    if until is not None:
+        handles.append(dict(model.named_modules())[until].register_forward_hook(stop))
     for name, module in model.named_modules():
         # (hooks that return None: they must not replace the modules' inputs or outputs)
         handles.append(module.register_forward_pre_hook(lambda m, a, name=name: running.append(name) and None))
@@ -470,6 +479,8 @@ def failing_module(model, size: int):
     try:
         with torch.no_grad():
             model(torch.zeros(1, 3, size, size, device=device))
+        return None
+    except _Reached:
         return None
     except RuntimeError as err:
         return ((running[-1] if running else "") or "(the model)", str(err).splitlines()[0])
