@@ -7,7 +7,8 @@
 #   requirements/lock.sh --upgrade-package pandas     one package (and what it needs)
 #
 # Arguments go to both `uv pip compile` calls. Writes
-#   requirements/run.txt   the package's runtime dependencies, direct and transitive
+#   requirements/run.txt   the package's runtime dependencies plus the `effnet` extra (the
+#                          published EfficientNet-Lite0 of config/effnet.yaml), direct and transitive
 #   requirements/test.txt  the same pins plus the `test` and `slurm` extras
 #                          (compiled with -c run.txt, so shared packages agree)
 # for one target, the one CI tests: Linux x86_64 (manylinux_2_28), CPython 3.11. It
@@ -53,13 +54,13 @@ header() {
   mv "$file.new" "$file"
 }
 
-"$uv" pip compile pyproject.toml "${TARGET[@]}" "${constraints[@]}" "$@" \
-  --custom-compile-command "requirements/lock.sh  # uv pip compile pyproject.toml ${TARGET[*]} ${constraints[*]}" \
+"$uv" pip compile pyproject.toml --extra effnet "${TARGET[@]}" "${constraints[@]}" "$@" \
+  --custom-compile-command "requirements/lock.sh  # uv pip compile pyproject.toml --extra effnet ${TARGET[*]} ${constraints[*]}" \
   -o requirements/run.txt > /dev/null
 header requirements/run.txt "the runtime dependencies of padpos"
 
-"$uv" pip compile pyproject.toml --extra test --extra slurm "${TARGET[@]}" "${constraints[@]}" \
+"$uv" pip compile pyproject.toml --extra effnet --extra test --extra slurm "${TARGET[@]}" "${constraints[@]}" \
   -c requirements/run.txt "$@" \
-  --custom-compile-command "requirements/lock.sh  # uv pip compile pyproject.toml --extra test --extra slurm ${TARGET[*]} ${constraints[*]} -c requirements/run.txt" \
+  --custom-compile-command "requirements/lock.sh  # uv pip compile pyproject.toml --extra effnet --extra test --extra slurm ${TARGET[*]} ${constraints[*]} -c requirements/run.txt" \
   -o requirements/test.txt > /dev/null
 header requirements/test.txt "the runtime dependencies of padpos plus its test and slurm extras"

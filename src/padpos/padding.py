@@ -483,6 +483,8 @@ def _needs_conversion(module: nn.Module) -> bool:
 
 
 def _converted(module: nn.Module, scheme: str) -> nn.Module:
+    if hasattr(module, "with_scheme"):  # pads itself (padpos.padding_tf_same.TFSameConv2d)
+        return module.with_scheme(scheme)
     if isinstance(module, nn.Conv2d):
         return PaddedConv2d.from_conv(module, scheme)
     if isinstance(module, nn.MaxPool2d):

@@ -175,6 +175,44 @@ ISL20 += [
 ]
 
 
+# [ISL20]'s general claim on a published ImageNet network this project can load offline:
+# EfficientNet-Lite0 (pretrained.models: python:padpos.stages.pretrained.zoo:efficientnet_lite0)
+EFFNET = "efficientnet_lite0"
+NOT_COMPARABLE = f"not comparable (another net): VGG-16 .742, ResNet-152 .933 ({ISL20_TABLE1})"
+
+
+def _effnet(t: Tables, padding: str = "native"):
+    models = [m for m in t.values("pretrained_posenet", "model") if str(m).endswith(f":{EFFNET}")]
+    if not models:
+        raise NotMeasured(f"no pretrained {EFFNET} in this study (pretrained.models; config/effnet.yaml)")
+    return t.group("pretrained_posenet", model=models[0], padding=padding, layer="all", input="natural", **SPC)
+
+
+ISL20 += [
+    Claim(
+        f"ISL20-d.{EFFNET}", "ISL20",
+        "An ImageNet-pretrained CNN encodes absolute position in its features (measured on EfficientNet-Lite0)",
+        ("pretrained_posenet",),
+        "PosENet SPC(H) of pretrained EfficientNet-Lite0 (multi-level features, TensorFlow 'same' padding "
+        "as published), natural images",
+        Rule("greater", 0.2),
+        lambda t: mean_of(_effnet(t)),
+        paper_value=NOT_COMPARABLE,
+    ),
+    Claim(
+        f"ISL20-d.{EFFNET}_padding", "ISL20",
+        "Much of a pretrained CNN's position information comes through its padding (measured on EfficientNet-Lite0)",
+        ("pretrained_posenet",),
+        "SPC(H), pretrained EfficientNet-Lite0 as published minus the same weights with circular padding "
+        "swapped in (no border to read position from; valid is refused: its MBConv blocks add their input)",
+        Rule("greater", 0.1),
+        lambda t: difference(_effnet(t), _effnet(t, "circular")),
+        paper_value="not comparable (another net, another ablation): VGG-16 .742 vs without padding .381 "
+        "([ISL20] padding ablation, PASCAL-S, H)",
+    ),
+]
+
+
 # ---------------------------------------------------------------- [ISL21] boundary effects
 # The canvas nets (docs/protocols.md 5): an image in one cell of a k x k canvas, one net per
 # arm predicting the cell and the class. Rows read the mean-colour canvas (the ICCV 2021

@@ -8,7 +8,11 @@ A model is written ``<library>:<what>`` (config key ``pretrained.models``):
 - ``timm:<model name>``: a timm model with its pretrained tag (``timm:resnet50.a1_in1k``;
   needs the optional extra ``pip install 'padpos[pretrained]'``);
 - ``file:<path>``: a checkpoint file (a padpos ``model.pt``, or a whole ``nn.Module``
-  saved with ``torch.save(model)``).
+  saved with ``torch.save(model)``);
+- ``python:<module>:<callable>``: a callable of installed Python code that returns an
+  ``nn.Module`` with its weights loaded (``python:padpos.stages.pretrained.zoo:efficientnet_lite0``,
+  or your own package's builder): :func:`check_python_model` imports and calls it when the
+  config is read, so that a wrong entry stops before any job.
 
 Each model gets a file-safe name (:attr:`ModelSpec.slug`), the folder of its results.
 Every model is evaluated as published (padding ``native``) and, opt-in, with other
@@ -23,7 +27,7 @@ from typing import Mapping, Sequence
 
 from padpos.names import PADDING_SCHEMES
 
-LIBRARIES: tuple[str, ...] = ("torchvision", "timm", "file")
+LIBRARIES: tuple[str, ...] = ("torchvision", "timm", "file", "python")
 # the padding of a model as published (zero padding for torchvision's and timm's CNNs)
 NATIVE = "native"
 # the readout on raw RGB that [ISL20] Table 1 lists as "PosENet": a row of its own
@@ -73,7 +77,7 @@ class ModelSpec:
 def parse_model(text: str) -> ModelSpec:
     """The :class:`ModelSpec` of one ``pretrained.models`` entry; a ValueError naming the
     key and the accepted forms otherwise."""
-    forms = "torchvision:<arch>:<weights>, timm:<model name>, file:<path>"
+    forms = "torchvision:<arch>:<weights>, timm:<model name>, file:<path>, python:<module>:<callable>"
     library, sep, rest = str(text).partition(":")
     if not sep or library not in LIBRARIES or not rest.strip():
         raise ValueError(f"config key 'pretrained.models': {text!r} is not a model; write one of {forms}")
@@ -85,15 +89,77 @@ def parse_model(text: str) -> ModelSpec:
                 "torchvision:<arch>:<weights> (e.g. torchvision:vgg16:IMAGENET1K_V1; DEFAULT = the newest weights)"
             )
         return ModelSpec(text, library, arch, weights)
+    if library == "python":
+        module, sep, attr = rest.strip().partition(":")
+        dotted = r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*"
+        if not (sep and re.fullmatch(dotted, module) and re.fullmatch(dotted, attr)):
+            raise ValueError(
+                f"config key 'pretrained.models': {text!r}: a model built by Python code is "
+                "python:<module>:<callable> (e.g. python:padpos.stages.pretrained.zoo:efficientnet_lite0)"
+            )
     return ModelSpec(text, library, rest.strip())
 
 
-def parse_models(texts: Sequence[str]) -> list[ModelSpec]:
+def python_callable(spec: ModelSpec):
+    """The callable a ``python:`` entry names, imported; a ValueError naming the key and the
+    entry when its package is not installed, the module does not exist or the name is no
+    callable of it."""
+    import importlib
+    import importlib.util
+
+    where = f"config key 'pretrained.models': {spec.text!r}"
+    module_name, _, attr = spec.name.partition(":")
+    top = module_name.split(".")[0]
+    if importlib.util.find_spec(top) is None:
+        raise ValueError(f"{where}: no installed package provides the module {top!r} (pip install it first)")
+    try:
+        obj = importlib.import_module(module_name)
+    except ModuleNotFoundError as err:
+        raise ValueError(f"{where}: cannot import {module_name!r}: {err}") from None
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise ValueError(f"{where}: module {module_name!r} has no {attr!r}")
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise ValueError(f"{where}: {module_name}:{attr} is a {type(obj).__name__}, not a callable")
+    return obj
+
+
+_CHECKED: dict[str, object] = {}
+
+
+def build_python_model(spec: ModelSpec):
+    """Call a ``python:`` entry's callable; it must return an ``nn.Module`` (a ValueError
+    naming the key and the entry otherwise, and when the call itself fails)."""
+    from torch import nn
+
+    where = f"config key 'pretrained.models': {spec.text!r}"
+    fn = python_callable(spec)
+    try:
+        model = fn()
+    except Exception as err:  # a missing weights package, a bad file, ...: the entry's fault
+        raise ValueError(f"{where}: calling it failed ({type(err).__name__}: {err})") from None
+    if not isinstance(model, nn.Module):
+        raise ValueError(f"{where}: it returned a {type(model).__name__}, not a torch nn.Module")
+    return model
+
+
+def check_python_model(spec: ModelSpec) -> None:
+    """Build a ``python:`` entry once per process (the Snakefile calls this as it reads the
+    config, so that a wrong entry stops before any job); other entries pass."""
+    if spec.library == "python" and spec.text not in _CHECKED:
+        _CHECKED[spec.text] = type(build_python_model(spec)).__name__
+
+
+def parse_models(texts: Sequence[str], build: bool = False) -> list[ModelSpec]:
     """Every model of ``pretrained.models``; two entries with the same file-safe name are
-    an error naming both."""
+    an error naming both. ``build``: a ``python:`` entry is imported and called
+    (:func:`check_python_model`)."""
     out, seen = [], {}
     for text in texts:
         spec = parse_model(text)
+        if build:
+            check_python_model(spec)
         if spec.slug in seen:
             raise ValueError(
                 f"config key 'pretrained.models': {seen[spec.slug]!r} and {text!r} would share the "
@@ -160,10 +226,23 @@ def probe_spec(settings: Mapping, model: str, padding: str, study: str, readout:
     }
 
 
+def figure_args(inputs: Mapping) -> str:
+    """A figure command's options from a rule's named inputs: each (but ``code``) is
+    ``--<name> <files>``, shell-quoted (the figure rules name their inputs as the options)."""
+    import shlex
+
+    items = inputs.items()
+    return " ".join(f"--{name} " + " ".join(shlex.quote(str(f)) for f in ([files] if isinstance(files, str) else files))
+                    for name, files in items if name != "code")  # fmt: skip
+
+
 __all__ = [
     "ALONE",
     "DEFAULTS",
     "LIBRARIES",
+    "build_python_model",
+    "check_python_model",
+    "figure_args",
     "ModelSpec",
     "NATIVE",
     "layer_override",
@@ -171,6 +250,7 @@ __all__ = [
     "parse_model",
     "parse_models",
     "probe_spec",
+    "python_callable",
     "run_files",
     "what_if_paddings",
 ]

