@@ -24,8 +24,6 @@ rule canvas:
         f"{LOGS}/canvas/{{arch}}_{{padding}}_seed{{seed}}.log",
     benchmark:
         bench("canvas", "{arch}_{padding}_seed{seed}")
-    conda:
-        ENV
     threads: 1
     resources:
         gpu=GPU_JOB,
@@ -53,8 +51,6 @@ rule figure_canvas_location:
     benchmark:
         bench("figure_canvas_location")
     localrule: True
-    conda:
-        ENV
     params:
         command="plot-canvas-location",
         title=CANVAS_TITLE,

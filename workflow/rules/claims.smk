@@ -27,8 +27,6 @@ rule claims:
     benchmark:
         bench("claims")
     localrule: True
-    conda:
-        ENV
     params:
         spec=CLAIMS_SPEC,
     shell:
@@ -47,8 +45,6 @@ rule figure_claims:
     benchmark:
         bench("figure_claims")
     localrule: True
-    conda:
-        ENV
     params:
         title=STUDY_TITLE,
     shell:

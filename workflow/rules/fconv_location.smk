@@ -17,8 +17,6 @@ rule fconv_location:
         bench("fconv_location", "{padding}_{init}")
     wildcard_constraints:
         init="random-frozen|scratch",
-    conda:
-        ENV
     threads: 1
     resources:
         gpu=GPU_JOB,
@@ -53,8 +51,6 @@ rule figure_fconv_location:
     benchmark:
         bench("figure_fconv_location")
     localrule: True
-    conda:
-        ENV
     params:
         spec=spec_json(LOCATION),
     shell:

@@ -17,8 +17,6 @@ rule fconv_redgreen:
         bench("fconv_redgreen", "{variant}")
     wildcard_constraints:
         variant="[a-z0-9_]+",
-    conda:
-        ENV
     threads: 1
     resources:
         gpu=GPU_JOB,
@@ -48,8 +46,6 @@ rule figure_fconv_redgreen:
     benchmark:
         bench("figure_fconv_redgreen")
     localrule: True
-    conda:
-        ENV
     params:
         spec=spec_json(REDGREEN),
     shell:

@@ -26,8 +26,6 @@ rule posenet:
         f"{LOGS}/posenet/{{arch}}_{{padding}}_seed{{seed}}.log",
     benchmark:
         bench("posenet", "{arch}_{padding}_seed{seed}")
-    conda:
-        ENV
     threads: 1
     resources:
         gpu=GPU_JOB,
@@ -61,8 +59,6 @@ rule posenet_alone:
         bench("posenet_alone", "pad{readout_padding}_seed{seed}")
     wildcard_constraints:
         readout_padding=r"\d+",
-    conda:
-        ENV
     threads: 1
     resources:
         gpu=GPU_JOB,
@@ -101,8 +97,6 @@ rule figure_posenet:
     benchmark:
         bench("figure_posenet")
     localrule: True
-    conda:
-        ENV
     params:
         title=POSENET_TITLE,
     shell:
@@ -143,8 +137,6 @@ rule figure_posenet_examples:
     benchmark:
         bench("figure_posenet_examples")
     localrule: True
-    conda:
-        ENV
     params:
         title=POSENET_TITLE,
     shell:

@@ -28,8 +28,6 @@ rule ppp:
         f"{LOGS}/ppp/{{arch}}_{{padding}}_seed{{seed}}.log",
     benchmark:
         bench("ppp", "{arch}_{padding}_seed{seed}")
-    conda:
-        ENV
     threads: 1
     resources:
         gpu=GPU_JOB,
@@ -56,8 +54,6 @@ rule figure_ppp_maps:
     benchmark:
         bench("figure_ppp_maps")
     localrule: True
-    conda:
-        ENV
     params:
         title=PPP_TITLE,
     shell:
@@ -76,8 +72,6 @@ rule figure_ppp_by_padding:
     benchmark:
         bench("figure_ppp_by_padding")
     localrule: True
-    conda:
-        ENV
     params:
         title=PPP_TITLE,
     shell:
@@ -96,8 +90,6 @@ rule figure_ppp_formation:
     benchmark:
         bench("figure_ppp_formation")
     localrule: True
-    conda:
-        ENV
     params:
         title=PPP_TITLE,
     shell:

@@ -73,8 +73,6 @@ if PRETRAINED_MODELS:
         benchmark:
             bench("pretrained_fetch", "{model}")
         localrule: True
-        conda:
-            ENV
         params:
             model=lambda w: PRETRAINED_MODELS[w.model].text,
         shell:
@@ -91,8 +89,6 @@ if PRETRAINED_MODELS:
             f"{LOGS}/pretrained/images.log",
         benchmark:
             bench("pretrained_images")
-        conda:
-            ENV
         params:
             spec=spec_json(PRETRAINED_IMAGES),
         shell:
@@ -112,8 +108,6 @@ if PRETRAINED_MODELS:
             f"{LOGS}/pretrained/posenet_{{model}}_{{padding}}.log",
         benchmark:
             bench("pretrained_posenet", "{model}_{padding}")
-        conda:
-            ENV
         threads: 1
         resources:
             gpu=GPU_JOB,
@@ -136,8 +130,6 @@ if PRETRAINED_MODELS:
             f"{LOGS}/pretrained/posenet_alone.log",
         benchmark:
             bench("pretrained_posenet_alone")
-        conda:
-            ENV
         threads: 1
         resources:
             gpu=GPU_JOB,
@@ -167,8 +159,6 @@ if PRETRAINED_MODELS:
             f"{LOGS}/pretrained/ppp_{{model}}_{{padding}}.log",
         benchmark:
             bench("pretrained_ppp", "{model}_{padding}")
-        conda:
-            ENV
         threads: 1
         resources:
             gpu=GPU_JOB,
@@ -191,8 +181,6 @@ if PRETRAINED_MODELS:
             f"{LOGS}/pretrained/location_{{model}}_{{padding}}.log",
         benchmark:
             bench("pretrained_location", "{model}_{padding}")
-        conda:
-            ENV
         threads: 1
         resources:
             gpu=GPU_JOB,
@@ -221,8 +209,6 @@ if PRETRAINED_MODELS:
         benchmark:
             bench("figure_pretrained_table1")
         localrule: True
-        conda:
-            ENV
         params:
             title=PRETRAINED_TITLE,
         shell:
@@ -240,8 +226,6 @@ if PRETRAINED_MODELS:
         benchmark:
             bench("figure_pretrained_posenet")
         localrule: True
-        conda:
-            ENV
         params:
             title=PRETRAINED_TITLE,
         shell:
@@ -261,8 +245,6 @@ if PRETRAINED_MODELS:
         benchmark:
             bench("figure_pretrained_layers")
         localrule: True
-        conda:
-            ENV
         params:
             title=PRETRAINED_TITLE,
         shell:
@@ -281,8 +263,6 @@ if PRETRAINED_MODELS:
         benchmark:
             bench("figure_pretrained_ppp_maps")
         localrule: True
-        conda:
-            ENV
         params:
             title=PRETRAINED_TITLE,
         shell:
@@ -302,8 +282,6 @@ if PRETRAINED_MODELS:
         benchmark:
             bench("figure_pretrained_examples")
         localrule: True
-        conda:
-            ENV
         params:
             title=PRETRAINED_TITLE,
         shell:

@@ -34,8 +34,6 @@ rule reliability_reference:
         f"{LOGS}/reliability/reference.log",
     benchmark:
         bench("reliability_reference")
-    conda:
-        ENV
     threads: 1
     params:
         spec=RELIABILITY_SPEC,
@@ -61,8 +59,6 @@ rule reliability_backbones:
         f"{LOGS}/reliability/backbones_{{arch}}.log",
     benchmark:
         bench("reliability_backbones", "{arch}")
-    conda:
-        ENV
     threads: 1
     params:
         spec=RELIABILITY_SPEC,
@@ -91,8 +87,6 @@ rule figure_metric_reliability:
     benchmark:
         bench("figure_metric_reliability")
     localrule: True
-    conda:
-        ENV
     params:
         title=RELIABILITY_TITLE,
     shell:
@@ -112,8 +106,6 @@ rule figure_metric_calibration:
     benchmark:
         bench("figure_metric_calibration")
     localrule: True
-    conda:
-        ENV
     params:
         title=RELIABILITY_TITLE,
     shell:

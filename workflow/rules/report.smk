@@ -26,8 +26,6 @@ rule table:
     wildcard_constraints:
         table="|".join(sorted(table_registry())),
     localrule: True
-    conda:
-        ENV
     params:
         failed="" if config["tables"]["exclude_failed"] else "--include-failed",
     shell:
@@ -52,8 +50,6 @@ rule environment:
     benchmark:
         bench("environment")
     localrule: True
-    conda:
-        ENV
     params:
         packages=packages_sha256(),
     shell:
@@ -70,7 +66,5 @@ rule figures_all:
     benchmark:
         bench("figures_all")
     localrule: True
-    conda:
-        ENV
     shell:
         "python -m padpos figures-index --inputs {input:q} --output {output:q} 2> {log:q}"
