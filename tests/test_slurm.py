@@ -43,6 +43,7 @@ CONF_HEADER = "# Written by padpos .ci/slurm-up.sh"
 TRIVIAL_SNAKEFILE = 'rule all:\n    output:\n        "done.txt",\n    shell:\n        "touch {output}"\n'
 DAEMONS = ("munged", "slurmctld", "slurmd")
 FAILING_WORKFLOW = REPO / "tests/data/slurm_fail/Snakefile"
+TIMEOUT_WORKFLOW = REPO / "tests/data/slurm_timeout/Snakefile"
 
 # rules that get a GPU on a real cluster (profiles/slurm set-resources)
 GPU_RULES = ("train", "ppp", "posenet", "posenet_alone", "canvas")
@@ -424,6 +425,35 @@ def test_failing_job_is_reported_failed(slurm_cluster, ci_profile_dir, tmp_path)
     # keep-going: the independent job still finished; the failed one left no output
     assert (tmp_path / "ok.txt").read_text() == "ok\n"
     assert not (tmp_path / "fail.txt").exists()
+
+
+@pytest.mark.slurm
+def test_a_job_stopped_at_its_time_limit_is_retried_and_resumes(slurm_cluster, ci_profile_dir, tmp_path):
+    """A training job longer than its first attempt's 1-minute limit: SLURM sends SIGTERM
+    at the limit, the training saves the step it is in and exits (padpos.stages.train.
+    preemption), Snakemake retries it as a new SLURM job with a longer limit, and the
+    retry resumes from the saved step and completes."""
+    shutil.copy2(TIMEOUT_WORKFLOW, tmp_path / "Snakefile")
+    # the CI profile, with the train rule's first attempt limited to one minute and without
+    # the early signal (which a 1-minute limit would send at once)
+    profile = yaml.safe_load((ci_profile_dir / "config.yaml").read_text())
+    train = profile["set-resources"]["train"]
+    train["runtime"] = "1 if attempt == 1 else 15"
+    train.pop("slurm_extra", None)
+    (tmp_path / "profile").mkdir()
+    (tmp_path / "profile" / "config.yaml").write_text(yaml.safe_dump(profile))
+    args = ["--workflow-profile", str(tmp_path / "profile"), "--retries", "1"]
+    code, text = run_snakemake(tmp_path, args, timeout=1500)
+    assert code == 0, text[-4000:]
+    jobs = job_rules(text)
+    attempts = [slurm_id for job, slurm_id, _ in submissions(text) if jobs[job][0] == "train"]
+    assert len(attempts) == 2, text[-4000:]
+    states = slurm_job_states(attempts)
+    assert states[attempts[0]][0] in ("TIMEOUT", "FAILED"), states  # stopped at its limit
+    assert states[attempts[1]][0] == "COMPLETED", states
+    log = (tmp_path / "train.log").read_text()
+    assert "stopped by signal SIGTERM" in log and "resuming from" in log, log[-3000:]
+    assert (tmp_path / "run" / "model.pt").is_file()
 
 
 # ---------------------------------------------------------------- last: no trace left

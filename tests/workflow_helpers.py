@@ -10,8 +10,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-# what a user's checkout needs to run the workflow (the rules' `conda:` names
-# environment.yml, which installs the package from pyproject.toml)
+# what a user's checkout needs to run the workflow
 WORKFLOW_FILES = [
     "Snakefile", "config.yaml", "config", "workflow", "profiles", "src", "environment.yml", "pyproject.toml",
 ]

@@ -82,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    from padpos.progress import batch_friendly_progress
+
+    batch_friendly_progress()  # before any command imports tqdm: small logs in batch jobs
     parser = build_parser()
     if not argv or argv[0].startswith("-"):
         parser.parse_args(argv or ["--help"])

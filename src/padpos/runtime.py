@@ -21,8 +21,122 @@ from torch import nn
 
 # ---------------------------------------------------------------- device and numerics
 def select_device() -> torch.device:
-    """CUDA when present (SLURM restricts a job to its GPUs via CUDA_VISIBLE_DEVICES)."""
+    """CUDA when present, else the CPU. In a local run the job first claims a GPU slot
+    (:func:`claim_gpu_slots`), so that concurrent jobs land on distinct GPUs; under SLURM
+    the allocation already restricts the job to its GPUs (CUDA_VISIBLE_DEVICES)."""
+    claim_gpu_slots(1)
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+# ---------------------------------------------------------------- GPU slots of a local run
+# Snakemake never tells a local job which GPU to use: `--resources gpu=N` only caps how many
+# GPU jobs run at once. Each job therefore claims a slot (an exclusive fcntl lock on a file
+# per visible GPU) for its lifetime and narrows CUDA_VISIBLE_DEVICES to it. The kernel drops
+# the lock when the process ends, however it ends (exit, crash, SIGKILL).
+SLOT_DIR_ENV = "PADPOS_GPU_SLOT_DIR"  # where the lock files live (default: a per-user tmp dir)
+HELD_ENV = "PADPOS_GPU_SLOTS"  # the slots a parent claimed for its children (torchrun workers)
+_held: dict = {"gpus": None, "files": []}
+
+
+def visible_gpus(environ=None) -> list[str]:
+    """The GPU ids this process may use, read without initialising CUDA: the entries of
+    CUDA_VISIBLE_DEVICES when it is set (up to the first invalid one, as CUDA reads it),
+    else one per line of ``nvidia-smi -L`` (none without the tool)."""
+    environ = os.environ if environ is None else environ
+    listed = environ.get("CUDA_VISIBLE_DEVICES")
+    if listed is not None:
+        ids = []
+        for gpu in (g.strip() for g in listed.split(",")):
+            if not gpu or gpu.startswith("-"):
+                break
+            ids.append(gpu)
+        return ids
+    import shutil
+    import subprocess
+
+    if shutil.which("nvidia-smi") is None:
+        return []
+    try:
+        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [str(i) for i, line in enumerate(l for l in out.splitlines() if l.startswith("GPU "))]
+
+
+def gpu_slot_dir(environ=None) -> Path:
+    environ = os.environ if environ is None else environ
+    if environ.get(SLOT_DIR_ENV):
+        return Path(environ[SLOT_DIR_ENV])
+    import tempfile
+
+    return Path(tempfile.gettempdir()) / f"padpos-gpu-slots-{os.getuid()}"
+
+
+def _try_lock(path: Path):
+    """An open file holding an exclusive lock on ``path``, or None when another process holds it."""
+    import fcntl
+
+    fh = open(path, "a+")
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.close()
+        return None
+    fh.seek(0)
+    fh.truncate()
+    fh.write(f"{os.getpid()} {socket.gethostname()}\n")
+    fh.flush()
+    return fh
+
+
+def claim_gpu_slots(n: int = 1, environ=None) -> list[str] | None:
+    """Claim ``n`` free GPU slots for this process's lifetime and narrow
+    CUDA_VISIBLE_DEVICES to them; returns the claimed GPU ids (also recorded in provenance).
+
+    Nothing is claimed (None) under SLURM (the allocation decides), without visible GPUs,
+    after CUDA was initialised (too late to narrow it), or when a parent already claimed
+    slots for this process (HELD_ENV: the claimed ids are returned). When fewer than ``n``
+    slots are free (more GPU jobs at once than GPUs: ``--resources gpu=N`` larger than the
+    number of GPUs), the job shares the GPUs it would have had and says so on stderr."""
+    environ = os.environ if environ is None else environ
+    if _held["gpus"] is not None:
+        return _held["gpus"]
+    if environ.get(HELD_ENV):
+        return environ[HELD_ENV].split(",")
+    if "SLURM_JOB_ID" in environ or torch.cuda.is_initialized():
+        return None
+    gpus = visible_gpus(environ)
+    if not gpus:
+        return None
+    folder = gpu_slot_dir(environ)
+    folder.mkdir(parents=True, exist_ok=True)
+    claimed, files = [], []
+    for gpu in gpus:
+        if len(claimed) == n:
+            break
+        fh = _try_lock(folder / f"gpu{gpu}.lock")
+        if fh is not None:
+            claimed.append(gpu)
+            files.append(fh)
+    if len(claimed) < n:
+        shared = [g for g in gpus if g not in claimed][: n - len(claimed)]
+        print(
+            f"padpos: no free GPU slot for {', '.join(shared)} ({len(gpus)} GPUs visible, all busy): "
+            "sharing it; run at most as many GPU jobs at once as there are GPUs (--resources gpu=N)",
+            file=sys.stderr,
+        )
+        claimed += shared
+    _held.update(gpus=claimed, files=files)
+    environ["CUDA_VISIBLE_DEVICES"] = environ[HELD_ENV] = ",".join(claimed)
+    return claimed
+
+
+def claimed_gpu_slots() -> list[str] | None:
+    """The GPU ids this process (or its parent, for it) claimed; None when it claimed none."""
+    if _held["gpus"] is not None:
+        return _held["gpus"]
+    held = os.environ.get(HELD_ENV)
+    return held.split(",") if held else None
 
 
 def device_name(device: torch.device) -> str:
@@ -146,6 +260,8 @@ def provenance(spec: dict, started: float, device: torch.device | str = "cpu", *
         "threads": torch.get_num_threads(),
         "host": socket.gethostname(),
         "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
+        # the GPU slots a local job claimed (claim_gpu_slots); None under SLURM or without GPUs
+        "gpu_slots": claimed_gpu_slots(),
         "code": code_version(),
         "versions": versions(),
         "packages_sha256": packages_sha256(),

@@ -33,8 +33,6 @@ rule canvas:
         f"{LOGS}/canvas/{{arch}}_{{padding}}_seed{{seed}}.log",
     benchmark:
         bench("canvas", "{arch}_{padding}_seed{seed}")
-    conda:
-        ENV
     threads: 1
     resources:
         gpu=GPU_JOB,

@@ -28,8 +28,6 @@ rule scheme_equivalence:
     benchmark:
         bench("scheme_equivalence")
     localrule: True
-    conda:
-        ENV
     params:
         archs=config["archs"],
         schemes=[p for p in config["paddings"] if p in SAME_SIZE_SCHEMES],
@@ -70,8 +68,6 @@ rule claims:
     benchmark:
         bench("claims")
     localrule: True
-    conda:
-        ENV
     params:
         spec=CLAIMS_SPEC,
         runs=lambda w: claims_runs(),

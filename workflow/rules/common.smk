@@ -13,9 +13,9 @@ TABLES = f"{RUNS}/tables"
 FIGURES = f"figures/{STUDY}"
 LOGS = f"logs/{STUDY}"
 PKG = Path(workflow.basedir) / "src" / "padpos"
-# every rule runs the padpos package; its software is the project's one environment
-# (an absolute path: rules live in the Snakefile and in workflow/rules/)
-ENV = str(Path(workflow.basedir) / "environment.yml")
+# every rule runs the padpos package in the one environment that Snakemake runs in (the
+# install command builds it from the lock, README "Install"); no per-rule conda env or
+# container: those deployment paths cannot be tested here, so the workflow offers none
 
 # what every figure title says about the study (synthetic = the reduced CPU-sized protocol)
 STUDY_TITLE = (

@@ -19,8 +19,6 @@ rule download_data:
         # the study's archive only (a pattern that matches nothing when there is none)
         archive=re.escape(DOWNLOAD["filename"]) if DOWNLOAD else "(?!)",
     localrule: True
-    conda:
-        ENV
     params:
         url=DOWNLOAD["url"] if DOWNLOAD else "",
         md5=DOWNLOAD["md5"] if DOWNLOAD else "",
@@ -39,8 +37,6 @@ rule prepare_data:
         f"{LOGS}/prepare_data.log",
     benchmark:
         bench("prepare_data")
-    conda:
-        ENV
     params:
         spec=spec_json(config["data"]),
     shell:

@@ -17,8 +17,6 @@ rule fconv_location:
         bench("fconv_location", "{padding}_{init}")
     wildcard_constraints:
         init="random-frozen|scratch",
-    conda:
-        ENV
     threads: 1
     resources:
         gpu=GPU_JOB,

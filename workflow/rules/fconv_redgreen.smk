@@ -17,8 +17,6 @@ rule fconv_redgreen:
         bench("fconv_redgreen", "{variant}")
     wildcard_constraints:
         variant="[a-z0-9_]+",
-    conda:
-        ENV
     threads: 1
     resources:
         gpu=GPU_JOB,

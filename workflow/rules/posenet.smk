@@ -26,8 +26,6 @@ rule posenet:
         f"{LOGS}/posenet/{{arch}}_{{padding}}_seed{{seed}}.log",
     benchmark:
         bench("posenet", "{arch}_{padding}_seed{seed}")
-    conda:
-        ENV
     threads: 1
     resources:
         gpu=GPU_JOB,
@@ -61,8 +59,6 @@ rule posenet_alone:
         bench("posenet_alone", "pad{readout_padding}_seed{seed}")
     wildcard_constraints:
         readout_padding=r"\d+",
-    conda:
-        ENV
     threads: 1
     resources:
         gpu=GPU_JOB,

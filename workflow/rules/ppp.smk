@@ -28,8 +28,6 @@ rule ppp:
         f"{LOGS}/ppp/{{arch}}_{{padding}}_seed{{seed}}.log",
     benchmark:
         bench("ppp", "{arch}_{padding}_seed{seed}")
-    conda:
-        ENV
     threads: 1
     resources:
         gpu=GPU_JOB,

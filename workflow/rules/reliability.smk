@@ -50,8 +50,6 @@ rule reliability_reference:
         f"{LOGS}/reliability/reference.log",
     benchmark:
         bench("reliability_reference")
-    conda:
-        ENV
     threads: 1
     params:
         spec=RELIABILITY_SPEC,
@@ -77,8 +75,6 @@ rule reliability_backbones:
         f"{LOGS}/reliability/backbones_{{arch}}.log",
     benchmark:
         bench("reliability_backbones", "{arch}")
-    conda:
-        ENV
     threads: 1
     params:
         spec=RELIABILITY_SPEC,
@@ -100,8 +96,6 @@ rule reliability_behaviour:
         bench("reliability_behaviour", "{regime}")
     wildcard_constraints:
         regime="[a-z_]+",
-    conda:
-        ENV
     threads: 1
     params:
         spec=BEHAVIOUR_SPEC,

@@ -26,8 +26,6 @@ rule table:
     wildcard_constraints:
         table="|".join(sorted(table_registry())),
     localrule: True
-    conda:
-        ENV
     params:
         failed="" if config["tables"]["exclude_failed"] else "--include-failed",
     shell:
@@ -57,8 +55,6 @@ rule figure:
     wildcard_constraints:
         figure="|".join(sorted(FIGURES_OF)),
     localrule: True
-    conda:
-        ENV
     params:
         arguments=figure_arguments,
     shell:
@@ -82,8 +78,6 @@ rule environment:
     benchmark:
         bench("environment")
     localrule: True
-    conda:
-        ENV
     params:
         packages=packages_sha256(),
     shell:
@@ -100,7 +94,5 @@ rule figures_all:
     benchmark:
         bench("figures_all")
     localrule: True
-    conda:
-        ENV
     shell:
         "python -m padpos figures-index --inputs {input:q} --output {output:q} 2> {log:q}"

@@ -69,8 +69,6 @@ rule pretrained_fetch:
     benchmark:
         bench("pretrained_fetch", "{model}")
     localrule: True
-    conda:
-        ENV
     params:
         model=lambda w: PRETRAINED_MODELS[w.model].text,
     shell:
@@ -91,8 +89,6 @@ rule pretrained_photos:
         f"{LOGS}/pretrained/photos_{{model}}.log",
     benchmark:
         bench("pretrained_photos", "{model}")
-    conda:
-        ENV
     threads: 1
     params:
         model=lambda w: PRETRAINED_MODELS[w.model].text,
@@ -111,8 +107,6 @@ rule pretrained_images:
         f"{LOGS}/pretrained/images.log",
     benchmark:
         bench("pretrained_images")
-    conda:
-        ENV
     params:
         spec=spec_json(PRETRAINED_IMAGES),
     shell:
@@ -134,8 +128,6 @@ rule pretrained_posenet:
         f"{LOGS}/pretrained/posenet_{{model}}_{{padding}}.log",
     benchmark:
         bench("pretrained_posenet", "{model}_{padding}")
-    conda:
-        ENV
     threads: 1
     resources:
         gpu=GPU_JOB,
@@ -160,8 +152,6 @@ rule pretrained_posenet_alone:
         f"{LOGS}/pretrained/posenet_alone.log",
     benchmark:
         bench("pretrained_posenet_alone")
-    conda:
-        ENV
     threads: 1
     resources:
         gpu=GPU_JOB,
@@ -193,8 +183,6 @@ rule pretrained_ppp:
         f"{LOGS}/pretrained/ppp_{{model}}_{{padding}}.log",
     benchmark:
         bench("pretrained_ppp", "{model}_{padding}")
-    conda:
-        ENV
     threads: 1
     resources:
         gpu=GPU_JOB,
@@ -220,8 +208,6 @@ rule pretrained_location:
         f"{LOGS}/pretrained/location_{{model}}_{{padding}}.log",
     benchmark:
         bench("pretrained_location", "{model}_{padding}")
-    conda:
-        ENV
     threads: 1
     resources:
         gpu=GPU_JOB,
@@ -253,8 +239,6 @@ rule figure_pretrained_table1:
     benchmark:
         bench("figure_pretrained_table1")
     localrule: True
-    conda:
-        ENV
     params:
         command="plot-pretrained-table1",
         args=lambda w, input: figure_args(input),
