@@ -2,7 +2,6 @@
 # the study's summary tables and the runs behind them (paired statistics, binomial noise)
 # by a rule fixed in code -> claims.csv|md|tex and claims.png.
 from padpos.names import SAME_SIZE_SCHEMES
-from padpos.stages.claims.definitions import CLAIMS
 
 CLAIMS_SPEC = spec_json(
     {
@@ -36,17 +35,6 @@ rule scheme_equivalence:
     shell:
         "python -m padpos scheme-equivalence --archs {params.archs:q} --schemes {params.schemes:q} "
         "--image-size {params.image_size} --width {params.width} --output {output.csv:q} 2> {log:q}"
-
-
-def claims_runs():
-    """TABLE:PATH for every per-run file behind each table a claim reads (the claims
-    stage rebuilds those tables from their runs to read the per-run values)."""
-    names = dict.fromkeys(name for claim in CLAIMS for name in claim.tables if name in TABLE_RUNS)
-    out = []
-    for name in names:
-        runs = TABLE_RUNS[name]
-        out += [f"{name}:{path}" for path in (runs() if callable(runs) else runs)]
-    return out
 
 
 rule claims:

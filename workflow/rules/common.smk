@@ -208,3 +208,16 @@ def runs_of(pattern, **extra):
         for arch, padding in RUN_PAIRS
         for path in expand(pattern, arch=arch, padding=padding, seed=config["seeds"], **extra)
     ]
+
+
+def claims_runs():
+    """TABLE:PATH for every per-run file behind each table a claim reads (the claims
+    stage rebuilds those tables from their runs to read the per-run values)."""
+    from padpos.stages.claims.definitions import CLAIMS
+
+    names = dict.fromkeys(name for claim in CLAIMS for name in claim.tables if name in TABLE_RUNS)
+    out = []
+    for name in names:
+        runs = TABLE_RUNS[name]
+        out += [f"{name}:{path}" for path in (runs() if callable(runs) else runs)]
+    return out
