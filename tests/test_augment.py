@@ -7,7 +7,7 @@ import torch
 
 from padpos.data import load_split, prepare_data, read_rgb
 from padpos.data.augment import EpochSampler, TrainImages, seeded, train_transform
-from padpos.stages.train.training import _loader_batches
+from padpos.stages.train.batches import _loader_batches
 from tiny import DATA_SPEC, photo_tree
 
 SIZE = 32
@@ -63,7 +63,7 @@ def test_evaluation_is_deterministic(manifest):
     split = load_split(manifest, "test")
     assert torch.equal(split[0][0], split[0][0])
     spec = {"num_workers": 0, "batch_size": 4, "augment": True, "seed": 0}
-    _, test, _ = _loader_batches(manifest, spec, "cpu", torch.Generator().manual_seed(0))
+    _, test, _ = _loader_batches(manifest, spec, "cpu", torch.Generator().manual_seed(0), 0, 0, 1)
     first, again = [x for x, _ in test], [x for x, _ in test]
     assert all(torch.equal(a, b) for a, b in zip(first, again))
     assert torch.equal(torch.cat(first), torch.stack([split[i][0] for i in range(len(split))]))
@@ -90,7 +90,7 @@ def test_loader_batches_do_not_depend_on_the_workers(manifest):
     epochs = {}
     for workers in (0, 2):
         train, _, classes = _loader_batches(manifest, {**spec, "num_workers": workers}, "cpu",
-                                            torch.Generator().manual_seed(3))  # fmt: skip
+                                            torch.Generator().manual_seed(3), workers, 0, 1)  # fmt: skip
         assert classes == 3 and train.persistent_workers == (workers > 0)
         before = torch.get_rng_state()
         epochs[workers] = [[(x, y) for x, y in train] for _epoch in range(2)]
