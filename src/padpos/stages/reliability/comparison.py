@@ -15,7 +15,7 @@ import pandas as pd
 from scipy import stats
 
 from padpos.names import RELIABILITY_METRICS
-from padpos.stats import bool_column
+from padpos.stats import bool_column, ci95_halfwidth
 
 PPP = "ppp_snr_db"  # the PPP statistic [LIN23] reports; the one the comparison rows read
 OTHERS = ("posenet_spc_H", "posenet_spc_V", "posenet_spc_G", "location_accuracy")
@@ -178,15 +178,19 @@ def comparison_table(runs: pd.DataFrame) -> pd.DataFrame:
 def behaviour_table(runs: pd.DataFrame) -> pd.DataFrame:
     """Per regime: the nets' behaviour (mean over seeds of validation, similar and
     dissimilar accuracy and the gap; ``n``, ``n_failed``), and per regime x image set x
-    metric the mean value and the share its nominal rule flags."""
+    metric the mean value (its ``std`` and ``ci95`` over nets) and the share its nominal
+    rule flags."""
     nets = net_table(runs)
     metrics = [m for m in RELIABILITY_METRICS if m in nets.columns]
     out = []
     for (images, regime), g in nets.groupby(["images", "regime"], sort=False):
         kept = g[~g["failed"].astype(bool)]
         for metric in metrics:
+            # the spread over nets beside the mean (NaN for one net), as every summary table
+            std = float(kept[metric].std(ddof=1)) if len(kept) > 1 else np.nan
             out.append(dict(images=images, regime=regime, metric=metric,
                             value=float(kept[metric].mean()) if len(kept) else np.nan,
+                            std=std, ci95=ci95_halfwidth(std, len(kept)),
                             detected=float(kept[f"{metric}__detects"].mean()) if len(kept) else np.nan,
                             gap=float(kept["gap"].mean()) if len(kept) else np.nan,
                             n=len(kept), n_failed=int(g["failed"].sum())))  # fmt: skip
