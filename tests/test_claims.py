@@ -195,7 +195,7 @@ def test_claim_definitions_are_fixed_data():
 
 
 def test_the_protocols_table_of_rules_is_the_code(repo):
-    """docs/protocols.md section 8's table of rules is generated from definitions.py
+    """docs/protocols.md section 8's table of rules is generated from definitions/
     (`padpos claims-rules --update`): a rule changed in one and not the other fails here."""
     text = (repo / "docs" / "protocols.md").read_text()
     section = text[text.index("## 8. The claims the scorecard decides"):]

@@ -19,6 +19,8 @@ when one is present (``padpos.runtime.select_device``): features, readout and
 its float64 evaluation all stay on that device. Project choices (documented in
 docs/posenet.md): grid size for small images, antialiased resizing, the pixel
 definition of the synthetic inputs, and the tie tolerance of SPC.
+
+Length: the targets, the readout, its training and its scoring are one probe, read top to bottom.
 """
 
 from __future__ import annotations

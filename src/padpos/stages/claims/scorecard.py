@@ -79,406 +79,51 @@ Intervals: Student's t for one mean or for per-seed differences; Welch's t for a
 difference of two independent means; for other functions of independent means a
 parametric bootstrap that draws each mean from its own t distribution, seeded.
 Everything here is pandas / numpy / scipy: no torch.
+
+Layout: the inputs (:class:`Group`, :class:`Tables`) live in ``inputs.py``, the statistics
+(:class:`Estimate` and its intervals) in ``estimates.py``; this module holds the guards, the
+rules and verdicts, and re-exports both, so that ``scorecard`` is the one API to import.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
-import numpy as np
 import pandas as pd
+
+from padpos.stages.claims.estimates import (
+    BOOTSTRAP_DRAWS,
+    BOOTSTRAP_SEED,
+    Estimate,
+    binomial_margins,
+    bootstrap,
+    difference,
+    mean_of,
+    per_seed,
+    ratio,
+    shared_seeds,
+    wilson,
+)
+from padpos.stages.claims.inputs import Group, NotMeasured, NotPaired, Tables
+
+__all__ = [  # the API (re-exported from inputs.py and estimates.py included)
+    "AGREEMENTS", "BOOTSTRAP_DRAWS", "BOOTSTRAP_SEED", "COLUMNS", "Claim", "Estimate", "Group",
+    "MIN_BORDER_GAP_PX", "NotMeasured", "NotPaired", "Published", "RULES_BEGIN", "RULES_END", "Rule",
+    "SATURATION_CEILING", "SATURATION_MARGIN", "Saturation", "Tables", "VERDICTS", "binomial_margins",
+    "bootstrap", "decide", "difference", "mean_of", "per_seed", "ratio", "replace_rules_block",
+    "rules_markdown", "scorecard", "shared_seeds", "wilson",
+]  # fmt: skip
 
 VERDICTS: tuple[str, ...] = ("supported", "contradicted", "inconclusive", "by construction")
 AGREEMENTS: tuple[str, ...] = ("agrees", "differs", "not comparable", "no published value")
-BOOTSTRAP_DRAWS = 20_000
-BOOTSTRAP_SEED = 0
 # a border-distance effect cannot be resolved with smaller gaps (docs/protocols.md 8)
 MIN_BORDER_GAP_PX = 8
 # the saturation guard's defaults (docs/protocols.md 8): an accuracy arm at or above the
 # ceiling, or within the margin of chance, has no room left to show a graded difference
 SATURATION_CEILING = 98.0
 SATURATION_MARGIN = 2.0
-
-
-class NotMeasured(LookupError):
-    """The study has no table or no row for what a claim reads."""
-
-
-class NotPaired(ValueError):
-    """A paired statistic was asked of groups that do not share their seeds."""
-
-
-# ---------------------------------------------------------------- inputs
-@dataclass(frozen=True)
-class Group:
-    """One row of a summary table: a mean over seeds and what stands behind it; with the
-    per-run values where the study's runs were read (``seeds`` and ``values`` in the same
-    order; failed runs left out, as in the mean) and the test images behind one run's
-    accuracy (``n_test``; 0: unknown, or the value is not an accuracy in %)."""
-
-    label: str
-    mean: float
-    std: float
-    n: int
-    n_failed: int = 0
-    n_unconverged: int = 0
-    unconverged_seeds: str = ""
-    seeds: tuple = ()
-    values: tuple = ()
-    n_test: int = 0
-
-    @classmethod
-    def from_runs(cls, label: str, values: Sequence[float], seeds: Sequence | None = None,
-                  n_test: int = 0, **flags) -> "Group":  # fmt: skip
-        """A group from its per-run values (seeds 0, 1, ... when not given)."""
-        values = tuple(float(v) for v in values)
-        seeds = tuple(seeds) if seeds is not None else tuple(range(len(values)))
-        if len(seeds) != len(values):
-            raise ValueError(f"{label}: {len(values)} values but {len(seeds)} seeds")
-        arr = np.asarray(values, dtype=float)
-        std = float(arr.std(ddof=1)) if len(arr) > 1 else math.nan
-        return cls(label, float(arr.mean()) if len(arr) else math.nan, std, len(arr), seeds=seeds,
-                   values=values, n_test=int(n_test), **flags)  # fmt: skip
-
-    def by_seed(self) -> dict:
-        """{seed: value} of the runs behind the row (empty when they were not read)."""
-        return dict(zip(self.seeds, self.values))
-
-    def problems(self) -> list[str]:
-        """The preconditions this row fails: failed or unconverged runs, no runs at all."""
-        out = []
-        if self.n_failed:
-            out.append(f"{self.label}: {self.n_failed} run(s) failed")
-        if self.n_unconverged:
-            seeds = f" (seeds {self.unconverged_seeds})" if self.unconverged_seeds else ""
-            out.append(f"{self.label}: {self.n_unconverged} run(s) not converged{seeds}")
-        if self.n == 0 and not self.n_failed:
-            out.append(f"{self.label}: no runs")
-        return out
-
-    def describe(self) -> str:
-        runs = f": {', '.join(f'{v:.4g}' for v in self.values)}" if self.values else ""
-        images = f", {self.n_test} test images" if self.n_test else ""
-        return f"{self.label} (n={self.n}{images}{runs})"
-
-
-class Tables:
-    """The study's summary tables by name, with row lookup by column values; ``runs``: the
-    per-run rows behind them (table name -> the frame :func:`padpos.stats.recording_runs`
-    recorded while rebuilding it), ``settings``: study settings a claim needs."""
-
-    def __init__(self, tables: dict[str, pd.DataFrame], arch: str | None = None,
-                 padding_free_arch: str | None = None, settings: dict | None = None,
-                 runs: dict[str, pd.DataFrame] | None = None):  # fmt: skip
-        self.tables = dict(tables)
-        self.arch = arch
-        self.padding_free_arch = padding_free_arch
-        self.settings = dict(settings or {})  # study settings a claim needs (e.g. the canvas grid)
-        self.run_tables = dict(runs or {})
-
-    def table(self, name: str) -> pd.DataFrame:
-        if name not in self.tables:
-            raise NotMeasured(f"this study builds no {name} table")
-        return self.tables[name]
-
-    def _with_arch(self, df: pd.DataFrame, match: dict) -> dict:
-        if "arch" in df.columns and "arch" not in match:
-            arch = self.padding_free_arch if match.get("padding") == "valid" else self.arch
-            if arch is not None:
-                return {"arch": arch, **match}
-        return match
-
-    def group(self, name: str, prefix: str = "", mean: str = "mean", **match) -> Group:
-        """The one row of table ``name`` whose columns equal ``match`` (values compared as
-        text, so that 0 matches a CSV's 0); ``prefix`` for tables whose statistics are
-        ``<prefix>_mean`` etc., ``mean`` for one whose mean column has another name. A
-        table with an ``arch`` column is read at the study's main arch, or at its
-        padding-free arch for padding ``valid``. The group carries its per-run values
-        when the study's runs were read and they are exactly the runs of the row."""
-        df = self.table(name)
-        match = self._with_arch(df, match)
-        rows = _select(df, match, name)
-        label = f"{name}[" + ", ".join(f"{v}" for k, v in match.items() if k != "arch") + "]"
-        if len(rows) == 0:
-            raise NotMeasured(f"{label} is not in this study")
-        if len(rows) > 1:
-            raise ValueError(f"{label} matches {len(rows)} rows; the claim must name one")
-        row = rows.iloc[0]
-        col = (lambda c: f"{prefix}_{c}") if prefix else (lambda c: c)
-        unconverged = row.get("unconverged_seeds", "")
-        n = int(row["n"])
-        seeds, values, n_test = self._run_values(name, prefix, match, n)
-        return Group(
-            label=label,
-            mean=float(row[col(mean)]),
-            std=float(row[col("std")]) if pd.notna(row[col("std")]) else math.nan,
-            n=n,
-            n_failed=int(row.get("n_failed", 0) or 0),
-            n_unconverged=int(row.get("n_unconverged", 0) or 0) if pd.notna(row.get("n_unconverged", 0)) else 0,
-            unconverged_seeds=_seeds_text(unconverged),
-            seeds=seeds, values=values, n_test=n_test,
-        )  # fmt: skip
-
-    def runs(self, name: str, prefix: str = "", **match) -> pd.DataFrame:
-        """The per-run rows (``value``, ``seed``, ``failed``, ``converged``, ``n_test`` and
-        the summary's keys) behind the rows of table ``name`` matching ``match``; failed
-        runs included (column ``failed``). NotMeasured when the runs were not read."""
-        if name not in self.run_tables:
-            raise NotMeasured(f"the runs of table {name} were not read")
-        df = self.run_tables[name]
-        df = df[df["prefix"].fillna("").astype(str) == prefix] if "prefix" in df.columns else df
-        return _select(df, self._with_arch(df, match), name).reset_index(drop=True)
-
-    def _run_values(self, name: str, prefix: str, match: dict, n: int) -> tuple[tuple, tuple, int]:
-        if name not in self.run_tables:
-            return (), (), 0
-        df = self.run_tables[name]
-        if any(key not in df.columns for key in match):
-            return (), (), 0
-        rows = self.runs(name, prefix, **match)
-        rows = rows[~rows["failed"].astype(bool)] if "failed" in rows.columns else rows
-        if len(rows) != n or "seed" not in rows.columns:
-            return (), (), 0  # not the runs of this one row (another grouping): do not guess
-        seeds = tuple(_seed_value(s) for s in rows["seed"])
-        if len(set(seeds)) != len(seeds):
-            return (), (), 0
-        sizes = pd.to_numeric(rows.get("n_test", pd.Series(dtype=float)), errors="coerce").dropna()
-        n_test = int(sizes.min()) if len(sizes) == len(rows) and len(sizes) else 0
-        return seeds, tuple(float(v) for v in rows["value"]), n_test
-
-    def values(self, name: str, column: str, **match) -> list:
-        """The distinct values of ``column`` in the rows of ``name`` matching ``match``."""
-        df = self.table(name)
-        for key, value in match.items():
-            df = df[df[key].astype(str) == str(value)]
-        return list(dict.fromkeys(df[column]))
-
-    # ------------------------------------------------------------ schemes as arms
-    def same_as(self, scheme: str) -> str:
-        """The representative of the schemes computing the same function as ``scheme`` on
-        the study's main arch (the ``scheme_equivalence`` table), or ``scheme`` itself."""
-        eq = self.tables.get("scheme_equivalence")
-        if eq is None:
-            return scheme
-        rows = eq[(eq["scheme"].astype(str) == scheme)]
-        if "arch" in eq.columns and self.arch is not None:
-            rows = rows[rows["arch"].astype(str) == str(self.arch)]
-        return str(rows["same_as"].iloc[0]) if len(rows) else scheme
-
-    def scheme_arms(self, schemes: Sequence[str]) -> tuple[list[str], list[str]]:
-        """One representative per distinct function among ``schemes`` (in their order), and
-        one note per merged arm ("symmetric = replicate on small_resnet: one arm")."""
-        arms: dict[str, list[str]] = {}
-        for s in schemes:
-            arms.setdefault(self.same_as(s), []).append(s)
-        reps, notes = [], []
-        for rep, members in arms.items():
-            first = rep if rep in members else members[0]
-            reps.append(first)
-            others = [m for m in members if m != first]
-            if others:
-                notes.append(self.equivalence_note(first, others))
-        return reps, notes
-
-    def equivalence_note(self, scheme: str, others: Sequence[str]) -> str:
-        return (f"{' = '.join([*others, scheme])} compute the same function on {self.arch} "
-                f"(scheme_equivalence): one arm, {scheme}")  # fmt: skip
-
-
-def _select(df: pd.DataFrame, match: dict, name: str) -> pd.DataFrame:
-    rows = df
-    for key, value in match.items():
-        if key not in rows.columns:
-            raise NotMeasured(f"table {name} has no column {key!r}")
-        rows = rows[rows[key].astype(str) == str(value)]
-    return rows
-
-
-def _seed_value(seed):
-    """A seed as read from a CSV (3.0 -> 3), so that two tables' seeds pair."""
-    if isinstance(seed, (float, np.floating)) and float(seed).is_integer():
-        return int(seed)
-    if isinstance(seed, np.integer):
-        return int(seed)
-    return seed
-
-
-def _seeds_text(value) -> str:
-    """The ``unconverged_seeds`` cell as written: a CSV reader turns a lone seed "3" into 3.0."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-# ---------------------------------------------------------------- estimates
-@dataclass
-class Estimate:
-    """A claim's statistic: its value, 95 % interval, the smallest n behind it, the method,
-    the rows it read, and notes for the row (e.g. schemes merged into one arm)."""
-
-    value: float
-    low: float
-    high: float
-    n: int
-    method: str
-    groups: list[Group] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    def problems(self) -> list[str]:
-        return [p for g in self.groups for p in g.problems()]
-
-
-def _t(n: int) -> float:
-    from scipy import stats
-
-    return float(stats.t.ppf(0.975, n - 1))
-
-
-def wilson(k: float, n: int) -> tuple[float, float]:
-    """Wilson's 95 % score interval of a proportion k / n (k may be fractional: a mean
-    accuracy times the test images)."""
-    from scipy import stats
-
-    z = float(stats.norm.ppf(0.975))
-    p = min(max(k / n, 0.0), 1.0)
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
-def binomial_margins(g: Group) -> tuple[float, float]:
-    """How far below and above the group's mean accuracy (%) Wilson's interval on
-    ``n_test`` test images reaches (0, 0 when ``n_test`` is unknown)."""
-    if not g.n_test or not math.isfinite(g.mean):
-        return 0.0, 0.0
-    low, high = wilson(g.mean / 100.0 * g.n_test, g.n_test)
-    return max(0.0, g.mean - 100.0 * low), max(0.0, 100.0 * high - g.mean)
-
-
-def _with_binomial(est: Estimate, below: Sequence[float], above: Sequence[float]) -> Estimate:
-    """``est`` with its interval widened, in quadrature, by the binomial margins."""
-    if not any(below) and not any(above):
-        return est
-    lo_seed = est.value - est.low if math.isfinite(est.low) else 0.0
-    hi_seed = est.high - est.value if math.isfinite(est.high) else 0.0
-    low = est.value - math.sqrt(lo_seed**2 + sum(b * b for b in below))
-    high = est.value + math.sqrt(hi_seed**2 + sum(a * a for a in above))
-    if not (math.isfinite(est.low) and math.isfinite(est.high)):
-        low, high = math.nan, math.nan  # no interval over seeds: the binomial part alone is not one
-    return Estimate(est.value, low, high, est.n, est.method + " + binomial (Wilson)", est.groups, est.notes)
-
-
-def mean_of(g: Group) -> Estimate:
-    """One mean with its t interval over seeds, widened by the binomial noise of an
-    accuracy on ``g.n_test`` test images."""
-    if g.n < 2 or not math.isfinite(g.std) or not math.isfinite(g.mean):
-        return Estimate(g.mean, math.nan, math.nan, g.n, "t", [g])
-    half = _t(g.n) * g.std / math.sqrt(g.n)
-    below, above = binomial_margins(g)
-    return _with_binomial(Estimate(g.mean, g.mean - half, g.mean + half, g.n, "t", [g]), [below], [above])
-
-
-def shared_seeds(groups: Sequence[Group]) -> list | None:
-    """The seeds of a paired design: every group has per-run values and the same set of
-    seeds (in the first group's order); None otherwise."""
-    groups = list(groups)
-    if not groups or any(not g.values for g in groups):
-        return None
-    seeds = list(groups[0].seeds)
-    if any(set(g.seeds) != set(seeds) for g in groups[1:]):
-        return None
-    return seeds
-
-
-def per_seed(fn: Callable[..., np.ndarray], groups: Sequence[Group], method: str = "paired t over seeds",
-             value_fn: Callable[[np.ndarray], float] | None = None) -> Estimate:  # fmt: skip
-    """A statistic computed seed by seed: ``fn(*arrays)`` with one array of per-seed
-    values per group (aligned on the shared seeds) gives one number per seed; the value
-    is their mean and the interval Student's t over seeds. ``value_fn`` maps the mean and
-    the interval's ends back (e.g. ``np.exp`` for a mean log ratio). NotPaired when the
-    groups do not share their seeds."""
-    groups = list(groups)
-    seeds = shared_seeds(groups)
-    if seeds is None:
-        raise NotPaired("the groups do not share their seeds: " + "; ".join(g.describe() for g in groups))
-    arrays = [np.array([g.by_seed()[s] for s in seeds], dtype=float) for g in groups]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        d = np.asarray(fn(*arrays), dtype=float)
-    back = value_fn or (lambda x: x)
-    n = len(seeds)
-    mean = float(d.mean()) if n else math.nan
-    if n < 2 or not np.all(np.isfinite(d)):
-        return Estimate(float(back(mean)), math.nan, math.nan, n, method, groups)
-    half = _t(n) * float(d.std(ddof=1)) / math.sqrt(n)
-    return Estimate(float(back(mean)), float(back(mean - half)), float(back(mean + half)), n, method, groups)
-
-
-def difference(a: Group, b: Group, paired: bool | None = None) -> Estimate:
-    """``a - b``: paired t on the per-seed differences when ``a`` and ``b`` share their
-    seeds (``paired=None``: whenever they do; True: required, NotPaired otherwise; False:
-    never), else Welch's t (unequal variances, Welch-Satterthwaite dof). With ``n_test``
-    on either group, the binomial noise of each arm's mean accuracy widens the interval
-    (Newcombe's hybrid: each arm's Wilson margin, in quadrature with the seeds' part)."""
-    use_paired = paired if paired is not None else shared_seeds([a, b]) is not None
-    if use_paired:
-        est = per_seed(lambda x, y: x - y, [a, b], "paired t")
-    else:
-        est = _welch(a, b)
-    a_below, a_above = binomial_margins(a)
-    b_below, b_above = binomial_margins(b)
-    # a - b is low when a is low and b high
-    return _with_binomial(est, [a_below, b_above], [a_above, b_below])
-
-
-def _welch(a: Group, b: Group) -> Estimate:
-    value = a.mean - b.mean
-    n = min(a.n, b.n)
-    if n < 2 or not all(map(math.isfinite, (a.std, b.std, value))):
-        return Estimate(value, math.nan, math.nan, n, "Welch t", [a, b])
-    va, vb = a.std**2 / a.n, b.std**2 / b.n
-    se = math.sqrt(va + vb)
-    if se == 0:
-        return Estimate(value, value, value, n, "Welch t", [a, b])
-    from scipy import stats
-
-    dof = (va + vb) ** 2 / (va**2 / (a.n - 1) + vb**2 / (b.n - 1))
-    half = float(stats.t.ppf(0.975, dof)) * se
-    return Estimate(value, value - half, value + half, n, "Welch t", [a, b])
-
-
-def ratio(a: Group, b: Group, paired: bool | None = None) -> Estimate:
-    """``b / a`` (e.g. trained / initialisation): when paired, the geometric mean of the
-    per-seed ratios with the t interval of the mean log ratio (exponentiated); else the
-    ratio of the means with the parametric bootstrap interval."""
-    use_paired = paired if paired is not None else shared_seeds([a, b]) is not None
-    if use_paired:
-        return per_seed(lambda x, y: np.log(y / x), [a, b], "paired t on log ratios", np.exp)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return bootstrap(lambda x, y: np.asarray(y) / np.asarray(x), [a, b])
-
-
-def bootstrap(fn: Callable[..., np.ndarray], groups: Sequence[Group], method: str = "parametric bootstrap") -> Estimate:
-    """``fn(*means)`` at the observed means, and its 2.5 / 97.5 % percentiles when every
-    mean is drawn from its own t distribution (mean + std / sqrt(n) * T(n - 1)); a
-    non-finite draw (e.g. a ratio over a zero) is left out. For independent groups; a
-    paired design is better served by :func:`per_seed`."""
-    groups = list(groups)
-    value = float(fn(*[np.array(g.mean) for g in groups]))
-    n = min(g.n for g in groups)
-    if n < 2 or not all(math.isfinite(g.std) and math.isfinite(g.mean) for g in groups):
-        return Estimate(value, math.nan, math.nan, n, method, groups)
-    rng = np.random.default_rng(BOOTSTRAP_SEED)
-    draws = [g.mean + g.std / math.sqrt(g.n) * rng.standard_t(g.n - 1, BOOTSTRAP_DRAWS) for g in groups]
-    stat = np.asarray(fn(*draws), dtype=float)
-    stat = stat[np.isfinite(stat)]
-    if len(stat) < BOOTSTRAP_DRAWS // 2:
-        return Estimate(value, math.nan, math.nan, n, method, groups)
-    low, high = np.percentile(stat, [2.5, 97.5])
-    return Estimate(value, float(low), float(high), n, method, groups)
 
 
 # ---------------------------------------------------------------- guards

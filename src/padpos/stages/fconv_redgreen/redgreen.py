@@ -12,6 +12,8 @@ and exposes that shortcut.
 This module holds the data generator, the 4-conv net built per conv type, the
 training loop (Adadelta, early stopping on the validation loss, best weights
 tested) and :func:`run_variant`, one job: every seed of one conv type.
+
+Length: the data, the net and its training are the one test the paper describes, read together.
 """
 
 from __future__ import annotations

@@ -19,6 +19,8 @@ hash in the file name; ``timm.create_model(..., pretrained=True)``) and returns 
 with the cached file and its sha256. :func:`load_model` (every compute job) never
 downloads: it finds the cached file, checks it against the record, and raises
 :class:`WeightsNotCached` naming the model and the path when the cache is empty.
+
+Length: fetching and loading share the cache layout (:func:`locate`) and the record; one module keeps them in step.
 """
 
 from __future__ import annotations
