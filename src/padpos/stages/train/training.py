@@ -205,8 +205,7 @@ def train_model(
     parallel.start(ranks, device)
     try:
         run = setup_run(spec, launch, manifest, out_dir, resume_dir, tensorboard_dir, ranks, device, started)
-        # the handlers are in place before the first state is written: a signal that
-        # arrives once last.pt exists always gets a saved step and exit status 143
+        # handlers in place before the first state is written: once last.pt exists, a signal saves
         with StopSignals() as stop:
             epoch, step, sums = resume_or_start(run)
             epoch_loop(run, epoch, step, sums, stop)
