@@ -50,7 +50,8 @@ def test_training_ran_the_torchvision_net_on_augmented_imagefolder_data(built):
         run = work / "results/test_imagefolder/train/resnet18" / padding / "seed0"
         prov = json.loads((run / "provenance.json").read_text())
         assert prov["spec"]["arch"] == "resnet18" and prov["spec"]["augment"] is True
-        assert prov["spec"]["num_workers"] == 1 and prov["device"].startswith("cpu")
+        # num_workers is a launch setting (changes no result): recorded apart from the spec
+        assert prov["launch"]["num_workers"] == 1 and prov["device"].startswith("cpu")
         assert list(pd.read_csv(run / "metrics.csv")["epoch"]) == [0, 1]
         assert all((run / f"snapshot_e{e}.pt").is_file() for e in cfg["train"]["snapshot_epochs"])
 
