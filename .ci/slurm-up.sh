@@ -131,8 +131,9 @@ SchedulerType=sched/backfill
 MpiDefault=none
 MailProg=/bin/true
 ReturnToService=2
-# finished jobs stay visible to squeue for 10 min: Snakemake's squeue status check needs them
-MinJobAge=600
+# finished jobs stay visible to squeue for an hour: Snakemake's squeue status check and
+# test_slurm's state check after the whole study need them (10 min was too short on a slow run)
+MinJobAge=3600
 # without a default, a job gets the whole node's memory and jobs run one at a time
 DefMemPerCPU=$MEM_PER_CPU
 $node RealMemory=$((mem * 90 / 100)) State=UNKNOWN
