@@ -509,9 +509,12 @@ def test_the_train_command_exits_with_the_preemption_status_after_saving(tmp_pat
     cmd = [sys.executable, "-m", "padpos", "train", "--spec", spec, "--data", str(manifest),
            "--out-dir", str(out), "--resume-dir", str(resume)]  # fmt: skip
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 120
-    while not (resume / "last.pt").is_file() and time.time() < deadline:
-        time.sleep(0.2)  # epoch 0's state: the run is training
+    # epoch 0's state: the run is training, its handlers installed (a SIGTERM before that,
+    # e.g. while torch imports on a loaded machine, kills it with the default action)
+    deadline = time.time() + 900
+    while not (resume / "last.pt").is_file() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    assert (resume / "last.pt").is_file(), "the run saved no state (epoch 0) within 900 s"
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 143, err[-2000:]
