@@ -282,6 +282,19 @@ def test_figures_draw_heat_maps_and_rings_for_several_seeds_and_one():
     assert band.min() == pytest.approx(50.0) and band.max() == pytest.approx(60.2)
 
 
+def test_figures_say_plainly_when_the_nets_did_not_learn_their_task():
+    from padpos.stages.canvas.figures import plot_border_distance, plot_canvas_location
+
+    runs = _runs()
+    for plot in (plot_canvas_location, plot_border_distance):
+        assert "UNDERTRAINED" not in plot(runs, "t")._suptitle.get_text()
+    one_net = (runs["padding"] == "zeros") & (runs["seed"] == 1) & (runs["canvas"] == runs["canvas"].iloc[0])
+    runs.loc[one_net, "converged"] = False
+    nets = runs.groupby(["arch", "padding", "canvas", "seed"]).ngroups
+    for plot in (plot_canvas_location, plot_border_distance):
+        assert f"UNDERTRAINED: 1 of {nets} nets did not learn" in plot(runs, "t")._suptitle.get_text()
+
+
 # ---------------------------------------------------------------- the ISL21 rows
 def _scorecard(runs):
     from padpos.stages import build_table

@@ -27,18 +27,32 @@ def _setting(runs: pd.DataFrame) -> tuple[int, int, int]:
     return k, cell, int(runs.groupby(["padding", "canvas"])["seed"].nunique().max())
 
 
+def _undertrained(runs: pd.DataFrame) -> str:
+    """A title line naming the nets that did not learn their task (``converged`` False:
+    final training class accuracy below canvas.converged_train_acc): their maps and rings
+    show no trained net's position read-out, and the scorecard reads them `undertrained`."""
+    if "converged" not in runs.columns:
+        return ""
+    nets = runs.groupby(["arch", "padding", "canvas", "seed"])["converged"].all()
+    if nets.all():
+        return ""
+    return (f"\nUNDERTRAINED: {int((~nets).sum())} of {len(nets)} nets did not learn their task "
+            "(final training class accuracy below canvas.converged_train_acc): no gradient can be read here")
+
+
 def plot_canvas_location(runs: pd.DataFrame, title: str = ""):
     """Per-cell accuracy heat maps (mean over seeds): one row per task x canvas colour,
     one column per padding (the padding-free arm included); the colour scale of each
     row runs from the task's chance level to 100 %."""
     apply_style()
     arch = list(dict.fromkeys(runs["arch"]))[0]
+    undertrained = _undertrained(runs)
     runs, title = main_arch_rows(runs, title)
     k, cell, n_seeds = _setting(runs)
     paddings = order_paddings(runs["padding"].unique())
     rows = [(t, c) for t in _ordered(runs["task"], TASKS) for c in _ordered(runs["canvas"], COLOURS)]
     ncols = len(paddings)
-    height = 1.6 * len(rows) + 1.3
+    height = 1.6 * len(rows) + 1.3 + (0.2 if undertrained else 0)
     fig, axes = plt.subplots(len(rows), ncols, figsize=(max(6.0, 1.55 * ncols + 1.6), height), squeeze=False)
     fig.subplots_adjust(top=1 - 0.95 / height)  # room for the four-line title
     means = runs.groupby(["task", "canvas", "padding", "cell"])["accuracy"].mean()
@@ -69,7 +83,7 @@ def plot_canvas_location(runs: pd.DataFrame, title: str = ""):
         f"Location-dependent classification [ISL21]: an image in one of {k} x {k} cells of {cell} px;\n"
         f"one net per arm ({arch}, global average pooling) predicts the cell and the class, final epoch\n"
         f"{title}\nmean per cell over {spread_label(n_seeds, '{n} seeds')}; "
-        f"scale: chance (location {100 / k**2:.1f} %) to 100 %",
+        f"scale: chance (location {100 / k**2:.1f} %) to 100 %{undertrained}",
         fontsize=8,
     )
     return fig
@@ -80,6 +94,7 @@ def plot_border_distance(runs: pd.DataFrame, title: str = ""):
     task x canvas colour, one line per padding (each run's mean over the ring's cells,
     then the mean over seeds; band = min..max over seeds); dashed = chance."""
     apply_style()
+    undertrained = _undertrained(runs)
     runs, title = main_arch_rows(runs, title)
     k, cell, n_seeds = _setting(runs)
     paddings = order_paddings(runs["padding"].unique())
@@ -114,7 +129,8 @@ def plot_border_distance(runs: pd.DataFrame, title: str = ""):
                         loc="best")  # fmt: skip
     fig.suptitle(
         f"Boundary effects [ISL21] on the canvas nets ({k} x {k} cells of {cell} px; every gap was "
-        f"seen in training)\n{title} | {spread_label(n_seeds, 'line: mean, band: min..max over {n} seeds')}",
+        f"seen in training)\n{title} | {spread_label(n_seeds, 'line: mean, band: min..max over {n} seeds')}"
+        f"{undertrained}",
         fontsize=9,
     )
     fig.tight_layout()
