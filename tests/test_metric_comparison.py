@@ -202,3 +202,22 @@ def test_the_comparison_figure_and_tables_come_from_the_commands(tmp_path):
     assert (tmp_path / "c.png").stat().st_size > 0
     table = pd.read_csv(tmp_path / "metric_comparison.csv")
     assert set(table["statistic"]) == set(cmp.STATISTICS)
+
+
+def test_each_panel_of_the_comparison_figure_names_its_own_best_other_metric():
+    """The panels share their y axis: a best-other name in the tick label would show the last
+    panel's choice in every panel (the replication figure read 'PPP - posenet_spc_H' where
+    the separation and gap panels' best was the location test)."""
+    import matplotlib.pyplot as plt
+
+    from padpos.stages.reliability.figures import COMPARISON_PANELS, plot_comparison
+
+    table = cmp.comparison_table(_runs(_knows("posenet_spc_V"), lambda r, s, m: False))
+    fig = plot_comparison(table)
+    best = table[table["metric"] == "ppp_minus_best"].set_index("statistic")["best_other"]
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]  # the shared axis's labels
+    assert "PPP - best other" in labels and not any(lab.startswith("PPP - p") for lab in labels), labels
+    for ax, statistic in zip(fig.axes, COMPARISON_PANELS):
+        notes = [t.get_text() for t in ax.texts]
+        assert f"best other: {best[statistic]}" in notes, (statistic, notes)
+    plt.close(fig)

@@ -153,8 +153,13 @@ def plot_comparison(table: pd.DataFrame, title: str = ""):
         colours = ["#c0392b" if m == "ppp_minus_best" else "#2c7fb8" for m in sub["metric"]]
         ax.barh(y, np.nan_to_num(value), xerr=[low, high], color=colours, capsize=2)
         ax.axvline(0.0 if null == 0.0 else null, color="0.3", ls="--", lw=0.8)
-        ax.set_yticks(y, [f"PPP - {b}" if m == "ppp_minus_best" else m
-                          for m, b in zip(sub["metric"], sub["best_other"].fillna(""))])  # fmt: skip
+        # the panels share their y axis, so the best other metric (which differs from panel
+        # to panel) is named beside its bar, not in the shared tick label
+        ax.set_yticks(y, ["PPP - best other" if m == "ppp_minus_best" else m for m in sub["metric"]])
+        for yi, m, b in zip(y, sub["metric"], sub["best_other"].fillna("")):
+            if m == "ppp_minus_best" and b:
+                ax.annotate(f"best other: {b}", (0, yi), xytext=(3, 0), textcoords="offset points",
+                            va="center", fontsize=6, color="0.2")  # fmt: skip
         n = int(sub["n"].min()) if len(sub) else 0
         ax.set_title(f"{statistic} (n = {n} nets per regime)", fontsize=9)
         ax.set_xlabel(xlabel, fontsize=8)
