@@ -44,6 +44,9 @@ def test_rules_decide_from_the_interval_alone():
     assert less.decide(-3, 0.9)[0] == "supported" and less.decide(1.1, 2)[0] == "contradicted"
     assert within.decide(-0.5, 0.5)[0] == "supported" and within.decide(1.0, 2.0)[0] == "contradicted"
     assert within.decide(0.5, 1.5)[0] == "inconclusive"
+    # an interval that only touches the threshold (a tie at [0, 0]) is inconclusive, and says so
+    assert Rule("less", 0.0).decide(0.0, 0.0) == ("inconclusive", "95 % interval [0, 0] touches the threshold")
+    assert "straddles" in greater.decide(0.5, 1.5)[1]
     with pytest.raises(ValueError):
         Rule("sideways", 0.0)
 

@@ -225,7 +225,8 @@ class Rule:
                 return "supported", f"95 % interval within +-{t:g}"
             if low >= t or high <= -t:
                 return "contradicted", f"95 % interval outside +-{t:g}"
-        return "inconclusive", f"95 % interval [{low:.3g}, {high:.3g}] straddles the threshold"
+        where = "touches" if t in (low, high) or (self.direction == "within" and -t in (low, high)) else "straddles"
+        return "inconclusive", f"95 % interval [{low:.3g}, {high:.3g}] {where} the threshold"
 
 
 @dataclass(frozen=True)
