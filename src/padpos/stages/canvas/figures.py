@@ -52,9 +52,10 @@ def plot_canvas_location(runs: pd.DataFrame, title: str = ""):
     paddings = order_paddings(runs["padding"].unique())
     rows = [(t, c) for t in _ordered(runs["task"], TASKS) for c in _ordered(runs["canvas"], COLOURS)]
     ncols = len(paddings)
-    height = 1.6 * len(rows) + 1.3 + (0.2 if undertrained else 0)
+    title_in = 0.95 + (0.2 if undertrained else 0)  # room for the four- (or five-) line title
+    height = 1.6 * len(rows) + 0.35 + title_in
     fig, axes = plt.subplots(len(rows), ncols, figsize=(max(6.0, 1.55 * ncols + 1.6), height), squeeze=False)
-    fig.subplots_adjust(top=1 - 0.95 / height)  # room for the four-line title
+    fig.subplots_adjust(top=1 - title_in / height)
     means = runs.groupby(["task", "canvas", "padding", "cell"])["accuracy"].mean()
     for i, (task, colour) in enumerate(rows):
         chance = float(runs.loc[runs["task"] == task, "chance"].iloc[0])
