@@ -324,6 +324,16 @@ def test_isl21_rows_pair_over_seeds_and_read_the_rings():
     assert card.loc["ISL21-a.rings.reflect", "verdict"] == "inconclusive"  # not in the study
 
 
+def test_border_deficit_against_the_padding_free_arm_carries_the_test_images_noise():
+    # the four rings' accuracies are each measured on n_test placements per cell: the
+    # difference of differences must be wider than its spread over seeds alone
+    arms = (("small_resnet", "zeros", 60.0), ("small_plain", "valid", 30.0))
+    row = _scorecard(_runs(arms=arms)).loc["ISL21-b.zeros.vs_padding_free"]
+    assert row["method"].endswith("+ binomial (Wilson)")
+    # seeds add the same offset to every ring: over seeds alone the interval is [0, 0]
+    assert row["ci_low"] < -1.0 and row["ci_high"] > 1.0
+
+
 def test_isl21_rows_guard_saturation_and_distribution():
     runs = _runs(arms=(("small_resnet", "zeros", 100.0), ("small_resnet", "none", 100.0),
                        ("small_plain", "valid", 30.0)))  # fmt: skip

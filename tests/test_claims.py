@@ -347,6 +347,8 @@ def test_agreement_with_the_published_value_is_its_own_column():
     assert p.agreement(64.6, 63.0, 66.2)[0] == "differs"
     assert p.agreement(72.0, 71.0, 73.0)[0] == "agrees"  # 73.7 within [71, 73] + 1
     assert sc.Published(.742, "ISL20", comparable="VGG-16 on PASCAL-S").agreement(.9, .8, 1.0)[0] == "not comparable"
+    # no value (every run failed): not measured, not "not comparable"
+    assert p.agreement(math.nan, math.nan, math.nan) == ("not measured", "the study has no value for this row")
     claim = Claim(**{**BORDER.__dict__, "published": p})
     summary, runs = _study(PAIRED_ARMS)
     row = decide(claim, Tables(summary, runs=runs))

@@ -130,10 +130,17 @@ def difference(a: Group, b: Group, paired: bool | None = None) -> Estimate:
         est = per_seed(lambda x, y: x - y, [a, b], "paired t")
     else:
         est = _welch(a, b)
-    a_below, a_above = binomial_margins(a)
-    b_below, b_above = binomial_margins(b)
-    # a - b is low when a is low and b high
-    return _with_binomial(est, [a_below, b_above], [a_above, b_below])
+    return with_binomial_of(est, [a], [b])
+
+
+def with_binomial_of(est: Estimate, plus: Sequence[Group], minus: Sequence[Group]) -> Estimate:
+    """``est``, a statistic adding the accuracies of ``plus`` and subtracting those of
+    ``minus``, with its interval widened by each group's binomial noise (Wilson margins
+    in quadrature): the statistic is low when ``plus`` is low and ``minus`` high."""
+    margins = [(binomial_margins(g), +1) for g in plus] + [(binomial_margins(g), -1) for g in minus]
+    below = [m[0] if sign > 0 else m[1] for m, sign in margins]
+    above = [m[1] if sign > 0 else m[0] for m, sign in margins]
+    return _with_binomial(est, below, above)
 
 
 def _welch(a: Group, b: Group) -> Estimate:

@@ -101,7 +101,7 @@ def plot_claims(card: pd.DataFrame, title: str = ""):
     if "paper_agreement" in card.columns:
         agree = card["paper_agreement"].value_counts()
         summary += "\npublished values: " + ", ".join(f"{agree[a]} {a}" for a in
-                                                      ("agrees", "differs", "not comparable") if a in agree)  # fmt: skip
+                                                      ("agrees", "differs", "not comparable", "not measured") if a in agree)  # fmt: skip
     fig.suptitle(f"Replication scorecard: {summary}\n{title}", fontsize=10)
     handles = [plt.Line2D([], [], color=c, lw=3, label=v) for v, c in VERDICT_COLOURS.items()]
     handles.append(plt.Line2D([], [], color="black", lw=1, marker="D", mfc="white", ms=4,

@@ -17,7 +17,8 @@ compares the interval with a threshold in a stated direction:
 
 Separately from the verdict, every row with a published number states its agreement
 with it (:class:`Published`): ``agrees``, ``differs``, ``not comparable`` (the study
-measures another model or data set) or ``no published value``.
+measures another model or data set), ``not measured`` (the study has no value for the
+row: its runs failed or were not run) or ``no published value``.
 
 Usage (the API the claim definitions, and any stage adding rows, use)
 --------------------------------------------------------------------
@@ -105,6 +106,7 @@ from padpos.stages.claims.estimates import (
     ratio,
     shared_seeds,
     wilson,
+    with_binomial_of,
 )
 from padpos.stages.claims.inputs import Group, NotMeasured, NotPaired, Tables
 
@@ -113,11 +115,11 @@ __all__ = [  # the API (re-exported from inputs.py and estimates.py included)
     "MIN_BORDER_GAP_PX", "NotMeasured", "NotPaired", "Published", "RULES_BEGIN", "RULES_END", "Rule",
     "SATURATION_CEILING", "SATURATION_MARGIN", "Saturation", "Tables", "VERDICTS", "binomial_margins",
     "bootstrap", "decide", "difference", "mean_of", "per_seed", "ratio", "replace_rules_block",
-    "rules_markdown", "scorecard", "shared_seeds", "wilson",
+    "rules_markdown", "scorecard", "shared_seeds", "wilson", "with_binomial_of",
 ]  # fmt: skip
 
 VERDICTS: tuple[str, ...] = ("supported", "contradicted", "inconclusive", "by construction")
-AGREEMENTS: tuple[str, ...] = ("agrees", "differs", "not comparable", "no published value")
+AGREEMENTS: tuple[str, ...] = ("agrees", "differs", "not comparable", "not measured", "no published value")
 # a border-distance effect cannot be resolved with smaller gaps (docs/protocols.md 8)
 MIN_BORDER_GAP_PX = 8
 # the saturation guard's defaults (docs/protocols.md 8): an accuracy arm at or above the
@@ -179,7 +181,7 @@ class Published:
         if why_not:
             return "not comparable", why_not
         if not (value is not None and math.isfinite(value)):
-            return "not comparable", "the study has no value for this row"
+            return "not measured", "the study has no value for this row"
         tol = self.tolerance()
         lo, hi = (low, high) if math.isfinite(low) and math.isfinite(high) else (value, value)
         if lo - tol <= self.value <= hi + tol:

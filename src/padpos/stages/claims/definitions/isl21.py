@@ -12,6 +12,7 @@ from padpos.stages.claims.scorecard import (
     difference,
     mean_of,
     per_seed,
+    with_binomial_of,
 )
 
 # ---------------------------------------------------------------- [ISL21] boundary effects
@@ -67,8 +68,9 @@ def _deficit_vs_padding_free(padding: str):
     def estimate(t: Tables) -> Estimate:
         inner, border = _deficit(t, padding)
         inner_v, border_v = _deficit(t, PADDING_FREE)
-        return per_seed(lambda a, b, c, d: (a - b) - (c - d), [inner, border, inner_v, border_v],
-                        "paired t over seeds (difference of differences)")  # fmt: skip
+        est = per_seed(lambda a, b, c, d: (a - b) - (c - d), [inner, border, inner_v, border_v],
+                       "paired t over seeds (difference of differences)")  # fmt: skip
+        return with_binomial_of(est, [inner, border_v], [border, inner_v])
 
     return estimate
 
