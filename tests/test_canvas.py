@@ -282,6 +282,19 @@ def test_figures_draw_heat_maps_and_rings_for_several_seeds_and_one():
     assert band.min() == pytest.approx(50.0) and band.max() == pytest.approx(60.2)
 
 
+def test_heat_maps_say_the_gradient_or_that_there_is_none():
+    from padpos.stages.canvas.figures import plot_canvas_location
+
+    runs = _runs()  # location: base - 10 per ring; circular flat at 6.25 - 10 * ring: a gradient too
+    flat = (runs["padding"] == "circular") & (runs["task"] == "location")
+    runs.loc[flat, "accuracy"] = 6.25
+    fig = plot_canvas_location(runs, "t")
+    labels = [ax.get_xlabel() for ax in fig.axes if ax.get_xlabel()]
+    assert "border - inner +10" in labels  # zeros: ring 0 minus ring 1 of a 4 x 4 grid
+    assert "no gradient (+0.0)" in labels  # circular's flat maps
+    assert "border - inner -5" in labels  # the class head: 80 + 5 per ring
+
+
 def test_figures_say_plainly_when_the_nets_did_not_learn_their_task():
     from padpos.stages.canvas.figures import plot_border_distance, plot_canvas_location
 

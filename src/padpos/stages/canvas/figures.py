@@ -11,6 +11,7 @@ import pandas as pd
 
 from padpos.names import CANVAS_COLOURS as COLOURS
 from padpos.plotting import apply_style, main_arch_rows, order_paddings, padding_palette, spread_label
+from padpos.stages.canvas.geometry import cell_ring
 
 TASKS = ("location", "class")
 
@@ -40,10 +41,28 @@ def _undertrained(runs: pd.DataFrame) -> str:
             "(final training class accuracy below canvas.converged_train_acc): no gradient can be read here")
 
 
+# a border ring within this many points of the innermost ring is labelled "no gradient"
+# (below a quarter of one binomial SD of a ring on 64 test placements near 50 %)
+NO_GRADIENT_POINTS = 1.5
+
+
+def _gradient_label(acc: np.ndarray, k: int) -> str:
+    """A panel's x label: border ring minus innermost ring (points, means over cells), or
+    "no gradient" when they are within NO_GRADIENT_POINTS of each other."""
+    rings = np.array([cell_ring(c, k) for c in range(k * k)])
+    gap = float(np.nanmean(acc[rings == 0]) - np.nanmean(acc[rings == rings.max()]))
+    if not np.isfinite(gap):
+        return ""
+    if abs(gap) < NO_GRADIENT_POINTS:
+        return f"no gradient ({gap:+.1f})"
+    return f"border - inner {gap:+.0f}"
+
+
 def plot_canvas_location(runs: pd.DataFrame, title: str = ""):
     """Per-cell accuracy heat maps (mean over seeds): one row per task x canvas colour,
     one column per padding (the padding-free arm included); the colour scale of each
-    row runs from the task's chance level to 100 %."""
+    row runs from the task's chance level to 100 %. Under each map: the border ring
+    minus the innermost ring, or "no gradient"."""
     apply_style()
     arch = list(dict.fromkeys(runs["arch"]))[0]
     undertrained = _undertrained(runs)
@@ -67,7 +86,9 @@ def plot_canvas_location(runs: pd.DataFrame, title: str = ""):
             if np.isnan(acc).all():  # this arm ran on the first colour only (canvas.colour_arms)
                 ax.text(0.5, 0.5, "not run", ha="center", va="center", fontsize=7, color="grey",
                         transform=ax.transAxes)  # fmt: skip
-            elif k <= 8:
+            else:
+                ax.set_xlabel(_gradient_label(acc, k), fontsize=6, labelpad=1)
+            if not np.isnan(acc).all() and k <= 8:
                 for c, value in enumerate(acc):
                     r, q = divmod(c, k)
                     ax.text(q, r, f"{value:.0f}", ha="center", va="center", fontsize=5,
