@@ -10,6 +10,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from padpos.plotting import apply_style
+from padpos.stages.claims.scorecard import AGREEMENTS
 
 VERDICT_COLOURS = {
     "supported": "#1b7837",
@@ -100,8 +101,8 @@ def plot_claims(card: pd.DataFrame, title: str = ""):
     summary = ", ".join(f"{counts.get(v, 0)} {v}" for v in VERDICT_COLOURS)
     if "paper_agreement" in card.columns:
         agree = card["paper_agreement"].value_counts()
-        summary += "\npublished values: " + ", ".join(f"{agree[a]} {a}" for a in
-                                                      ("agrees", "differs", "not comparable", "not measured") if a in agree)  # fmt: skip
+        summary += "\npublished values: " + ", ".join(f"{agree[a]} {a}" for a in AGREEMENTS
+                                                      if a in agree and a != "no published value")  # fmt: skip
     fig.suptitle(f"Replication scorecard: {summary}\n{title}", fontsize=10)
     handles = [plt.Line2D([], [], color=c, lw=3, label=v) for v, c in VERDICT_COLOURS.items()]
     handles.append(plt.Line2D([], [], color="black", lw=1, marker="D", mfc="white", ms=4,
