@@ -46,10 +46,10 @@ def _undertrained(runs: pd.DataFrame) -> str:
 NO_GRADIENT_POINTS = 1.5
 
 
-def _gradient_label(acc: np.ndarray, k: int) -> str:
-    """A panel's x label: border ring minus innermost ring (points, means over cells), or
-    "no gradient" when they are within NO_GRADIENT_POINTS of each other."""
-    rings = np.array([cell_ring(c, k) for c in range(k * k)])
+def _gradient_label(acc: np.ndarray, rings: np.ndarray) -> str:
+    """A panel's x label: border ring minus innermost ring (points, means over cells;
+    ``rings``: each cell's ring), or "no gradient" when they are within
+    NO_GRADIENT_POINTS of each other."""
     gap = float(np.nanmean(acc[rings == 0]) - np.nanmean(acc[rings == rings.max()]))
     if not np.isfinite(gap):
         return ""
@@ -76,6 +76,7 @@ def plot_canvas_location(runs: pd.DataFrame, title: str = ""):
     fig, axes = plt.subplots(len(rows), ncols, figsize=(max(6.0, 1.55 * ncols + 1.6), height), squeeze=False)
     fig.subplots_adjust(top=1 - title_in / height)
     means = runs.groupby(["task", "canvas", "padding", "cell"])["accuracy"].mean()
+    rings = np.array([cell_ring(c, k) for c in range(k * k)])
     for i, (task, colour) in enumerate(rows):
         chance = float(runs.loc[runs["task"] == task, "chance"].iloc[0])
         image = None
@@ -87,12 +88,12 @@ def plot_canvas_location(runs: pd.DataFrame, title: str = ""):
                 ax.text(0.5, 0.5, "not run", ha="center", va="center", fontsize=7, color="grey",
                         transform=ax.transAxes)  # fmt: skip
             else:
-                ax.set_xlabel(_gradient_label(acc, k), fontsize=6, labelpad=1)
-            if not np.isnan(acc).all() and k <= 8:
-                for c, value in enumerate(acc):
-                    r, q = divmod(c, k)
-                    ax.text(q, r, f"{value:.0f}", ha="center", va="center", fontsize=5,
-                            color="white" if value < chance + 0.6 * (100 - chance) else "black")  # fmt: skip
+                ax.set_xlabel(_gradient_label(acc, rings), fontsize=6, labelpad=1)
+                if k <= 8:  # cell values are legible up to 8 x 8
+                    for c, value in enumerate(acc):
+                        r, q = divmod(c, k)
+                        ax.text(q, r, f"{value:.0f}", ha="center", va="center", fontsize=5,
+                                color="white" if value < chance + 0.6 * (100 - chance) else "black")  # fmt: skip
             ax.set_xticks([])
             ax.set_yticks([])
             if i == 0:

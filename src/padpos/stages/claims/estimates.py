@@ -137,9 +137,9 @@ def with_binomial_of(est: Estimate, plus: Sequence[Group], minus: Sequence[Group
     """``est``, a statistic adding the accuracies of ``plus`` and subtracting those of
     ``minus``, with its interval widened by each group's binomial noise (Wilson margins
     in quadrature): the statistic is low when ``plus`` is low and ``minus`` high."""
-    margins = [(binomial_margins(g), +1) for g in plus] + [(binomial_margins(g), -1) for g in minus]
-    below = [m[0] if sign > 0 else m[1] for m, sign in margins]
-    above = [m[1] if sign > 0 else m[0] for m, sign in margins]
+    plus_m, minus_m = [binomial_margins(g) for g in plus], [binomial_margins(g) for g in minus]
+    below = [lo for lo, _ in plus_m] + [hi for _, hi in minus_m]
+    above = [hi for _, hi in plus_m] + [lo for lo, _ in minus_m]
     return _with_binomial(est, below, above)
 
 
