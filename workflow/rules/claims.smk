@@ -16,7 +16,9 @@ CLAIMS_SPEC = spec_json(
 
 
 # which same-size schemes compute the same function on the study's archs (one arm each in
-# the scorecard and its figure); beside the runs, not in tables/: it is no summary over seeds
+# the scorecard and its figure); beside the runs, not in tables/: it is no summary over seeds.
+# Every same-size scheme, the study's first (the first of a class is its arm): a scheme the
+# study does not train (symmetric) is then one row with the arm computing its function
 rule scheme_equivalence:
     input:
         code=code("scheme-equivalence"),
@@ -29,7 +31,8 @@ rule scheme_equivalence:
     localrule: True
     params:
         archs=config["archs"],
-        schemes=[p for p in config["paddings"] if p in SAME_SIZE_SCHEMES],
+        schemes=[p for p in config["paddings"] if p in SAME_SIZE_SCHEMES]
+        + [p for p in SAME_SIZE_SCHEMES if p not in config["paddings"]],
         image_size=config["data"]["image_size"],
         width=config["train"]["width"],
     shell:
