@@ -138,7 +138,9 @@ ISL21 = [
         "Zero padding gives a net position information that no padding ([ISL21]'s resize variant) "
         "does not: zeros reads the cells better than none",
         (CANVAS_TABLE,),
-        "location accuracy over all cells (points), zeros minus none, mean-colour canvas",
+        "location accuracy over all cells (points), zeros minus none, mean-colour canvas (none's "
+        "per-layer resize is not translation equivariant: a source of position information that is "
+        "not the border's, docs/canvas.md)",
         Rule("greater", 0.0, "points"),
         lambda t: difference(_canvas(t, "zeros", "location", "all"), _canvas(t, "none", "location", "all")),
         saturation=LOCATION_FLOOR,
