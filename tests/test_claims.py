@@ -349,6 +349,13 @@ def test_agreement_with_the_published_value_is_its_own_column():
     assert sc.Published(.742, "ISL20", comparable="VGG-16 on PASCAL-S").agreement(.9, .8, 1.0)[0] == "not comparable"
     # no value (every run failed): not measured, not "not comparable"
     assert p.agreement(math.nan, math.nan, math.nan) == ("not measured", "the study has no value for this row")
+    # an interval that spans the claim's threshold holds any value: too wide, not agrees;
+    # outside even a wide interval still differs
+    above_60 = Rule("greater", 60.0, "%")
+    assert p.agreement(61.0, 10.6, 111.2, rule=above_60)[0] == "too wide"
+    assert p.agreement(72.0, 71.0, 73.0, rule=above_60)[0] == "agrees"
+    assert p.agreement(30.0, 10.0, 50.0, rule=above_60)[0] == "differs"
+    assert sc.Published(0.0, "KAY20").agreement(0.0, -4.2, 4.2, rule=Rule("within", 2.0))[0] == "too wide"
     claim = Claim(**{**BORDER.__dict__, "published": p})
     summary, runs = _study(PAIRED_ARMS)
     row = decide(claim, Tables(summary, runs=runs))

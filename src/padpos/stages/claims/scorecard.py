@@ -119,7 +119,7 @@ __all__ = [  # the API (re-exported from inputs.py and estimates.py included)
 ]  # fmt: skip
 
 VERDICTS: tuple[str, ...] = ("supported", "contradicted", "inconclusive", "by construction")
-AGREEMENTS: tuple[str, ...] = ("agrees", "differs", "not comparable", "not measured", "no published value")
+AGREEMENTS: tuple[str, ...] = ("agrees", "differs", "too wide", "not comparable", "not measured", "no published value")
 # a border-distance effect cannot be resolved with smaller gaps (docs/protocols.md 8)
 MIN_BORDER_GAP_PX = 8
 # the saturation guard's defaults (docs/protocols.md 8): an accuracy arm at or above the
@@ -174,9 +174,12 @@ class Published:
             return self.comparable(tables) if tables is not None else ""
         return self.comparable
 
-    def agreement(self, value: float, low: float, high: float, tables: "Tables | None" = None) -> tuple[str, str]:
-        """(agreement, why): the paper's value within the study's 95 % interval widened by
-        the tolerance on each side agrees; outside it, differs."""
+    def agreement(self, value: float, low: float, high: float, tables: "Tables | None" = None,
+                  rule: "Rule | None" = None) -> tuple[str, str]:  # fmt: skip
+        """(agreement, why): the paper's value outside the study's 95 % interval widened by
+        the tolerance on each side differs; within it, agrees, unless the interval is too
+        wide to decide the claim's ``rule`` (it spans the rule's threshold): an interval
+        that holds both the paper's conclusion and its negation agrees with any value."""
         why_not = self.why_not_comparable(tables)
         if why_not:
             return "not comparable", why_not
@@ -184,9 +187,12 @@ class Published:
             return "not measured", "the study has no value for this row"
         tol = self.tolerance()
         lo, hi = (low, high) if math.isfinite(low) and math.isfinite(high) else (value, value)
-        if lo - tol <= self.value <= hi + tol:
-            return "agrees", f"paper {self.value:g} within [{lo:.3g}, {hi:.3g}] +- {tol:g}"
-        return "differs", f"paper {self.value:g} outside [{lo:.3g}, {hi:.3g}] +- {tol:g}"
+        where = f"[{lo:.3g}, {hi:.3g}] +- {tol:g}"
+        if not lo - tol <= self.value <= hi + tol:
+            return "differs", f"paper {self.value:g} outside {where}"
+        if rule is not None and rule.decide(lo, hi)[0] == "inconclusive":
+            return "too wide", f"paper {self.value:g} within {where}, an interval that spans the rule ({rule.describe()})"
+        return "agrees", f"paper {self.value:g} within {where}"
 
 
 # ---------------------------------------------------------------- rules and verdicts
@@ -264,7 +270,7 @@ def _paper_columns(claim: Claim, tables: Tables, value: float, low: float, high:
     if p is None:
         return {"paper_value": math.nan, "paper_sd": math.nan, "paper_tolerance": math.nan,
                 "paper_agreement": "no published value", "paper_source": claim.paper_value}  # fmt: skip
-    agreement, why = p.agreement(value, low, high, tables)
+    agreement, why = p.agreement(value, low, high, tables, claim.rule)
     return {"paper_value": p.value, "paper_sd": math.nan if p.sd is None else p.sd, "paper_tolerance": p.tolerance(),
             "paper_agreement": agreement,
             "paper_source": "; ".join(x for x in (claim.paper_value or p.source, why) if x)}  # fmt: skip
